@@ -1,0 +1,239 @@
+//! The typed configuration: a TOML file, command-line flags over it, and validation
+//! that turns every mistake into one clear error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::zonefile::loader::{origin_from_text, zones_in_dir, ZoneSource};
+
+/// Default listen address: loopback, an unprivileged port.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
+/// Default EDNS UDP payload (the DNS Flag Day 2020 value).
+pub const DEFAULT_UDP_MAX_PAYLOAD: u16 = 1232;
+/// Default idle time before a TCP connection is closed (RFC 7766 6.2.3).
+pub const DEFAULT_TCP_IDLE_TIMEOUT_SECS: u64 = 10;
+/// Default cap on concurrent TCP connections.
+pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+
+/// The configuration file, as written. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Addresses to serve on, UDP and TCP (`"127.0.0.1:5353"`, `"[::1]:53"`).
+    pub listen: Option<Vec<String>>,
+    /// Worker threads per listen address (0 or absent: one per core).
+    pub workers: Option<usize>,
+    /// A folder of `NAME.zone` files.
+    pub zone_dir: Option<PathBuf>,
+    /// Our EDNS UDP payload size (512 to 4096).
+    pub udp_max_payload: Option<u16>,
+    /// Seconds a TCP connection may stay idle.
+    pub tcp_idle_timeout_secs: Option<u64>,
+    /// Most TCP connections open at once.
+    pub tcp_max_connections: Option<usize>,
+    /// Log filter (`info`, `debug`, `zonal=debug`); `RUST_LOG` overrides it.
+    pub log: Option<String>,
+    /// Zones listed one by one.
+    #[serde(default)]
+    pub zone: Vec<ZoneEntry>,
+}
+
+/// A `[[zone]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneEntry {
+    /// The zone's origin (`example.com`; `.` for the root).
+    pub name: String,
+    /// Its zone file.
+    pub file: PathBuf,
+}
+
+/// What the command line can set over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--listen ADDR:PORT`, repeatable.
+    pub listen: Vec<String>,
+    /// `--zone-dir DIR`.
+    pub zone_dir: Option<PathBuf>,
+    /// `--workers N`.
+    pub workers: Option<usize>,
+}
+
+/// Where zones come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneOrigin {
+    /// Zone files on disk.
+    Files(Vec<ZoneSource>),
+    /// The example zones compiled into the binary (no config, no `zones/` folder here).
+    BuiltIn,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// UDP worker threads per address.
+    pub workers: usize,
+    /// Zones to serve.
+    pub zones: ZoneOrigin,
+    /// Our EDNS UDP payload size.
+    pub udp_max_payload: u16,
+    /// TCP idle timeout.
+    pub tcp_idle_timeout: std::time::Duration,
+    /// TCP connection cap.
+    pub tcp_max_connections: usize,
+    /// Log filter.
+    pub log: String,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has an unknown key.
+    #[error("config {}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said (with line and column).
+        source: Box<toml::de::Error>,
+    },
+    /// A value out of range or malformed.
+    #[error("config: {key}: {reason}")]
+    Invalid {
+        /// The key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A zone folder or zone name that cannot be used.
+    #[error("config: {0}")]
+    Zone(#[from] crate::zonefile::ZoneError),
+}
+
+impl Config {
+    /// Reads the config file (if any), applies the flags and validates the result.
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let (file, base) = match &overrides.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let file: ConfigFile =
+                    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?;
+                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => (ConfigFile::default(), PathBuf::new()),
+        };
+        Self::from_file(file, &base, overrides)
+    }
+
+    /// Validates a parsed config file; relative paths are taken from `base`.
+    pub fn from_file(file: ConfigFile, base: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let listen_text = if !overrides.listen.is_empty() {
+            overrides.listen.clone()
+        } else {
+            file.listen.clone().unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
+        };
+        if listen_text.is_empty() {
+            return Err(ConfigError::Invalid { key: "listen", reason: "needs at least one address".into() });
+        }
+        let listen = listen_text
+            .iter()
+            .map(|a| {
+                a.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                    key: "listen",
+                    reason: format!("'{a}' is not an ADDRESS:PORT ([v6]:PORT for IPv6)"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let workers = match overrides.workers.or(file.workers) {
+            None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Some(n) if n <= 1024 => n,
+            Some(n) => return Err(ConfigError::Invalid { key: "workers", reason: format!("{n} is more than 1024") }),
+        };
+        let udp_max_payload = file.udp_max_payload.unwrap_or(DEFAULT_UDP_MAX_PAYLOAD);
+        if !(512..=4096).contains(&udp_max_payload) {
+            return Err(ConfigError::Invalid { key: "udp_max_payload", reason: format!("{udp_max_payload} is not within 512 to 4096") });
+        }
+        let tcp_idle = file.tcp_idle_timeout_secs.unwrap_or(DEFAULT_TCP_IDLE_TIMEOUT_SECS);
+        if tcp_idle == 0 {
+            return Err(ConfigError::Invalid { key: "tcp_idle_timeout_secs", reason: "must be at least 1".into() });
+        }
+        let tcp_max_connections = file.tcp_max_connections.unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS);
+        if tcp_max_connections == 0 {
+            return Err(ConfigError::Invalid { key: "tcp_max_connections", reason: "must be at least 1".into() });
+        }
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let zone_dir = overrides.zone_dir.clone().or_else(|| file.zone_dir.as_deref().map(resolve));
+        let zones = if zone_dir.is_none() && file.zone.is_empty() {
+            // No zones named anywhere: zones/ here if there is one, else the built-in copy.
+            let here = PathBuf::from("zones");
+            if here.is_dir() { ZoneOrigin::Files(zones_in_dir(&here)?) } else { ZoneOrigin::BuiltIn }
+        } else {
+            let mut sources = match &zone_dir {
+                Some(dir) => zones_in_dir(dir)?,
+                None => Vec::new(),
+            };
+            for entry in &file.zone {
+                let file_path = resolve(&entry.file);
+                let origin = origin_from_text(&entry.name, &file_path)?;
+                sources.retain(|s| s.origin != origin);
+                sources.push(ZoneSource { origin, file: file_path });
+            }
+            ZoneOrigin::Files(sources)
+        };
+        Ok(Config {
+            listen,
+            workers,
+            zones,
+            udp_max_payload,
+            tcp_idle_timeout: std::time::Duration::from_secs(tcp_idle),
+            tcp_max_connections,
+            log: file.log.unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|source| ConfigError::Parse { path: "t.toml".into(), source: Box::new(source) })?;
+        Config::from_file(file, Path::new("/etc/zonal"), &Overrides::default())
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let c = parse(
+            "listen = [\"127.0.0.2:53\", \"[::1]:53\"]\nworkers = 3\nudp_max_payload = 4096\ntcp_idle_timeout_secs = 5\ntcp_max_connections = 10\nlog = \"debug\"\n[[zone]]\nname = \"example.org\"\nfile = \"example.org.zone\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen.len(), 2);
+        assert_eq!((c.workers, c.udp_max_payload, c.tcp_max_connections), (3, 4096, 10));
+        let ZoneOrigin::Files(zones) = c.zones else { panic!("files expected") };
+        assert_eq!(zones[0].file, PathBuf::from("/etc/zonal/example.org.zone"));
+        assert_eq!(zones[0].origin, b"\x07example\x03org\x00");
+    }
+
+    #[test]
+    fn rejects_mistakes() {
+        assert!(matches!(parse("lisen = []"), Err(ConfigError::Parse { .. })));
+        assert!(matches!(parse("listen = [\"localhost\"]"), Err(ConfigError::Invalid { key: "listen", .. })));
+        assert!(matches!(parse("udp_max_payload = 100"), Err(ConfigError::Invalid { key: "udp_max_payload", .. })));
+        assert!(matches!(parse("workers = 5000"), Err(ConfigError::Invalid { key: "workers", .. })));
+        let e = parse("workers = \"two\"").unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+    }
+}

@@ -1,0 +1,24 @@
+//! zonal: a high-performance authoritative DNS server.
+//!
+//! The module tree follows the path of a query:
+//!
+//! ```text
+//! net (udp, tcp)  --bytes-->  wire::query (header + question + OPT, parsed in place)
+//!                                  |
+//!                             server::respond  (FORMERR/NOTIMP/BADVERS/REFUSED checks)
+//!                                  |
+//!                             auth (zone set -> zone lookup -> answer -> additional)
+//!                                  v
+//! net  <--bytes--  wire::writer (header, question, pre-encoded RRsets, OPT, TC)
+//! ```
+//!
+//! Zones come from [`zonefile`] (lexer → parser → rdata → loader with load-time
+//! checks) as immutable [`auth::Zone`] snapshots gathered in an [`auth::ZoneSet`],
+//! which the server swaps atomically.
+
+pub mod auth;
+pub mod config;
+pub mod net;
+pub mod server;
+pub mod wire;
+pub mod zonefile;

@@ -1,0 +1,169 @@
+//! The `zonal` binary: command line, config, logging, start, wait for shutdown.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use zonal::auth::{Zone, ZoneSet};
+use zonal::config::{Config, Overrides, ZoneOrigin};
+use zonal::net::{Listeners, TcpLimits};
+use zonal::server::{ServerOptions, SharedZones};
+use zonal::wire::name::to_presentation;
+use zonal::zonefile::{builtin::builtin_zones, load_zone, loader::origin_from_text};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// zonal: a high-performance authoritative DNS server.
+///
+/// With no arguments it serves the example zones of zones/ on 127.0.0.1:5353.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML config file (see the README for every key).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to serve on, UDP and TCP; repeat for more (default 127.0.0.1:5353).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Vec<String>,
+    /// Folder of zone files: NAME.zone is zone NAME., root.zone is the root.
+    #[arg(long, value_name = "DIR")]
+    zone_dir: Option<PathBuf>,
+    /// UDP worker threads per address (default: one per core).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load one zone file with all load-time checks, print a summary, exit non-zero on error.
+    CheckZone {
+        /// The zone's origin, e.g. example.com (`.` for the root).
+        origin: String,
+        /// The zone file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
+        None => {
+            let overrides = Overrides { config: cli.config, listen: cli.listen, zone_dir: cli.zone_dir, workers: cli.workers };
+            match run(&overrides) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("zonal: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// `zonal check-zone ORIGIN FILE`.
+fn check_zone(origin: &str, file: &std::path::Path) -> ExitCode {
+    let loaded = origin_from_text(origin, file).and_then(|origin| load_zone(&origin, file));
+    match loaded {
+        Ok(zone) => {
+            eprintln!(
+                "zone {}: loaded serial {}, {} records, {} names\nOK",
+                to_presentation(&zone.origin),
+                zone.serial(),
+                zone.record_count,
+                zone.node_count()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("zonal: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the server and waits for SIGINT or SIGTERM. Errors are one line for the user.
+fn run(overrides: &Overrides) -> Result<(), String> {
+    let config = Config::load(overrides).map_err(|e| e.to_string())?;
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log)).map_err(|e| format!("config: log: {e}"))?;
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let zones = load_zones(&config.zones);
+    let zone_count = zones.len();
+    let shared: Arc<SharedZones> = Arc::new(SharedZones::from_pointee(ZoneSet::new(zones.into_iter().map(Arc::new))));
+
+    let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers.clamp(1, 4))
+        .thread_name("zonal-tcp")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let options = ServerOptions { udp_max_payload: config.udp_max_payload };
+    let limits = TcpLimits { idle_timeout: config.tcp_idle_timeout, max_connections: config.tcp_max_connections };
+    listeners.serve(runtime.handle(), shared, options, limits).map_err(|e| format!("cannot start workers: {e}"))?;
+    let addrs: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
+    tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers, "zonal ready");
+
+    runtime.block_on(shutdown_signal());
+    tracing::info!("shutting down");
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    Ok(())
+}
+
+/// Loads every zone; one that fails is logged with its file:line and left out.
+fn load_zones(origin: &ZoneOrigin) -> Vec<Zone> {
+    match origin {
+        ZoneOrigin::BuiltIn => builtin_zones().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "built-in zone failed to load");
+            Vec::new()
+        }),
+        ZoneOrigin::Files(sources) => sources
+            .iter()
+            .filter_map(|source| {
+                let started = std::time::Instant::now();
+                match load_zone(&source.origin, &source.file) {
+                    Ok(zone) => {
+                        tracing::info!(
+                            zone = %to_presentation(&zone.origin),
+                            serial = zone.serial(),
+                            records = zone.record_count,
+                            ms = started.elapsed().as_millis() as u64,
+                            "zone loaded"
+                        );
+                        Some(zone)
+                    }
+                    Err(e) => {
+                        tracing::error!(zone = %to_presentation(&source.origin), error = %e, "zone not loaded");
+                        None
+                    }
+                }
+            })
+            .collect(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

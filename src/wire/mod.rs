@@ -1,0 +1,14 @@
+//! The DNS wire format on zonal's fast path.
+//!
+//! Bytes come in through [`query::parse_query`], a view of the header, the question
+//! and the OPT record that borrows the packet; replies go out through
+//! [`writer::ResponseWriter`], which copies pre-encoded RDATA into a per-worker buffer
+//! and compresses names. Names everywhere are uncompressed wire format ([`name`]).
+//! hickory-proto stays off this path: it serves the slow paths and the tests.
+
+pub mod name;
+pub mod query;
+pub mod writer;
+
+pub use query::{parse_query, Edns, QueryError, QueryView};
+pub use writer::{Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};

@@ -1,0 +1,244 @@
+//! A zero-copy view of an incoming query: header, the one question, and the OPT
+//! record (RFC 6891), parsed in place without allocating.
+//!
+//! Cheap checks come first, as NSD's `query_process` does them: too short for a
+//! header → drop; QR set → drop; then opcode, QDCOUNT and the question; only then the
+//! rest of the message is walked to find the OPT record.
+
+use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
+
+/// Size of the DNS header (RFC 1035 4.1.1).
+pub const HEADER_BYTES: usize = 12;
+/// Record type of the EDNS(0) pseudo-record.
+pub const TYPE_OPT: u16 = 41;
+
+/// What the EDNS(0) OPT record of a query asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edns {
+    /// Requestor's UDP payload size (the OPT CLASS field).
+    pub udp_payload: u16,
+    /// EDNS version (RFC 6891 6.1.3); only 0 is supported.
+    pub version: u8,
+    /// DNSSEC OK bit (RFC 3225), copied into the response.
+    pub dnssec_ok: bool,
+}
+
+/// A query parsed in place. Borrowed slices point into the received packet.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryView<'p> {
+    /// The whole packet.
+    pub packet: &'p [u8],
+    /// Message ID, echoed in the reply.
+    pub id: u16,
+    /// Opcode (RFC 1035 4.1.1), 0 for QUERY.
+    pub opcode: u8,
+    /// Recursion desired, copied into the reply.
+    pub rd: bool,
+    /// Checking disabled, copied into the reply.
+    pub cd: bool,
+    /// The question section's bytes as received (name with original case, type, class).
+    pub question: &'p [u8],
+    /// The question name, uncompressed wire format with the client's case.
+    pub qname: &'p [u8],
+    /// Question type.
+    pub qtype: u16,
+    /// Question class.
+    pub qclass: u16,
+    /// The OPT record, when the query had one.
+    pub edns: Option<Edns>,
+}
+
+/// Why a packet is not an ordinary query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryError {
+    /// Not worth a reply: shorter than a header, or a response (QR=1).
+    Drop,
+    /// Malformed; reply FORMERR with the header's ID and opcode.
+    FormErr,
+    /// An opcode other than QUERY; reply NOTIMP.
+    NotImp,
+}
+
+/// Parses `packet` as a query. See the module doc for the order of the checks.
+pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
+    let Some(header) = packet.get(..HEADER_BYTES) else {
+        return Err(QueryError::Drop);
+    };
+    let flags = u16::from_be_bytes([header[2], header[3]]);
+    if flags & 0x8000 != 0 {
+        return Err(QueryError::Drop);
+    }
+    let opcode = ((flags >> 11) & 0xF) as u8;
+    if opcode != 0 {
+        return Err(QueryError::NotImp);
+    }
+    let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
+    let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
+    // RFC 9619: a QUERY carries exactly one question.
+    if qdcount != 1 {
+        return Err(QueryError::FormErr);
+    }
+    let qname_len = name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr)?;
+    let qname_end = HEADER_BYTES + qname_len;
+    let fixed = packet
+        .get(qname_end..qname_end + 4)
+        .ok_or(QueryError::FormErr)?;
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let question_end = qname_end + 4;
+
+    let mut pos = question_end;
+    let mut edns = None;
+    let records = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
+    for index in 0..records {
+        let in_additional = index >= usize::from(ancount) + usize::from(nscount);
+        let owner_len = name_len_compressed(packet, pos).ok_or(QueryError::FormErr)?;
+        let owner_is_root = packet.get(pos) == Some(&0);
+        pos += owner_len;
+        let fixed = packet.get(pos..pos + 10).ok_or(QueryError::FormErr)?;
+        let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let class = u16::from_be_bytes([fixed[2], fixed[3]]);
+        let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        pos += 10;
+        if packet.len() < pos + rdlen {
+            return Err(QueryError::FormErr);
+        }
+        pos += rdlen;
+        if rtype == TYPE_OPT {
+            // RFC 6891 6.1.1: one OPT at most, in the additional section, owned by the root.
+            if edns.is_some() || !in_additional || !owner_is_root {
+                return Err(QueryError::FormErr);
+            }
+            edns = Some(Edns {
+                udp_payload: class,
+                version: (ttl >> 16) as u8,
+                dnssec_ok: ttl & 0x8000 != 0,
+            });
+        }
+    }
+    if pos != packet.len() {
+        // Trailing bytes after the last record: Knot and NSD answer FORMERR too.
+        return Err(QueryError::FormErr);
+    }
+    Ok(QueryView {
+        packet,
+        id: u16::from_be_bytes([header[0], header[1]]),
+        opcode,
+        rd: flags & 0x0100 != 0,
+        cd: flags & 0x0010 != 0,
+        question: &packet[HEADER_BYTES..question_end],
+        qname: &packet[HEADER_BYTES..qname_end],
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+/// Length of an uncompressed name at `start` (the question name may not be compressed:
+/// there is nothing before it to point at).
+fn name_len_uncompressed(packet: &[u8], start: usize) -> Option<usize> {
+    let mut pos = start;
+    loop {
+        let len = usize::from(*packet.get(pos)?);
+        if len == 0 {
+            let total = pos + 1 - start;
+            return (total <= MAX_NAME_BYTES).then_some(total);
+        }
+        if len > MAX_LABEL_BYTES {
+            return None;
+        }
+        pos += 1 + len;
+        if pos - start >= MAX_NAME_BYTES {
+            return None;
+        }
+    }
+}
+
+/// Length in the packet of a possibly compressed name at `start` (the bytes it takes
+/// here, up to and including a pointer). Pointers must point backwards.
+fn name_len_compressed(packet: &[u8], start: usize) -> Option<usize> {
+    let mut pos = start;
+    loop {
+        let len = *packet.get(pos)?;
+        match len {
+            0 => return Some(pos + 1 - start),
+            1..=63 => {
+                pos += 1 + usize::from(len);
+                if pos - start >= MAX_NAME_BYTES {
+                    return None;
+                }
+            }
+            0xC0..=0xFF => {
+                let low = *packet.get(pos + 1)?;
+                let target = (usize::from(len & 0x3F) << 8) | usize::from(low);
+                return (target < start).then_some(pos + 2 - start);
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(name: &[u8], qtype: u16, opt: Option<(u16, u32)>) -> Vec<u8> {
+        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        p.extend_from_slice(name);
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&1u16.to_be_bytes());
+        if let Some((size, ttl)) = opt {
+            p[11] = 1;
+            p.push(0);
+            p.extend_from_slice(&TYPE_OPT.to_be_bytes());
+            p.extend_from_slice(&size.to_be_bytes());
+            p.extend_from_slice(&ttl.to_be_bytes());
+            p.extend_from_slice(&0u16.to_be_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn parses_plain_query() {
+        let p = query(b"\x03WwW\x07example\x00", 1, None);
+        let q = parse_query(&p).unwrap();
+        assert_eq!(q.id, 0x1234);
+        assert!(q.rd);
+        assert_eq!(q.qname, b"\x03WwW\x07example\x00");
+        assert_eq!((q.qtype, q.qclass), (1, 1));
+        assert_eq!(q.edns, None);
+    }
+
+    #[test]
+    fn parses_edns() {
+        let p = query(b"\x00", 6, Some((4096, 0x0001_8000)));
+        let q = parse_query(&p).unwrap();
+        assert_eq!(
+            q.edns,
+            Some(Edns { udp_payload: 4096, version: 1, dnssec_ok: true })
+        );
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        assert_eq!(parse_query(&[0; 5]).unwrap_err(), QueryError::Drop);
+        let mut p = query(b"\x00", 1, None);
+        p[2] |= 0x80;
+        assert_eq!(parse_query(&p).unwrap_err(), QueryError::Drop);
+        let mut p = query(b"\x00", 1, None);
+        p[2] |= 5 << 3;
+        assert_eq!(parse_query(&p).unwrap_err(), QueryError::NotImp);
+        let mut p = query(b"\x00", 1, None);
+        p[5] = 2;
+        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+        let p = query(b"\x05ab", 1, None);
+        assert_eq!(parse_query(&p[..15]).unwrap_err(), QueryError::FormErr);
+        let mut p = query(b"\x00", 1, None);
+        p.push(7);
+        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+        // A compression pointer in the question.
+        let p = query(b"\xc0\x0c", 1, None);
+        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+    }
+}

@@ -1,0 +1,404 @@
+//! The response writer: header, the echoed question, pre-encoded RRsets, OPT.
+//!
+//! It writes into a caller-owned buffer (one per worker, reused for every reply) and
+//! never allocates. Room for the OPT record is reserved before any record is written
+//! (NSD's `query_add_optional` idea), so a truncated reply still carries EDNS.
+//! Names are compressed (RFC 1035 4.1.4) against a small table of names already in
+//! the message, case-insensitively; RDATA names are compressed only for the types
+//! RFC 3597 section 4 allows (NS, CNAME, PTR, MX, SOA).
+
+use super::query::{HEADER_BYTES, TYPE_OPT};
+
+/// Bytes an OPT record with no options takes (RFC 6891 6.1.2).
+pub const OPT_RECORD_BYTES: usize = 11;
+/// How many name positions the compression table remembers.
+const MAX_COMPRESSION_TARGETS: usize = 64;
+/// Highest offset a compression pointer can reach.
+const MAX_POINTER_OFFSET: usize = 0x3FFF;
+/// Class IN, the only class zonal serves.
+pub const CLASS_IN: u16 = 1;
+
+/// Record types whose RDATA holds names we may compress, and where.
+pub const TYPE_NS: u16 = 2;
+/// CNAME record type.
+pub const TYPE_CNAME: u16 = 5;
+/// SOA record type.
+pub const TYPE_SOA: u16 = 6;
+/// PTR record type.
+pub const TYPE_PTR: u16 = 12;
+/// MX record type.
+pub const TYPE_MX: u16 = 15;
+
+/// The message section a record goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Answer section.
+    Answer = 0,
+    /// Authority section.
+    Authority = 1,
+    /// Additional section.
+    Additional = 2,
+}
+
+/// The owner name of a record being written.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'n> {
+    /// The question name: written as a pointer to it, so the reply echoes the client's case.
+    Question,
+    /// Any other name, uncompressed wire format.
+    Name(&'n [u8]),
+}
+
+/// The reply did not fit the size limit; what was being written has been undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("reply does not fit the size limit")]
+pub struct Full;
+
+/// Header fields of a reply, written once by [`ResponseWriter::finish`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReplyHeader {
+    /// Message ID copied from the query.
+    pub id: u16,
+    /// Opcode copied from the query.
+    pub opcode: u8,
+    /// Authoritative answer.
+    pub aa: bool,
+    /// Truncated.
+    pub tc: bool,
+    /// Recursion desired, copied from the query.
+    pub rd: bool,
+    /// Recursion available.
+    pub ra: bool,
+    /// Checking disabled, copied from the query.
+    pub cd: bool,
+    /// Response code, 12 bits: the low 4 go in the header, the rest in OPT.
+    pub rcode: u16,
+}
+
+/// What the reply's OPT record says (RFC 6891 6.1.3).
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyOpt {
+    /// Our UDP payload size.
+    pub udp_payload: u16,
+    /// DNSSEC OK, copied from the query (RFC 3225).
+    pub dnssec_ok: bool,
+}
+
+/// Writes one reply into a borrowed buffer. See the module doc.
+pub struct ResponseWriter<'b> {
+    /// The output buffer; its length is the hard ceiling (OPT included).
+    buf: &'b mut [u8],
+    /// Next byte to write.
+    pos: usize,
+    /// Where records must end: the size limit less the room reserved for OPT.
+    limit: usize,
+    /// End of the question section, where a truncated reply is cut back to.
+    question_end: usize,
+    /// Records written per section (answer, authority, additional).
+    counts: [u16; 3],
+    /// Offsets of names (and name suffixes) already in the message.
+    targets: [u16; MAX_COMPRESSION_TARGETS],
+    /// How many entries of `targets` are in use.
+    target_count: usize,
+    /// The OPT record to append, when the query had EDNS.
+    opt: Option<ReplyOpt>,
+}
+
+impl<'b> ResponseWriter<'b> {
+    /// Starts a reply in `buf` that will be at most `max_size` bytes long.
+    pub fn new(buf: &'b mut [u8], max_size: usize, opt: Option<ReplyOpt>) -> Self {
+        let max_size = max_size.min(buf.len());
+        let reserved = if opt.is_some() { OPT_RECORD_BYTES } else { 0 };
+        ResponseWriter {
+            buf,
+            pos: HEADER_BYTES,
+            limit: max_size.saturating_sub(reserved),
+            question_end: HEADER_BYTES,
+            counts: [0; 3],
+            targets: [0; MAX_COMPRESSION_TARGETS],
+            target_count: 0,
+            opt,
+        }
+    }
+
+    /// Copies the question section as received, so the name keeps the client's case.
+    pub fn write_question(&mut self, question: &[u8]) -> Result<(), Full> {
+        self.put(question)?;
+        // Every label of the question name is a compression target.
+        let name_len = question.len().saturating_sub(4);
+        self.remember_labels(HEADER_BYTES, HEADER_BYTES + name_len);
+        self.question_end = self.pos;
+        Ok(())
+    }
+
+    /// Writes the records of a pre-encoded RRset (`rdata` = a sequence of 16-bit
+    /// length + RDATA) into `section`. All or nothing: on [`Full`] nothing is left.
+    pub fn write_rrset(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<(), Full> {
+        let saved = (self.pos, self.counts, self.target_count);
+        let result = self.write_rrset_inner(section, owner, rtype, ttl, rdata);
+        if result.is_err() {
+            (self.pos, self.counts, self.target_count) = saved;
+        }
+        result
+    }
+
+    fn write_rrset_inner(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        ttl: u32,
+        mut rdata: &[u8],
+    ) -> Result<(), Full> {
+        while let [hi, lo, rest @ ..] = rdata {
+            let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+            let Some(one) = rest.get(..len) else { break };
+            match owner {
+                Owner::Question => self.put(&[0xC0, HEADER_BYTES as u8])?,
+                Owner::Name(name) => self.write_name(name)?,
+            }
+            let mut fixed = [0u8; 10];
+            fixed[0..2].copy_from_slice(&rtype.to_be_bytes());
+            fixed[2..4].copy_from_slice(&CLASS_IN.to_be_bytes());
+            fixed[4..8].copy_from_slice(&ttl.to_be_bytes());
+            fixed[8..10].copy_from_slice(&(len as u16).to_be_bytes());
+            self.put(&fixed)?;
+            let rdata_start = self.pos;
+            self.write_rdata(rtype, one)?;
+            let written = (self.pos - rdata_start) as u16;
+            self.buf[rdata_start - 2..rdata_start].copy_from_slice(&written.to_be_bytes());
+            let count = &mut self.counts[section as usize];
+            *count = count.checked_add(1).ok_or(Full)?;
+            rdata = &rest[len..];
+        }
+        Ok(())
+    }
+
+    /// Writes RDATA, compressing the embedded names of the RFC 1035 types.
+    fn write_rdata(&mut self, rtype: u16, rdata: &[u8]) -> Result<(), Full> {
+        match rtype {
+            TYPE_NS | TYPE_CNAME | TYPE_PTR => self.write_name(rdata),
+            TYPE_MX if rdata.len() > 2 => {
+                self.put(&rdata[..2])?;
+                self.write_name(&rdata[2..])
+            }
+            TYPE_SOA => {
+                let mname_len = wire_name_len(rdata);
+                let rname_len = wire_name_len(&rdata[mname_len..]);
+                self.write_name(&rdata[..mname_len])?;
+                self.write_name(&rdata[mname_len..mname_len + rname_len])?;
+                self.put(&rdata[mname_len + rname_len..])
+            }
+            _ => self.put(rdata),
+        }
+    }
+
+    /// Writes a name, using a pointer for the longest suffix already in the message.
+    pub fn write_name(&mut self, name: &[u8]) -> Result<(), Full> {
+        let start = self.pos;
+        let mut offset = 0usize;
+        while let Some(&len) = name.get(offset) {
+            if len == 0 {
+                self.put(&[0])?;
+                break;
+            }
+            if let Some(pointer) = self.find_target(&name[offset..]) {
+                self.put(&(0xC000 | pointer).to_be_bytes())?;
+                break;
+            }
+            let end = (offset + 1 + usize::from(len)).min(name.len());
+            self.put(&name[offset..end])?;
+            offset = end;
+        }
+        self.remember_labels(start, self.pos);
+        Ok(())
+    }
+
+    /// Finds an earlier occurrence of `suffix` (case-insensitive) in the message.
+    fn find_target(&self, suffix: &[u8]) -> Option<u16> {
+        self.targets[..self.target_count]
+            .iter()
+            .copied()
+            .find(|&target| self.name_at_equals(usize::from(target), suffix))
+    }
+
+    /// Whether the (possibly compressed) name at `pos` in the message equals `name`.
+    fn name_at_equals(&self, mut pos: usize, name: &[u8]) -> bool {
+        let mut offset = 0usize;
+        // Bounded: every pointer we wrote points backwards, so at most 128 hops.
+        for _ in 0..255 {
+            let Some(&len) = self.buf.get(pos) else { return false };
+            if len & 0xC0 == 0xC0 {
+                let Some(&low) = self.buf.get(pos + 1) else { return false };
+                pos = (usize::from(len & 0x3F) << 8) | usize::from(low);
+                continue;
+            }
+            let Some(&want) = name.get(offset) else { return false };
+            if len != want {
+                return false;
+            }
+            if len == 0 {
+                return true;
+            }
+            let l = usize::from(len);
+            let (Some(ours), Some(theirs)) = (
+                self.buf.get(pos + 1..pos + 1 + l),
+                name.get(offset + 1..offset + 1 + l),
+            ) else {
+                return false;
+            };
+            if !ours.eq_ignore_ascii_case(theirs) {
+                return false;
+            }
+            pos += 1 + l;
+            offset += 1 + l;
+        }
+        false
+    }
+
+    /// Records the label starts of the name written at `start..end` as targets.
+    fn remember_labels(&mut self, start: usize, end: usize) {
+        let mut pos = start;
+        while pos < end && pos <= MAX_POINTER_OFFSET {
+            let len = self.buf[pos];
+            if len == 0 || len & 0xC0 == 0xC0 || self.target_count == MAX_COMPRESSION_TARGETS {
+                break;
+            }
+            self.targets[self.target_count] = pos as u16;
+            self.target_count += 1;
+            pos += 1 + usize::from(len);
+        }
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        let end = self.pos + bytes.len();
+        if end > self.limit {
+            return Err(Full);
+        }
+        self.buf[self.pos..end].copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Records written so far in `section`.
+    pub fn count(&self, section: Section) -> u16 {
+        self.counts[section as usize]
+    }
+
+    /// Drops every record, keeping the question: what a truncated reply (TC=1) carries.
+    pub fn truncate_to_question(&mut self) {
+        self.pos = self.question_end;
+        self.counts = [0; 3];
+        let question_end = self.question_end;
+        let kept = self.targets[..self.target_count]
+            .iter()
+            .take_while(|&&t| usize::from(t) < question_end)
+            .count();
+        self.target_count = kept;
+    }
+
+    /// Writes the header and the OPT record; returns the reply's length.
+    pub fn finish(mut self, header: ReplyHeader) -> usize {
+        let mut additional = self.counts[Section::Additional as usize];
+        if let Some(opt) = self.opt {
+            // The room was reserved in `new`, so this cannot overflow `buf`.
+            let ttl = (u32::from(header.rcode >> 4) << 24) | if opt.dnssec_ok { 0x8000 } else { 0 };
+            let mut rr = [0u8; OPT_RECORD_BYTES];
+            rr[1..3].copy_from_slice(&TYPE_OPT.to_be_bytes());
+            rr[3..5].copy_from_slice(&opt.udp_payload.to_be_bytes());
+            rr[5..9].copy_from_slice(&ttl.to_be_bytes());
+            let end = self.pos + OPT_RECORD_BYTES;
+            if end <= self.buf.len() {
+                self.buf[self.pos..end].copy_from_slice(&rr);
+                self.pos = end;
+                additional += 1;
+            }
+        }
+        let question_count = u16::from(self.question_end > HEADER_BYTES);
+        write_header(
+            self.buf,
+            header,
+            [question_count, self.counts[0], self.counts[1], additional],
+        );
+        self.pos
+    }
+}
+
+/// Writes a 12-byte header with the given section counts.
+pub fn write_header(buf: &mut [u8], header: ReplyHeader, counts: [u16; 4]) {
+    let mut flags: u16 = 0x8000 | (u16::from(header.opcode & 0xF) << 11);
+    flags |= u16::from(header.aa) << 10;
+    flags |= u16::from(header.tc) << 9;
+    flags |= u16::from(header.rd) << 8;
+    flags |= u16::from(header.ra) << 7;
+    flags |= u16::from(header.cd) << 4;
+    flags |= header.rcode & 0xF;
+    buf[0..2].copy_from_slice(&header.id.to_be_bytes());
+    buf[2..4].copy_from_slice(&flags.to_be_bytes());
+    for (i, c) in counts.iter().enumerate() {
+        buf[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
+/// Length of the uncompressed wire name at the start of `bytes` (all of it if malformed).
+pub fn wire_name_len(bytes: &[u8]) -> usize {
+    let mut pos = 0usize;
+    while let Some(&len) = bytes.get(pos) {
+        pos += 1 + usize::from(len);
+        if len == 0 {
+            return pos;
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(rdatas: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in rdatas {
+            out.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            out.extend_from_slice(r);
+        }
+        out
+    }
+
+    #[test]
+    fn compresses_against_question_case_insensitively() {
+        let mut buf = [0u8; 512];
+        let mut w = ResponseWriter::new(&mut buf, 512, None);
+        w.write_question(b"\x03WWW\x07Example\x03com\x00\x00\x02\x00\x01").unwrap();
+        let ns = encoded(&[b"\x03ns1\x07example\x03com\x00"]);
+        w.write_rrset(Section::Answer, Owner::Question, TYPE_NS, 60, &ns).unwrap();
+        let len = w.finish(ReplyHeader::default());
+        // Owner pointer to 12; RDATA "ns1" + pointer to "Example.com" at offset 16.
+        let answer = &buf[12 + 21..len];
+        assert_eq!(&answer[..2], &[0xC0, 12]);
+        assert_eq!(&answer[12..], b"\x03ns1\xC0\x10");
+        assert_eq!(u16::from_be_bytes([answer[10], answer[11]]), 6);
+    }
+
+    #[test]
+    fn full_rrset_is_undone_and_opt_still_fits() {
+        let mut buf = [0u8; 512];
+        let opt = ReplyOpt { udp_payload: 1232, dnssec_ok: false };
+        let mut w = ResponseWriter::new(&mut buf, 60, Some(opt));
+        w.write_question(b"\x01a\x00\x00\x01\x00\x01").unwrap();
+        let a = encoded(&[&[192, 0, 2, 1], &[192, 0, 2, 2]]);
+        assert_eq!(w.write_rrset(Section::Answer, Owner::Question, 1, 60, &a), Err(Full));
+        assert_eq!(w.count(Section::Answer), 0);
+        let len = w.finish(ReplyHeader { tc: true, ..Default::default() });
+        assert_eq!(len, 12 + 7 + OPT_RECORD_BYTES);
+        assert_eq!(buf[11], 1);
+        assert_eq!(buf[2] & 0x02, 0x02);
+    }
+}

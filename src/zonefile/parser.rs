@@ -1,0 +1,457 @@
+//! Turns the lexer's entries into records: directives (`$ORIGIN`, `$TTL`, `$INCLUDE`,
+//! `$GENERATE`), owners, TTLs and classes inherited as RFC 1035 5.1 and BIND say, and
+//! RDATA through [`super::rdata`]. Records go to a sink one at a time, so a zone of a
+//! million records is never held twice.
+
+use std::path::{Path, PathBuf};
+
+use super::error::{ZoneError, ZoneErrorKind};
+use super::lexer::{Lexer, Token};
+use super::rdata::{parse_rdata, parse_ttl, type_code, type_name, types};
+use crate::wire::name;
+
+/// How deep `$INCLUDE` may nest (a loop stops here).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// How many records one `$GENERATE` may make.
+pub const MAX_GENERATE_RECORDS: u64 = 1 << 20;
+
+/// One record as parsed; borrowed for the duration of the sink call.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'r> {
+    /// Owner name, wire format, case as written.
+    pub owner: &'r [u8],
+    /// Record type code.
+    pub rtype: u16,
+    /// TTL in seconds.
+    pub ttl: u32,
+    /// RDATA in wire format.
+    pub rdata: &'r [u8],
+    /// File the record is in.
+    pub file: &'r Path,
+    /// Line the record starts on.
+    pub line: u32,
+}
+
+/// Parser state that carries from one entry to the next (and into `$INCLUDE`s).
+struct State {
+    /// Current origin (`$ORIGIN`), wire format.
+    origin: Vec<u8>,
+    /// `$TTL`, when given.
+    default_ttl: Option<u32>,
+    /// The last TTL given explicitly (RFC 1035: an omitted TTL is the last one).
+    last_ttl: Option<u32>,
+    /// The last owner, for entries that begin with white space.
+    last_owner: Option<Vec<u8>>,
+    /// Reused RDATA buffer.
+    rdata: Vec<u8>,
+}
+
+/// Parses the zone file at `path` with `origin` (wire format), handing each record to `sink`.
+pub fn parse_file(
+    path: &Path,
+    origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let mut state = State {
+        origin: origin.to_vec(),
+        default_ttl: None,
+        last_ttl: None,
+        last_owner: None,
+        rdata: Vec::new(),
+    };
+    parse_included(path, &mut state, 0, sink)
+}
+
+/// Parses zone-file text that is not in a file (tests, embedded zones).
+pub fn parse_text(
+    text: &[u8],
+    name_for_errors: &Path,
+    origin: &[u8],
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let mut state = State {
+        origin: origin.to_vec(),
+        default_ttl: None,
+        last_ttl: None,
+        last_owner: None,
+        rdata: Vec::new(),
+    };
+    parse_source(text, name_for_errors, &mut state, 0, sink)
+}
+
+fn parse_included(
+    path: &Path,
+    state: &mut State,
+    depth: usize,
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let text = std::fs::read(path).map_err(|e| ZoneError {
+        file: path.to_path_buf(),
+        line: None,
+        kind: ZoneErrorKind::Io(e),
+    })?;
+    parse_source(&text, path, state, depth, sink)
+}
+
+fn parse_source(
+    text: &[u8],
+    file: &Path,
+    state: &mut State,
+    depth: usize,
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let mut lexer = Lexer::new(text, 1);
+    let mut tokens: Vec<Token<'_>> = Vec::new();
+    loop {
+        let start = match lexer.next_entry(&mut tokens) {
+            Ok(Some(start)) => start,
+            Ok(None) => return Ok(()),
+            Err((line, kind)) => return Err(ZoneError::at(file, line, kind)),
+        };
+        let at = |kind| ZoneError::at(file, start.line, kind);
+        let first = tokens[0];
+        if !start.blank_owner && !first.quoted && first.text.first() == Some(&b'$') {
+            let directive = first.text.to_ascii_uppercase();
+            let args = &tokens[1..];
+            match directive.as_slice() {
+                b"$ORIGIN" => {
+                    let [arg] = args else {
+                        return Err(at(ZoneErrorKind::BadDirective("$ORIGIN takes one name".into())));
+                    };
+                    // A relative $ORIGIN is relative to the current origin.
+                    state.origin = parse_name(arg.text, &state.origin).map_err(at)?;
+                }
+                b"$TTL" => {
+                    let [arg] = args else {
+                        return Err(at(ZoneErrorKind::BadDirective("$TTL takes one value".into())));
+                    };
+                    let ttl = parse_ttl(arg.text).ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(arg.text))))?;
+                    state.default_ttl = Some(ttl);
+                }
+                b"$INCLUDE" => {
+                    let (path_token, origin_token) = match args {
+                        [p] => (p, None),
+                        [p, o] => (p, Some(o)),
+                        _ => {
+                            return Err(at(ZoneErrorKind::BadDirective(
+                                "$INCLUDE takes a file and an optional origin".into(),
+                            )))
+                        }
+                    };
+                    if depth + 1 >= MAX_INCLUDE_DEPTH {
+                        return Err(at(ZoneErrorKind::IncludeTooDeep(MAX_INCLUDE_DEPTH)));
+                    }
+                    let included = include_path(file, path_token.text);
+                    let saved_origin = state.origin.clone();
+                    if let Some(o) = origin_token {
+                        state.origin = parse_name(o.text, &state.origin).map_err(at)?;
+                    }
+                    parse_included(&included, state, depth + 1, sink)?;
+                    // RFC 1035 5.1: the origin of the including file is unchanged.
+                    state.origin = saved_origin;
+                }
+                b"$GENERATE" => generate(args, file, start.line, state, sink)?,
+                _ => {
+                    return Err(at(ZoneErrorKind::BadDirective(format!(
+                        "unknown directive {}",
+                        lossy(first.text)
+                    ))))
+                }
+            }
+            continue;
+        }
+        parse_record(&tokens, start.blank_owner, file, start.line, state, sink)?;
+    }
+}
+
+/// Parses one record entry: `[owner] [ttl] [class] type rdata...` (TTL and class in
+/// either order).
+fn parse_record(
+    tokens: &[Token<'_>],
+    blank_owner: bool,
+    file: &Path,
+    line: u32,
+    state: &mut State,
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let at = |kind| ZoneError::at(file, line, kind);
+    let mut rest = tokens;
+    if !blank_owner {
+        let (owner, tail) = rest.split_first().ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+        state.last_owner = Some(parse_name(owner.text, &state.origin).map_err(at)?);
+        rest = tail;
+    }
+    let mut ttl = None;
+    let mut rtype = None;
+    while let Some((token, tail)) = rest.split_first() {
+        rest = tail;
+        let text = token.text;
+        if text.first().is_some_and(u8::is_ascii_digit) && ttl.is_none() {
+            ttl = Some(parse_ttl(text).ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(text))))?);
+            continue;
+        }
+        let upper = text.to_ascii_uppercase();
+        if upper == b"IN" {
+            continue;
+        }
+        if matches!(upper.as_slice(), b"CH" | b"HS" | b"CS" | b"NONE" | b"ANY") || upper.starts_with(b"CLASS") {
+            return Err(at(ZoneErrorKind::UnsupportedClass(lossy(text))));
+        }
+        let code = std::str::from_utf8(text).ok().and_then(type_code);
+        rtype = Some(code.ok_or_else(|| at(ZoneErrorKind::UnknownType(lossy(text))))?);
+        break;
+    }
+    let rtype = rtype.ok_or_else(|| at(ZoneErrorKind::BadRdata {
+        rtype: "record".into(),
+        source: super::rdata::RdataError::Missing("type"),
+    }))?;
+    let owner = state.last_owner.as_deref().ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+    let mut rdata = std::mem::take(&mut state.rdata);
+    parse_rdata(rtype, rest, &state.origin, &mut rdata)
+        .map_err(|source| at(ZoneErrorKind::BadRdata { rtype: type_name(rtype), source }))?;
+    if let Some(explicit) = ttl {
+        state.last_ttl = Some(explicit);
+    }
+    let ttl = ttl
+        .or(state.default_ttl)
+        .or(state.last_ttl)
+        // BIND: with no $TTL and no TTL on it, the SOA's TTL is its MINIMUM field.
+        .or_else(|| (rtype == types::SOA).then(|| soa_minimum(&rdata)).flatten())
+        .ok_or_else(|| at(ZoneErrorKind::NoTtl))?;
+    if rtype == types::SOA && state.last_ttl.is_none() && state.default_ttl.is_none() {
+        state.last_ttl = Some(ttl);
+    }
+    let result = sink(&Record { owner, rtype, ttl, rdata: &rdata, file, line });
+    state.rdata = rdata;
+    result
+}
+
+/// `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs` as BIND has it.
+fn generate(
+    args: &[Token<'_>],
+    file: &Path,
+    line: u32,
+    state: &mut State,
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
+) -> Result<(), ZoneError> {
+    let at = |kind| ZoneError::at(file, line, kind);
+    let [range, template @ ..] = args else {
+        return Err(at(ZoneErrorKind::BadDirective("$GENERATE needs a range".into())));
+    };
+    if template.len() < 3 {
+        return Err(at(ZoneErrorKind::BadDirective(
+            "$GENERATE takes a range, an owner, a type and data".into(),
+        )));
+    }
+    let bad_range = || at(ZoneErrorKind::BadGenerateRange(lossy(range.text)));
+    let range_text = std::str::from_utf8(range.text).map_err(|_| bad_range())?;
+    let (span, step) = match range_text.split_once('/') {
+        Some((span, step)) => (span, step.parse::<u64>().map_err(|_| bad_range())?),
+        None => (range_text, 1),
+    };
+    let (first, last) = span.split_once('-').ok_or_else(bad_range)?;
+    let first: u64 = first.parse().map_err(|_| bad_range())?;
+    let last: u64 = last.parse().map_err(|_| bad_range())?;
+    if step == 0 || last < first || (last - first) / step >= MAX_GENERATE_RECORDS {
+        return Err(bad_range());
+    }
+    let mut text = Vec::new();
+    let mut value = first;
+    while value <= last {
+        text.clear();
+        for token in template {
+            if token.quoted {
+                text.push(b'"');
+            }
+            substitute(token.text, value, &mut text).ok_or_else(bad_range)?;
+            if token.quoted {
+                text.push(b'"');
+            }
+            text.push(b' ');
+        }
+        let mut lexer = Lexer::new(&text, line);
+        let mut tokens = Vec::new();
+        match lexer.next_entry(&mut tokens) {
+            Ok(Some(_)) => parse_record(&tokens, false, file, line, state, sink)?,
+            Ok(None) => return Err(bad_range()),
+            Err((_, kind)) => return Err(at(kind)),
+        }
+        value += step;
+    }
+    Ok(())
+}
+
+/// Replaces `$` and `${offset,width,base}` in a `$GENERATE` template; `\$` stays a `$`.
+fn substitute(template: &[u8], value: u64, out: &mut Vec<u8>) -> Option<()> {
+    let mut i = 0usize;
+    while let Some(&b) = template.get(i) {
+        match b {
+            b'\\' if template.get(i + 1) == Some(&b'$') => {
+                out.extend_from_slice(b"\\$");
+                i += 2;
+            }
+            b'$' if template.get(i + 1) == Some(&b'{') => {
+                let close = template[i..].iter().position(|&c| c == b'}')? + i;
+                let spec = std::str::from_utf8(&template[i + 2..close]).ok()?;
+                let mut parts = spec.split(',');
+                let offset: i64 = parts.next().filter(|s| !s.is_empty()).map_or(Some(0), |s| s.parse().ok())?;
+                let width: usize = parts.next().map_or(Some(0), |s| s.parse().ok())?;
+                let base = parts.next().unwrap_or("d");
+                let v = i64::try_from(value).ok()?.checked_add(offset)?;
+                let v = u64::try_from(v).ok()?;
+                let formatted = match base {
+                    "d" => format!("{v:0width$}"),
+                    "o" => format!("{v:0width$o}"),
+                    "x" => format!("{v:0width$x}"),
+                    "X" => format!("{v:0width$X}"),
+                    "n" | "N" => {
+                        let hex = format!("{v:0width$x}");
+                        let digits: Vec<String> = hex
+                            .chars()
+                            .rev()
+                            .map(|c| if base == "N" { c.to_ascii_uppercase() } else { c }.to_string())
+                            .collect();
+                        digits.join(".")
+                    }
+                    _ => return None,
+                };
+                out.extend_from_slice(formatted.as_bytes());
+                i = close + 1;
+            }
+            b'$' => {
+                out.extend_from_slice(value.to_string().as_bytes());
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(())
+}
+
+/// The MINIMUM field of SOA RDATA (its last four bytes).
+fn soa_minimum(rdata: &[u8]) -> Option<u32> {
+    let tail = rdata.get(rdata.len().checked_sub(4)?..)?;
+    Some(u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]))
+}
+
+fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, ZoneErrorKind> {
+    name::parse_presentation(text, Some(origin))
+        .map_err(|source| ZoneErrorKind::BadName { text: lossy(text), source })
+}
+
+/// An `$INCLUDE` path: absolute as given, relative to the including file's folder.
+fn include_path(including: &Path, text: &[u8]) -> PathBuf {
+    let path = PathBuf::from(lossy(text));
+    if path.is_absolute() {
+        path
+    } else {
+        including.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
+
+fn lossy(text: &[u8]) -> String {
+    String::from_utf8_lossy(text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::name::to_presentation;
+
+    const ORIGIN: &[u8] = b"\x07example\x03com\x00";
+
+    fn parse(text: &str) -> Result<Vec<(String, String, u32, Vec<u8>, u32)>, ZoneError> {
+        let mut out = Vec::new();
+        parse_text(text.as_bytes(), Path::new("test.zone"), ORIGIN, &mut |r| {
+            out.push((to_presentation(r.owner), type_name(r.rtype), r.ttl, r.rdata.to_vec(), r.line));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn inherits_owner_ttl_and_class() {
+        let got = parse(
+            "$TTL 1h\n@ IN SOA ns hm 1 2 3 4 5\n  NS ns\nns 300 IN A 192.0.2.1\n   IN 60 AAAA ::1\n\tA 192.0.2.2\n",
+        )
+        .unwrap();
+        assert_eq!(got[0].0, "example.com.");
+        assert_eq!(got[0].2, 3600);
+        assert_eq!((got[1].0.as_str(), got[1].1.as_str()), ("example.com.", "NS"));
+        assert_eq!((got[2].0.as_str(), got[2].2), ("ns.example.com.", 300));
+        assert_eq!((got[3].0.as_str(), got[3].2), ("ns.example.com.", 60));
+        // $TTL wins over the last explicit TTL for records without one.
+        assert_eq!(got[4].2, 3600);
+        assert_eq!(got[4].4, 6);
+    }
+
+    #[test]
+    fn without_ttl_directive_uses_last_ttl_and_soa_minimum() {
+        let got = parse("@ SOA ns hm 1 2 3 4 120\nwww A 192.0.2.1\nmail 60 A 192.0.2.2\nftp A 192.0.2.3\n").unwrap();
+        assert_eq!(got.iter().map(|r| r.2).collect::<Vec<_>>(), [120, 120, 60, 60]);
+        let err = parse("www A 192.0.2.1\n").unwrap_err();
+        assert!(matches!(err.kind, ZoneErrorKind::NoTtl));
+    }
+
+    #[test]
+    fn relative_and_absolute_origin() {
+        let got = parse("$TTL 60\n$ORIGIN sub\nwww A 192.0.2.1\n$ORIGIN other.org.\n@ A 192.0.2.2\n").unwrap();
+        assert_eq!(got[0].0, "www.sub.example.com.");
+        assert_eq!(got[1].0, "other.org.");
+    }
+
+    #[test]
+    fn at_sign_in_rdata_and_escapes_in_owner() {
+        let got = parse("$TTL 60\n@ MX 10 @\na\\.b\\065 CNAME @\n").unwrap();
+        assert_eq!(&got[0].3[2..], ORIGIN);
+        assert_eq!(got[1].0, "a\\.bA.example.com.");
+    }
+
+    #[test]
+    fn generate_like_bind() {
+        let got = parse("$TTL 60\n$GENERATE 1-3/2 host-$ A 10.0.0.$\n$GENERATE 10-10 r${-10,3,d} PTR h${0,2,x}\n$GENERATE 1-1 x CNAME ${255,0,n}\n").unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0].0, "host-1.example.com.");
+        assert_eq!(got[1].3, [10, 0, 0, 3]);
+        assert_eq!(got[2].0, "r000.example.com.");
+        assert_eq!(to_presentation(&got[2].3), "h0a.example.com.");
+        assert_eq!(to_presentation(&got[3].3), "0.0.1.example.com.");
+        assert!(parse("$GENERATE 5-1 x A 10.0.0.1\n").is_err());
+    }
+
+    #[test]
+    fn include_with_origin() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("inc.zone"), "www A 192.0.2.9\n").unwrap();
+        let main = dir.path().join("main.zone");
+        std::fs::write(&main, "$TTL 60\n$INCLUDE inc.zone sub\nafter A 192.0.2.1\n").unwrap();
+        let mut owners = Vec::new();
+        parse_file(&main, ORIGIN, &mut |r| {
+            owners.push((to_presentation(r.owner), r.file.file_name().unwrap().to_owned(), r.line));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(owners[0].0, "www.sub.example.com.");
+        assert_eq!(owners[0].1, "inc.zone");
+        assert_eq!(owners[1].0, "after.example.com.");
+        assert_eq!(owners[1].2, 3);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = parse("$TTL 60\nwww A 192.0.2.1\nbad A 300.1.2.3\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.to_string().starts_with("test.zone:3: bad A data"), "{err}");
+        let err = parse("$TTL 60\nx BOGUS 1\n").unwrap_err();
+        assert!(matches!(err.kind, ZoneErrorKind::UnknownType(_)));
+        let err = parse("$TTL 60\nx CH A 1.2.3.4\n").unwrap_err();
+        assert!(matches!(err.kind, ZoneErrorKind::UnsupportedClass(_)));
+        let err = parse("$FOO bar\n").unwrap_err();
+        assert!(matches!(err.kind, ZoneErrorKind::BadDirective(_)));
+        let err = parse(" A 1.2.3.4\n").unwrap_err();
+        assert!(matches!(err.kind, ZoneErrorKind::NoOwner));
+    }
+}
