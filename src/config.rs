@@ -128,10 +128,19 @@ impl Config {
     pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
         let (file, base) = match &overrides.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 let file: ConfigFile =
-                    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.clone(), source: Box::new(source) })?;
-                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+                    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                        path: path.clone(),
+                        source: Box::new(source),
+                    })?;
+                (
+                    file,
+                    path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                )
             }
             None => (ConfigFile::default(), PathBuf::new()),
         };
@@ -139,14 +148,23 @@ impl Config {
     }
 
     /// Validates a parsed config file; relative paths are taken from `base`.
-    pub fn from_file(file: ConfigFile, base: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn from_file(
+        file: ConfigFile,
+        base: &Path,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let listen_text = if !overrides.listen.is_empty() {
             overrides.listen.clone()
         } else {
-            file.listen.clone().unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
+            file.listen
+                .clone()
+                .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
         };
         if listen_text.is_empty() {
-            return Err(ConfigError::Invalid { key: "listen", reason: "needs at least one address".into() });
+            return Err(ConfigError::Invalid {
+                key: "listen",
+                reason: "needs at least one address".into(),
+            });
         }
         let listen = listen_text
             .iter()
@@ -160,26 +178,57 @@ impl Config {
         let workers = match overrides.workers.or(file.workers) {
             None | Some(0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
             Some(n) if n <= 1024 => n,
-            Some(n) => return Err(ConfigError::Invalid { key: "workers", reason: format!("{n} is more than 1024") }),
+            Some(n) => {
+                return Err(ConfigError::Invalid {
+                    key: "workers",
+                    reason: format!("{n} is more than 1024"),
+                })
+            }
         };
         let udp_max_payload = file.udp_max_payload.unwrap_or(DEFAULT_UDP_MAX_PAYLOAD);
         if !(512..=4096).contains(&udp_max_payload) {
-            return Err(ConfigError::Invalid { key: "udp_max_payload", reason: format!("{udp_max_payload} is not within 512 to 4096") });
+            return Err(ConfigError::Invalid {
+                key: "udp_max_payload",
+                reason: format!("{udp_max_payload} is not within 512 to 4096"),
+            });
         }
-        let tcp_idle = file.tcp_idle_timeout_secs.unwrap_or(DEFAULT_TCP_IDLE_TIMEOUT_SECS);
+        let tcp_idle = file
+            .tcp_idle_timeout_secs
+            .unwrap_or(DEFAULT_TCP_IDLE_TIMEOUT_SECS);
         if tcp_idle == 0 {
-            return Err(ConfigError::Invalid { key: "tcp_idle_timeout_secs", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "tcp_idle_timeout_secs",
+                reason: "must be at least 1".into(),
+            });
         }
-        let tcp_max_connections = file.tcp_max_connections.unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS);
+        let tcp_max_connections = file
+            .tcp_max_connections
+            .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS);
         if tcp_max_connections == 0 {
-            return Err(ConfigError::Invalid { key: "tcp_max_connections", reason: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "tcp_max_connections",
+                reason: "must be at least 1".into(),
+            });
         }
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
-        let zone_dir = overrides.zone_dir.clone().or_else(|| file.zone_dir.as_deref().map(resolve));
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let zone_dir = overrides
+            .zone_dir
+            .clone()
+            .or_else(|| file.zone_dir.as_deref().map(resolve));
         let zones = if zone_dir.is_none() && file.zone.is_empty() {
             // No zones named anywhere: zones/ here if there is one, else the built-in copy.
             let here = PathBuf::from("zones");
-            if here.is_dir() { ZoneOrigin::Files(zones_in_dir(&here)?) } else { ZoneOrigin::BuiltIn }
+            if here.is_dir() {
+                ZoneOrigin::Files(zones_in_dir(&here)?)
+            } else {
+                ZoneOrigin::BuiltIn
+            }
         } else {
             let mut sources = match &zone_dir {
                 Some(dir) => zones_in_dir(dir)?,
@@ -189,7 +238,10 @@ impl Config {
                 let file_path = resolve(&entry.file);
                 let origin = origin_from_text(&entry.name, &file_path)?;
                 sources.retain(|s| s.origin != origin);
-                sources.push(ZoneSource { origin, file: file_path });
+                sources.push(ZoneSource {
+                    origin,
+                    file: file_path,
+                });
             }
             ZoneOrigin::Files(sources)
         };
@@ -210,7 +262,10 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|source| ConfigError::Parse { path: "t.toml".into(), source: Box::new(source) })?;
+        let file: ConfigFile = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: "t.toml".into(),
+            source: Box::new(source),
+        })?;
         Config::from_file(file, Path::new("/etc/zonal"), &Overrides::default())
     }
 
@@ -221,18 +276,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.listen.len(), 2);
-        assert_eq!((c.workers, c.udp_max_payload, c.tcp_max_connections), (3, 4096, 10));
-        let ZoneOrigin::Files(zones) = c.zones else { panic!("files expected") };
+        assert_eq!(
+            (c.workers, c.udp_max_payload, c.tcp_max_connections),
+            (3, 4096, 10)
+        );
+        let ZoneOrigin::Files(zones) = c.zones else {
+            panic!("files expected")
+        };
         assert_eq!(zones[0].file, PathBuf::from("/etc/zonal/example.org.zone"));
         assert_eq!(zones[0].origin, b"\x07example\x03org\x00");
     }
 
     #[test]
     fn rejects_mistakes() {
-        assert!(matches!(parse("lisen = []"), Err(ConfigError::Parse { .. })));
-        assert!(matches!(parse("listen = [\"localhost\"]"), Err(ConfigError::Invalid { key: "listen", .. })));
-        assert!(matches!(parse("udp_max_payload = 100"), Err(ConfigError::Invalid { key: "udp_max_payload", .. })));
-        assert!(matches!(parse("workers = 5000"), Err(ConfigError::Invalid { key: "workers", .. })));
+        assert!(matches!(
+            parse("lisen = []"),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            parse("listen = [\"localhost\"]"),
+            Err(ConfigError::Invalid { key: "listen", .. })
+        ));
+        assert!(matches!(
+            parse("udp_max_payload = 100"),
+            Err(ConfigError::Invalid {
+                key: "udp_max_payload",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("workers = 5000"),
+            Err(ConfigError::Invalid { key: "workers", .. })
+        ));
         let e = parse("workers = \"two\"").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
     }

@@ -54,7 +54,12 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
         None => {
-            let overrides = Overrides { config: cli.config, listen: cli.listen, zone_dir: cli.zone_dir, workers: cli.workers };
+            let overrides = Overrides {
+                config: cli.config,
+                listen: cli.listen,
+                zone_dir: cli.zone_dir,
+                workers: cli.workers,
+            };
             match run(&overrides) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
@@ -90,12 +95,19 @@ fn check_zone(origin: &str, file: &std::path::Path) -> ExitCode {
 /// Starts the server and waits for SIGINT or SIGTERM. Errors are one line for the user.
 fn run(overrides: &Overrides) -> Result<(), String> {
     let config = Config::load(overrides).map_err(|e| e.to_string())?;
-    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log)).map_err(|e| format!("config: log: {e}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log))
+        .map_err(|e| format!("config: log: {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let zones = load_zones(&config.zones);
     let zone_count = zones.len();
-    let shared: Arc<SharedZones> = Arc::new(SharedZones::from_pointee(ZoneSet::new(zones.into_iter().map(Arc::new))));
+    let shared: Arc<SharedZones> = Arc::new(SharedZones::from_pointee(ZoneSet::new(
+        zones.into_iter().map(Arc::new),
+    )));
 
     let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -104,9 +116,16 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let options = ServerOptions { udp_max_payload: config.udp_max_payload };
-    let limits = TcpLimits { idle_timeout: config.tcp_idle_timeout, max_connections: config.tcp_max_connections };
-    listeners.serve(runtime.handle(), shared, options, limits).map_err(|e| format!("cannot start workers: {e}"))?;
+    let options = ServerOptions {
+        udp_max_payload: config.udp_max_payload,
+    };
+    let limits = TcpLimits {
+        idle_timeout: config.tcp_idle_timeout,
+        max_connections: config.tcp_max_connections,
+    };
+    listeners
+        .serve(runtime.handle(), shared, options, limits)
+        .map_err(|e| format!("cannot start workers: {e}"))?;
     let addrs: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
     tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers, "zonal ready");
 
@@ -152,13 +171,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

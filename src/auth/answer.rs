@@ -5,7 +5,7 @@
 //! them: answer section while following CNAMEs, then authority (SOA or referral NS),
 //! then additional addresses. Nothing is allocated.
 
-use super::zone::{flags, Lookup, RRset, Zone};
+use super::zone::{Lookup, RRset, Zone};
 use super::zone_set::ZoneSet;
 use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES};
 use crate::wire::writer::{wire_name_len, Full, Owner, ResponseWriter, Section};
@@ -62,9 +62,19 @@ struct AdditionalSource<'z> {
 }
 
 /// Answers the question of `query` from `zones` into `writer` (question already written).
-pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut ResponseWriter<'_>, over_tcp: bool) -> AnswerFlags {
-    let mut flags = AnswerFlags { rcode: rcode::NOERROR, aa: false, tc: false };
-    let mut sources: [Option<AdditionalSource<'z>>; MAX_ADDITIONAL_SOURCES] = [None; MAX_ADDITIONAL_SOURCES];
+pub fn answer<'z>(
+    zones: &'z ZoneSet,
+    query: &QueryView<'_>,
+    writer: &mut ResponseWriter<'_>,
+    over_tcp: bool,
+) -> AnswerFlags {
+    let mut flags = AnswerFlags {
+        rcode: rcode::NOERROR,
+        aa: false,
+        tc: false,
+    };
+    let mut sources: [Option<AdditionalSource<'z>>; MAX_ADDITIONAL_SOURCES] =
+        [None; MAX_ADDITIONAL_SOURCES];
     let mut source_count = 0usize;
     let mut add_source = |source: AdditionalSource<'z>| {
         if let Some(slot) = sources.get_mut(source_count) {
@@ -78,8 +88,16 @@ pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut Respon
     let mut lower = [0u8; MAX_NAME_BYTES];
     let result: Result<(), Full> = (|| {
         for step in 0..MAX_CHAIN_STEPS {
-            let name: &[u8] = if step == 0 { query.qname } else { &chained[..chained_len] };
-            let owner = if step == 0 { Owner::Question } else { Owner::Name(name) };
+            let name: &[u8] = if step == 0 {
+                query.qname
+            } else {
+                &chained[..chained_len]
+            };
+            let owner = if step == 0 {
+                Owner::Question
+            } else {
+                Owner::Name(name)
+            };
             let qname = lowercase_into(name, &mut lower);
             let Some(zone) = zones.find(qname, qtype) else {
                 // RFC 1034 4.3.2 step 2: not ours. Past a CNAME, the answer just ends.
@@ -99,21 +117,43 @@ pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut Respon
                         // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
                         let count = if over_tcp { node.rrsets.len() } else { 1 };
                         for set in node.rrsets.iter().take(count) {
-                            writer.write_rrset(Section::Answer, owner, set.rtype, set.ttl, &set.data)?;
+                            writer.write_rrset(
+                                Section::Answer,
+                                owner,
+                                set.rtype,
+                                set.ttl,
+                                &set.data,
+                            )?;
                         }
                         return Ok(());
                     }
                     if let Some(set) = node.rrset(qtype) {
-                        writer.write_rrset(Section::Answer, owner, set.rtype, set.ttl, &set.data)?;
+                        writer.write_rrset(
+                            Section::Answer,
+                            owner,
+                            set.rtype,
+                            set.ttl,
+                            &set.data,
+                        )?;
                         if matches!(qtype, types::NS | types::MX | types::SRV) {
-                            add_source(AdditionalSource { zone, rrset: set, cut: None });
+                            add_source(AdditionalSource {
+                                zone,
+                                rrset: set,
+                                cut: None,
+                            });
                         }
                         return Ok(());
                     }
                     match node.rrset(types::CNAME) {
                         // RFC 1034 4.3.2 step 3a: change QNAME to the canonical name and go on.
                         Some(cname) if qtype != types::CNAME => {
-                            writer.write_rrset(Section::Answer, owner, types::CNAME, cname.ttl, &cname.data)?;
+                            writer.write_rrset(
+                                Section::Answer,
+                                owner,
+                                types::CNAME,
+                                cname.ttl,
+                                &cname.data,
+                            )?;
                             cname.rdatas().next().unwrap_or_default()
                         }
                         _ => {
@@ -126,14 +166,32 @@ pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut Respon
                 Lookup::Delegation(cut, node) => {
                     // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
                     if let Some(ns) = node.rrset(types::NS) {
-                        writer.write_rrset(Section::Authority, Owner::Name(cut), types::NS, ns.ttl, &ns.data)?;
-                        add_source(AdditionalSource { zone, rrset: ns, cut: Some(cut) });
+                        writer.write_rrset(
+                            Section::Authority,
+                            Owner::Name(cut),
+                            types::NS,
+                            ns.ttl,
+                            &ns.data,
+                        )?;
+                        add_source(AdditionalSource {
+                            zone,
+                            rrset: ns,
+                            cut: Some(cut),
+                        });
                     }
                     return Ok(());
                 }
                 Lookup::Dname(dname_owner, node) => {
-                    let Some(dname) = node.rrset(types::DNAME) else { return Ok(()) };
-                    writer.write_rrset(Section::Answer, Owner::Name(dname_owner), types::DNAME, dname.ttl, &dname.data)?;
+                    let Some(dname) = node.rrset(types::DNAME) else {
+                        return Ok(());
+                    };
+                    writer.write_rrset(
+                        Section::Answer,
+                        Owner::Name(dname_owner),
+                        types::DNAME,
+                        dname.ttl,
+                        &dname.data,
+                    )?;
                     // RFC 6672 2.2: replace the DNAME owner suffix of the name with its target.
                     let target = dname.rdatas().next().unwrap_or_default();
                     let prefix = name.len().saturating_sub(dname_owner.len());
@@ -146,7 +204,13 @@ pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut Respon
                     synthesized[..2].copy_from_slice(&(new_len as u16).to_be_bytes());
                     synthesized[2..2 + prefix].copy_from_slice(&name[..prefix]);
                     synthesized[2 + prefix..2 + new_len].copy_from_slice(target);
-                    writer.write_rrset(Section::Answer, owner, types::CNAME, dname.ttl, &synthesized[..2 + new_len])?;
+                    writer.write_rrset(
+                        Section::Answer,
+                        owner,
+                        types::CNAME,
+                        dname.ttl,
+                        &synthesized[..2 + new_len],
+                    )?;
                     chained[..new_len].copy_from_slice(&synthesized[2..2 + new_len]);
                     chained_len = new_len;
                     continue;
@@ -179,7 +243,13 @@ pub fn answer<'z>(zones: &'z ZoneSet, query: &QueryView<'_>, writer: &mut Respon
 
 /// RFC 2308 3: the zone's SOA in authority, its TTL capped by the SOA MINIMUM.
 fn write_soa(writer: &mut ResponseWriter<'_>, zone: &Zone) -> Result<(), Full> {
-    writer.write_rrset(Section::Authority, Owner::Name(&zone.origin), types::SOA, zone.negative_ttl, &zone.soa.data)
+    writer.write_rrset(
+        Section::Authority,
+        Owner::Name(&zone.origin),
+        types::SOA,
+        zone.negative_ttl,
+        &zone.soa.data,
+    )
 }
 
 /// RFC 1034 4.3.2 step 6: A and AAAA for the targets of NS, MX and SRV records that
@@ -189,9 +259,11 @@ fn write_additional<'z>(
     writer: &mut ResponseWriter<'_>,
     sources: impl Iterator<Item = &'z AdditionalSource<'z>>,
 ) -> Result<(), Full> {
-    let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] = [std::ptr::null(); MAX_ADDITIONAL_WRITTEN];
+    let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] =
+        [std::ptr::null(); MAX_ADDITIONAL_WRITTEN];
     let mut written_count = 0usize;
     let mut lower = [0u8; MAX_NAME_BYTES];
+    let mut truncated = false;
     for source in sources {
         for target in source.rrset.additional_targets() {
             let target = &target[..wire_name_len(target)];
@@ -199,20 +271,31 @@ fn write_additional<'z>(
             if !is_subdomain(target_lc, &source.zone.origin) {
                 continue;
             }
-            let Some(node) = source.zone.node(target_lc) else { continue };
-            // Glue serves referrals only; it is not authoritative data.
-            if source.cut.is_none() && node.flags & flags::OCCLUDED != 0 {
+            // Addresses below a cut (glue) are given too, as Knot DNS and NSD give them.
+            let Some(node) = source.zone.node(target_lc) else {
                 continue;
-            }
+            };
             for rtype in [types::A, types::AAAA] {
-                let Some(set) = node.rrset(rtype) else { continue };
+                let Some(set) = node.rrset(rtype) else {
+                    continue;
+                };
                 let ptr: *const RRset = set;
                 if written[..written_count].contains(&ptr) {
                     continue;
                 }
-                if writer.write_rrset(Section::Additional, Owner::Name(target), rtype, set.ttl, &set.data).is_err() {
-                    let required = source.cut.is_some_and(|cut| is_subdomain(target_lc, cut));
-                    return if required { Err(Full) } else { Ok(()) };
+                if writer
+                    .write_rrset(
+                        Section::Additional,
+                        Owner::Name(target),
+                        rtype,
+                        set.ttl,
+                        &set.data,
+                    )
+                    .is_err()
+                {
+                    // A smaller RRset further on may still fit: keep going, as Knot DNS does.
+                    truncated |= source.cut.is_some_and(|cut| is_subdomain(target_lc, cut));
+                    continue;
                 }
                 if written_count < MAX_ADDITIONAL_WRITTEN {
                     written[written_count] = ptr;
@@ -220,6 +303,9 @@ fn write_additional<'z>(
                 }
             }
         }
+    }
+    if truncated {
+        return Err(Full);
     }
     Ok(())
 }

@@ -197,7 +197,9 @@ impl Zone {
             }
         }
         // Only reached for inconsistent flags; answer as for an exact match.
-        self.nodes.get(qname).map_or(Lookup::NxDomain, Lookup::Found)
+        self.nodes
+            .get(qname)
+            .map_or(Lookup::NxDomain, Lookup::Found)
     }
 }
 
@@ -229,7 +231,12 @@ impl ZoneBuilder {
         let mut nodes = HashMap::default();
         let origin = origin.to_ascii_lowercase();
         nodes.insert(origin.clone().into_boxed_slice(), Vec::new());
-        ZoneBuilder { origin, nodes, files: Vec::new(), records: 0 }
+        ZoneBuilder {
+            origin,
+            nodes,
+            files: Vec::new(),
+            records: 0,
+        }
     }
 
     /// Adds one record read at `file`:`line`. Identical records are merged (RFC 2181 5).
@@ -284,7 +291,14 @@ impl ZoneBuilder {
             None => {
                 let mut data = Vec::with_capacity(rdata.len() + 2);
                 push_rdata(&mut data, rdata);
-                rrsets.push(PendingRRset { rtype, ttl, line, file: file_index, count: 1, data });
+                rrsets.push(PendingRRset {
+                    rtype,
+                    ttl,
+                    line,
+                    file: file_index,
+                    count: 1,
+                    data,
+                });
             }
         }
         self.records += 1;
@@ -304,27 +318,58 @@ impl ZoneBuilder {
 
     /// Runs the load-time checks and freezes the zone.
     pub fn finish(self) -> Result<Zone, ZoneError> {
-        let ZoneBuilder { origin, nodes: pending, files, records } = self;
+        let ZoneBuilder {
+            origin,
+            nodes: pending,
+            files,
+            records,
+        } = self;
         let first_file = files.first().cloned().unwrap_or_default();
-        let where_ = |set: &PendingRRset| files.get(usize::from(set.file)).cloned().unwrap_or_default();
+        let where_ = |set: &PendingRRset| {
+            files
+                .get(usize::from(set.file))
+                .cloned()
+                .unwrap_or_default()
+        };
         let apex_name = to_presentation(&origin);
         let apex = pending.get(origin.as_slice());
         let soa = apex
             .and_then(|sets| sets.iter().find(|s| s.rtype == types::SOA))
-            .ok_or_else(|| ZoneError { file: first_file.clone(), line: None, kind: ZoneErrorKind::NoSoa(apex_name.clone()) })?;
+            .ok_or_else(|| ZoneError {
+                file: first_file.clone(),
+                line: None,
+                kind: ZoneErrorKind::NoSoa(apex_name.clone()),
+            })?;
         if !apex.is_some_and(|sets| sets.iter().any(|s| s.rtype == types::NS)) {
-            return Err(ZoneError::at(&where_(soa), soa.line, ZoneErrorKind::NoApexNs(apex_name)));
+            return Err(ZoneError::at(
+                &where_(soa),
+                soa.line,
+                ZoneErrorKind::NoApexNs(apex_name),
+            ));
         }
-        let mut nodes: NodeMap = HashMap::with_capacity_and_hasher(pending.len(), Default::default());
-        let mut special: std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState> = Default::default();
+        let mut nodes: NodeMap =
+            HashMap::with_capacity_and_hasher(pending.len(), Default::default());
+        let mut special: std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState> =
+            Default::default();
         for (owner, sets) in pending {
             // RFC 1034 3.6.2 / RFC 4035 2.5: a CNAME stands alone, but for DNSSEC data.
             if let Some(cname) = sets.iter().find(|s| s.rtype == types::CNAME) {
                 if cname.count > 1 {
-                    return Err(ZoneError::at(where_(cname), cname.line, ZoneErrorKind::MultipleCnames(to_presentation(&owner))));
+                    return Err(ZoneError::at(
+                        where_(cname),
+                        cname.line,
+                        ZoneErrorKind::MultipleCnames(to_presentation(&owner)),
+                    ));
                 }
-                if sets.iter().any(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC)) {
-                    return Err(ZoneError::at(where_(cname), cname.line, ZoneErrorKind::CnameBesideData(to_presentation(&owner))));
+                if sets
+                    .iter()
+                    .any(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC))
+                {
+                    return Err(ZoneError::at(
+                        where_(cname),
+                        cname.line,
+                        ZoneErrorKind::CnameBesideData(to_presentation(&owner)),
+                    ));
                 }
             }
             let is_apex = *owner == *origin;
@@ -340,9 +385,22 @@ impl ZoneBuilder {
             }
             let rrsets: Box<[RRset]> = sets
                 .into_iter()
-                .map(|s| RRset { rtype: s.rtype, count: s.count, ttl: s.ttl, line: s.line, file: s.file, data: s.data.into_boxed_slice() })
+                .map(|s| RRset {
+                    rtype: s.rtype,
+                    count: s.count,
+                    ttl: s.ttl,
+                    line: s.line,
+                    file: s.file,
+                    data: s.data.into_boxed_slice(),
+                })
                 .collect();
-            nodes.insert(owner, Node { rrsets, flags: node_flags });
+            nodes.insert(
+                owner,
+                Node {
+                    rrsets,
+                    flags: node_flags,
+                },
+            );
         }
         // Mark everything below a cut or DNAME as occluded.
         if !special.is_empty() {
@@ -364,7 +422,9 @@ impl ZoneBuilder {
         }
         // Glue: every NS target inside the zone must have an address (like named-checkzone).
         for (owner, node) in &nodes {
-            let Some(ns) = node.rrset(types::NS) else { continue };
+            let Some(ns) = node.rrset(types::NS) else {
+                continue;
+            };
             for target in ns.rdatas() {
                 let target = target.to_ascii_lowercase();
                 if !is_subdomain(&target, &origin) {
@@ -377,7 +437,10 @@ impl ZoneBuilder {
                     return Err(ZoneError::at(
                         files.get(usize::from(ns.file)).cloned().unwrap_or_default(),
                         ns.line,
-                        ZoneErrorKind::GlueMissing { owner: to_presentation(owner), ns: to_presentation(&target) },
+                        ZoneErrorKind::GlueMissing {
+                            owner: to_presentation(owner),
+                            ns: to_presentation(&target),
+                        },
                     ));
                 }
             }
@@ -386,7 +449,11 @@ impl ZoneBuilder {
             .get(origin.as_slice())
             .and_then(|n| n.rrset(types::SOA))
             .cloned()
-            .ok_or_else(|| ZoneError { file: first_file, line: None, kind: ZoneErrorKind::NoSoa(to_presentation(&origin)) })?;
+            .ok_or_else(|| ZoneError {
+                file: first_file,
+                line: None,
+                kind: ZoneErrorKind::NoSoa(to_presentation(&origin)),
+            })?;
         let minimum = soa
             .rdatas()
             .next()
@@ -408,7 +475,9 @@ impl ZoneBuilder {
 /// Iterates over the RDATA in a sequence of 16-bit length + bytes.
 fn rdatas(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
-        let [hi, lo, tail @ ..] = rest else { return None };
+        let [hi, lo, tail @ ..] = rest else {
+            return None;
+        };
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));
         let (one, after) = (tail.get(..len)?, tail.get(len..)?);
         rest = after;
@@ -491,21 +560,46 @@ mod tests {
         let e = kind("www CNAME x\nwww A 192.0.2.1\n");
         assert!(matches!(e.kind, ZoneErrorKind::CnameBesideData(_)));
         assert_eq!(e.line, Some(5));
-        assert!(matches!(kind("www CNAME x\nwww CNAME y\n").kind, ZoneErrorKind::MultipleCnames(_)));
-        assert!(matches!(kind("www.other. A 192.0.2.1\n").kind, ZoneErrorKind::OutOfZone { .. }));
-        assert!(matches!(kind("sub NS ns.sub\n").kind, ZoneErrorKind::GlueMissing { .. }));
-        assert!(matches!(kind("@ SOA ns hm 2 2 3 4 60\n").kind, ZoneErrorKind::SecondSoa(2)));
-        assert!(matches!(kind("www SOA ns hm 2 2 3 4 60\n").kind, ZoneErrorKind::SoaNotAtApex(_)));
+        assert!(matches!(
+            kind("www CNAME x\nwww CNAME y\n").kind,
+            ZoneErrorKind::MultipleCnames(_)
+        ));
+        assert!(matches!(
+            kind("www.other. A 192.0.2.1\n").kind,
+            ZoneErrorKind::OutOfZone { .. }
+        ));
+        assert!(matches!(
+            kind("sub NS ns.sub\n").kind,
+            ZoneErrorKind::GlueMissing { .. }
+        ));
+        assert!(matches!(
+            kind("@ SOA ns hm 2 2 3 4 60\n").kind,
+            ZoneErrorKind::SecondSoa(2)
+        ));
+        assert!(matches!(
+            kind("www SOA ns hm 2 2 3 4 60\n").kind,
+            ZoneErrorKind::SoaNotAtApex(_)
+        ));
         // An identical trailing SOA, as AXFR dumps end with, is accepted.
         assert!(build("@ SOA ns hm 1 2 3 4 60\n").is_ok());
         let mut b = ZoneBuilder::new(ORIGIN);
-        b.add(&wire("www"), 1, 60, &[1, 2, 3, 4], Path::new("x"), 1).unwrap();
-        assert!(matches!(b.finish().unwrap_err().kind, ZoneErrorKind::NoSoa(_)));
+        b.add(&wire("www"), 1, 60, &[1, 2, 3, 4], Path::new("x"), 1)
+            .unwrap();
+        assert!(matches!(
+            b.finish().unwrap_err().kind,
+            ZoneErrorKind::NoSoa(_)
+        ));
         let mut b = ZoneBuilder::new(ORIGIN);
-        parse_text(b"$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", Path::new("x"), ORIGIN, &mut |r| {
-            b.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
-        })
+        parse_text(
+            b"$TTL 1\n@ SOA ns hm 1 2 3 4 5\n",
+            Path::new("x"),
+            ORIGIN,
+            &mut |r| b.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line),
+        )
         .unwrap();
-        assert!(matches!(b.finish().unwrap_err().kind, ZoneErrorKind::NoApexNs(_)));
+        assert!(matches!(
+            b.finish().unwrap_err().kind,
+            ZoneErrorKind::NoApexNs(_)
+        ));
     }
 }

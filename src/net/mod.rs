@@ -41,19 +41,35 @@ impl Listeners {
         let mut tcp = Vec::new();
         let mut udp = Vec::new();
         for &addr in addrs {
-            tcp.push(socket::bind_tcp(addr).map_err(|source| BindError { addr, protocol: "tcp", source })?);
+            tcp.push(socket::bind_tcp(addr).map_err(|source| BindError {
+                addr,
+                protocol: "tcp",
+                source,
+            })?);
             for _ in 0..workers.max(1) {
-                udp.push(socket::bind_udp(addr).map_err(|source| BindError { addr, protocol: "udp", source })?);
+                udp.push(socket::bind_udp(addr).map_err(|source| BindError {
+                    addr,
+                    protocol: "udp",
+                    source,
+                })?);
             }
         }
         Ok(Listeners { udp, tcp })
     }
 
     /// Starts serving; returns once every thread and task is started.
-    pub fn serve(self, runtime: &tokio::runtime::Handle, zones: Arc<SharedZones>, options: ServerOptions, limits: TcpLimits) -> std::io::Result<()> {
+    pub fn serve(
+        self,
+        runtime: &tokio::runtime::Handle,
+        zones: Arc<SharedZones>,
+        options: ServerOptions,
+        limits: TcpLimits,
+    ) -> std::io::Result<()> {
         for (i, socket) in self.udp.into_iter().enumerate() {
             let zones = zones.clone();
-            std::thread::Builder::new().name(format!("zonal-udp-{i}")).spawn(move || udp::serve_udp(socket, zones, options))?;
+            std::thread::Builder::new()
+                .name(format!("zonal-udp-{i}"))
+                .spawn(move || udp::serve_udp(socket, zones, options))?;
         }
         for listener in self.tcp {
             let _guard = runtime.enter();

@@ -26,7 +26,12 @@ pub struct TcpLimits {
 }
 
 /// Accepts connections on `listener` forever.
-pub async fn serve_tcp(listener: TcpListener, zones: Arc<SharedZones>, options: ServerOptions, limits: TcpLimits) {
+pub async fn serve_tcp(
+    listener: TcpListener,
+    zones: Arc<SharedZones>,
+    options: ServerOptions,
+    limits: TcpLimits,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -53,7 +58,12 @@ pub async fn serve_tcp(listener: TcpListener, zones: Arc<SharedZones>, options: 
 }
 
 /// Answers the queries of one connection until it closes, idles or misbehaves.
-async fn serve_connection(stream: TcpStream, zones: &SharedZones, options: &ServerOptions, idle: Duration) -> std::io::Result<()> {
+async fn serve_connection(
+    stream: TcpStream,
+    zones: &SharedZones,
+    options: &ServerOptions,
+    idle: Duration,
+) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let mut request = vec![0u8; MAX_MESSAGE_BYTES];
@@ -68,13 +78,17 @@ async fn serve_connection(stream: TcpStream, zones: &SharedZones, options: &Serv
         }
         let len = usize::from(u16::from_be_bytes(prefix));
         let message = &mut request[..len];
-        timeout(TCP_IO_TIMEOUT, reader.read_exact(message)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        timeout(TCP_IO_TIMEOUT, reader.read_exact(message))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
         let reply_len = {
             let zone_set = zones.load();
             respond(&zone_set, options, message, Transport::Tcp, &mut reply[2..])
         };
         let Some(reply_len) = reply_len else { continue };
         reply[..2].copy_from_slice(&(reply_len as u16).to_be_bytes());
-        timeout(TCP_IO_TIMEOUT, writer.write_all(&reply[..2 + reply_len])).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        timeout(TCP_IO_TIMEOUT, writer.write_all(&reply[..2 + reply_len]))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
     }
 }

@@ -20,7 +20,9 @@ pub fn serve_udp(socket: UdpSocket, zones: Arc<SharedZones>, options: ServerOpti
                 continue;
             }
         };
-        let Some(packet) = request.get(..len) else { continue };
+        let Some(packet) = request.get(..len) else {
+            continue;
+        };
         let zone_set = zones.load();
         if let Some(reply_len) = respond(&zone_set, &options, packet, Transport::Udp, &mut reply) {
             if let Err(e) = socket.send_to(&reply[..reply_len], peer) {

@@ -36,13 +36,21 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { udp_max_payload: 1232 }
+        ServerOptions {
+            udp_max_payload: 1232,
+        }
     }
 }
 
 /// Builds the reply to `packet` in `out`; returns its length, or `None` when the
 /// packet gets no reply at all (too short for a header, or itself a response).
-pub fn respond(zones: &ZoneSet, options: &ServerOptions, packet: &[u8], transport: Transport, out: &mut [u8]) -> Option<usize> {
+pub fn respond(
+    zones: &ZoneSet,
+    options: &ServerOptions,
+    packet: &[u8],
+    transport: Transport,
+    out: &mut [u8],
+) -> Option<usize> {
     let query = match parse_query(packet) {
         Ok(query) => query,
         Err(QueryError::Drop) => return None,
@@ -52,12 +60,23 @@ pub fn respond(zones: &ZoneSet, options: &ServerOptions, packet: &[u8], transpor
     let max_size = match (transport, query.edns) {
         (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
         // RFC 6891 6.2.5: a payload below 512 is taken as 512.
-        (Transport::Udp, Some(edns)) => usize::from(edns.udp_payload.min(options.udp_max_payload)).max(MIN_UDP_PAYLOAD_BYTES),
+        (Transport::Udp, Some(edns)) => {
+            usize::from(edns.udp_payload.min(options.udp_max_payload)).max(MIN_UDP_PAYLOAD_BYTES)
+        }
         (Transport::Udp, None) => MIN_UDP_PAYLOAD_BYTES,
     };
-    let opt = query.edns.map(|edns| ReplyOpt { udp_payload: options.udp_max_payload, dnssec_ok: edns.dnssec_ok });
+    let opt = query.edns.map(|edns| ReplyOpt {
+        udp_payload: options.udp_max_payload,
+        dnssec_ok: edns.dnssec_ok,
+    });
     let mut writer = ResponseWriter::new(out, max_size, opt);
-    let mut header = ReplyHeader { id: query.id, opcode: query.opcode, rd: query.rd, cd: query.cd, ..Default::default() };
+    let mut header = ReplyHeader {
+        id: query.id,
+        opcode: query.opcode,
+        rd: query.rd,
+        cd: query.cd,
+        ..Default::default()
+    };
     if writer.write_question(query.question).is_err() {
         header.rcode = rcode::SERVFAIL;
         return Some(writer.finish(header));
@@ -82,8 +101,20 @@ pub fn respond(zones: &ZoneSet, options: &ServerOptions, packet: &[u8], transpor
 fn header_only(packet: &[u8], rcode: u16, out: &mut [u8]) -> usize {
     let opcode = packet.get(2).map_or(0, |b| (b >> 3) & 0xF);
     let rd = packet.get(2).is_some_and(|b| b & 1 != 0);
-    let id = packet.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    write_header(out, ReplyHeader { id, opcode, rd, rcode, ..Default::default() }, [0; 4]);
+    let id = packet
+        .get(..2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    write_header(
+        out,
+        ReplyHeader {
+            id,
+            opcode,
+            rd,
+            rcode,
+            ..Default::default()
+        },
+        [0; 4],
+    );
     HEADER_BYTES
 }
 

@@ -160,7 +160,9 @@ pub fn to_presentation(name: &[u8]) -> String {
         if len == 0 {
             break;
         }
-        let label = name.get(pos + 1..pos + 1 + len as usize).unwrap_or_default();
+        let label = name
+            .get(pos + 1..pos + 1 + len as usize)
+            .unwrap_or_default();
         for &b in label {
             match b {
                 b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
@@ -212,7 +214,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_names() {
-        assert_eq!(parse_presentation(b"a..b.", None), Err(NameError::EmptyLabel));
+        assert_eq!(
+            parse_presentation(b"a..b.", None),
+            Err(NameError::EmptyLabel)
+        );
         let long = format!("{}.", "a".repeat(64));
         assert_eq!(
             parse_presentation(long.as_bytes(), None),
@@ -239,7 +244,10 @@ mod tests {
 
     #[test]
     fn presentation_round_trip() {
-        assert_eq!(to_presentation(&wire("a\\.b.example.com.")), "a\\.b.example.com.");
+        assert_eq!(
+            to_presentation(&wire("a\\.b.example.com.")),
+            "a\\.b.example.com."
+        );
         assert_eq!(to_presentation(ROOT), ".");
     }
 }

@@ -216,7 +216,11 @@ mod tests {
         let q = parse_query(&p).unwrap();
         assert_eq!(
             q.edns,
-            Some(Edns { udp_payload: 4096, version: 1, dnssec_ok: true })
+            Some(Edns {
+                udp_payload: 4096,
+                version: 1,
+                dnssec_ok: true
+            })
         );
     }
 

@@ -234,13 +234,19 @@ impl<'b> ResponseWriter<'b> {
         let mut offset = 0usize;
         // Bounded: every pointer we wrote points backwards, so at most 128 hops.
         for _ in 0..255 {
-            let Some(&len) = self.buf.get(pos) else { return false };
+            let Some(&len) = self.buf.get(pos) else {
+                return false;
+            };
             if len & 0xC0 == 0xC0 {
-                let Some(&low) = self.buf.get(pos + 1) else { return false };
+                let Some(&low) = self.buf.get(pos + 1) else {
+                    return false;
+                };
                 pos = (usize::from(len & 0x3F) << 8) | usize::from(low);
                 continue;
             }
-            let Some(&want) = name.get(offset) else { return false };
+            let Some(&want) = name.get(offset) else {
+                return false;
+            };
             if len != want {
                 return false;
             }
@@ -376,9 +382,11 @@ mod tests {
     fn compresses_against_question_case_insensitively() {
         let mut buf = [0u8; 512];
         let mut w = ResponseWriter::new(&mut buf, 512, None);
-        w.write_question(b"\x03WWW\x07Example\x03com\x00\x00\x02\x00\x01").unwrap();
+        w.write_question(b"\x03WWW\x07Example\x03com\x00\x00\x02\x00\x01")
+            .unwrap();
         let ns = encoded(&[b"\x03ns1\x07example\x03com\x00"]);
-        w.write_rrset(Section::Answer, Owner::Question, TYPE_NS, 60, &ns).unwrap();
+        w.write_rrset(Section::Answer, Owner::Question, TYPE_NS, 60, &ns)
+            .unwrap();
         let len = w.finish(ReplyHeader::default());
         // Owner pointer to 12; RDATA "ns1" + pointer to "Example.com" at offset 16.
         let answer = &buf[12 + 21..len];
@@ -390,13 +398,22 @@ mod tests {
     #[test]
     fn full_rrset_is_undone_and_opt_still_fits() {
         let mut buf = [0u8; 512];
-        let opt = ReplyOpt { udp_payload: 1232, dnssec_ok: false };
+        let opt = ReplyOpt {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        };
         let mut w = ResponseWriter::new(&mut buf, 60, Some(opt));
         w.write_question(b"\x01a\x00\x00\x01\x00\x01").unwrap();
         let a = encoded(&[&[192, 0, 2, 1], &[192, 0, 2, 2]]);
-        assert_eq!(w.write_rrset(Section::Answer, Owner::Question, 1, 60, &a), Err(Full));
+        assert_eq!(
+            w.write_rrset(Section::Answer, Owner::Question, 1, 60, &a),
+            Err(Full)
+        );
         assert_eq!(w.count(Section::Answer), 0);
-        let len = w.finish(ReplyHeader { tc: true, ..Default::default() });
+        let len = w.finish(ReplyHeader {
+            tc: true,
+            ..Default::default()
+        });
         assert_eq!(len, 12 + 7 + OPT_RECORD_BYTES);
         assert_eq!(buf[11], 1);
         assert_eq!(buf[2] & 0x02, 0x02);

@@ -9,8 +9,16 @@ use crate::auth::Zone;
 
 /// (origin, file name, text) of each built-in zone.
 const BUILTIN_ZONES: &[(&str, &str, &str)] = &[
-    ("example.com.", "zones/example.com.zone", include_str!("../../zones/example.com.zone")),
-    ("2.0.192.in-addr.arpa.", "zones/2.0.192.in-addr.arpa.zone", include_str!("../../zones/2.0.192.in-addr.arpa.zone")),
+    (
+        "example.com.",
+        "zones/example.com.zone",
+        include_str!("../../zones/example.com.zone"),
+    ),
+    (
+        "2.0.192.in-addr.arpa.",
+        "zones/2.0.192.in-addr.arpa.zone",
+        include_str!("../../zones/2.0.192.in-addr.arpa.zone"),
+    ),
 ];
 
 /// Loads the built-in zones.

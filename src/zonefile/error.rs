@@ -114,6 +114,10 @@ pub enum ZoneErrorKind {
 impl ZoneError {
     /// An error at `line` of `file`.
     pub fn at(file: impl Into<PathBuf>, line: u32, kind: ZoneErrorKind) -> Self {
-        ZoneError { file: file.into(), line: Some(line), kind }
+        ZoneError {
+            file: file.into(),
+            line: Some(line),
+            kind,
+        }
     }
 }

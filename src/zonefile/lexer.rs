@@ -40,7 +40,11 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     /// Starts lexing `src`, numbering lines from `first_line`.
     pub fn new(src: &'a [u8], first_line: u32) -> Self {
-        Lexer { src, pos: 0, line: first_line }
+        Lexer {
+            src,
+            pos: 0,
+            line: first_line,
+        }
     }
 
     /// Reads the next entry's tokens into `tokens` (cleared first). `Ok(None)` at end.
@@ -106,7 +110,11 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     let text = self.src.get(start..i).unwrap_or_default();
-                    tokens.push(Token { text, quoted: true, line: self.line });
+                    tokens.push(Token {
+                        text,
+                        quoted: true,
+                        line: self.line,
+                    });
                     self.pos = i + 1;
                 }
                 _ => {
@@ -125,7 +133,11 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     let i = i.min(self.src.len());
-                    tokens.push(Token { text: &self.src[start..i], quoted: false, line: self.line });
+                    tokens.push(Token {
+                        text: &self.src[start..i],
+                        quoted: false,
+                        line: self.line,
+                    });
                     self.pos = i;
                 }
             }
@@ -133,7 +145,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn finish(&self, tokens: &[Token<'a>], blank_owner: bool) -> Option<EntryStart> {
-        tokens.first().map(|t| EntryStart { line: t.line, blank_owner })
+        tokens.first().map(|t| EntryStart {
+            line: t.line,
+            blank_owner,
+        })
     }
 }
 
@@ -150,7 +165,11 @@ mod tests {
                 .iter()
                 .map(|t| {
                     let s = String::from_utf8_lossy(t.text).into_owned();
-                    if t.quoted { format!("\"{s}\"") } else { s }
+                    if t.quoted {
+                        format!("\"{s}\"")
+                    } else {
+                        s
+                    }
                 })
                 .collect();
             out.push((start.line, start.blank_owner, texts));
@@ -160,19 +179,40 @@ mod tests {
 
     #[test]
     fn splits_lines_comments_and_parentheses() {
-        let src = "; header\n@ IN SOA ns hostmaster ( 1 ; serial\n  2 3\n 4 5 )\n\twww A 192.0.2.1\n\n";
+        let src =
+            "; header\n@ IN SOA ns hostmaster ( 1 ; serial\n  2 3\n 4 5 )\n\twww A 192.0.2.1\n\n";
         let got = entries(src);
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0, 2);
         assert!(!got[0].1);
-        assert_eq!(got[0].2, ["@", "IN", "SOA", "ns", "hostmaster", "1", "2", "3", "4", "5"]);
-        assert_eq!(got[1], (5, true, vec!["www".into(), "A".into(), "192.0.2.1".into()]));
+        assert_eq!(
+            got[0].2,
+            [
+                "@",
+                "IN",
+                "SOA",
+                "ns",
+                "hostmaster",
+                "1",
+                "2",
+                "3",
+                "4",
+                "5"
+            ]
+        );
+        assert_eq!(
+            got[1],
+            (5, true, vec!["www".into(), "A".into(), "192.0.2.1".into()])
+        );
     }
 
     #[test]
     fn quoted_strings_keep_spaces_and_escapes() {
         let got = entries("t TXT \"a b; c\" \"say \\\"hi\\\"\" x\\ y\n");
-        assert_eq!(got[0].2, ["t", "TXT", "\"a b; c\"", "\"say \\\"hi\\\"\"", "x\\ y"]);
+        assert_eq!(
+            got[0].2,
+            ["t", "TXT", "\"a b; c\"", "\"say \\\"hi\\\"\"", "x\\ y"]
+        );
     }
 
     #[test]
@@ -185,11 +225,17 @@ mod tests {
     #[test]
     fn reports_unbalanced_input_with_line() {
         let mut tokens = Vec::new();
-        let err = Lexer::new(b"a A (\n1.2.3.4\n", 1).next_entry(&mut tokens).unwrap_err();
+        let err = Lexer::new(b"a A (\n1.2.3.4\n", 1)
+            .next_entry(&mut tokens)
+            .unwrap_err();
         assert!(matches!(err, (1, ZoneErrorKind::UnclosedParenthesis)));
-        let err = Lexer::new(b"\n\na TXT \"open\n", 1).next_entry(&mut tokens).unwrap_err();
+        let err = Lexer::new(b"\n\na TXT \"open\n", 1)
+            .next_entry(&mut tokens)
+            .unwrap_err();
         assert!(matches!(err, (3, ZoneErrorKind::UnterminatedString)));
-        let err = Lexer::new(b"a A 1 )\n", 1).next_entry(&mut tokens).unwrap_err();
+        let err = Lexer::new(b"a A 1 )\n", 1)
+            .next_entry(&mut tokens)
+            .unwrap_err();
         assert!(matches!(err, (1, ZoneErrorKind::UnbalancedParenthesis)));
     }
 }

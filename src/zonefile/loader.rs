@@ -11,14 +11,22 @@ use crate::wire::name;
 /// Loads the zone `origin` (wire format) from `path`, running the load-time checks.
 pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, ZoneError> {
     let mut builder = ZoneBuilder::new(origin);
-    parse_file(path, origin, &mut |r| builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line))?;
+    parse_file(path, origin, &mut |r| {
+        builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
+    })?;
     builder.finish()
 }
 
 /// Loads a zone from text held in memory (the built-in example zones, tests).
-pub fn load_zone_text(origin: &[u8], text: &[u8], name_for_errors: &Path) -> Result<Zone, ZoneError> {
+pub fn load_zone_text(
+    origin: &[u8],
+    text: &[u8],
+    name_for_errors: &Path,
+) -> Result<Zone, ZoneError> {
     let mut builder = ZoneBuilder::new(origin);
-    parse_text(text, name_for_errors, origin, &mut |r| builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line))?;
+    parse_text(text, name_for_errors, origin, &mut |r| {
+        builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
+    })?;
     builder.finish()
 }
 
@@ -33,17 +41,29 @@ pub struct ZoneSource {
 
 /// The zones of a folder: every `NAME.zone` file is zone `NAME.`; `root.zone` is the root.
 pub fn zones_in_dir(dir: &Path) -> Result<Vec<ZoneSource>, ZoneError> {
-    let io = |e| ZoneError { file: dir.to_path_buf(), line: None, kind: ZoneErrorKind::Io(e) };
+    let io = |e| ZoneError {
+        file: dir.to_path_buf(),
+        line: None,
+        kind: ZoneErrorKind::Io(e),
+    };
     let mut sources = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let path = entry.map_err(io)?.path();
-        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".zone")) else {
+        let Some(stem) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".zone"))
+        else {
             continue;
         };
         if !path.is_file() {
             continue;
         }
-        let origin = if stem.eq_ignore_ascii_case("root") { name::ROOT.to_vec() } else { origin_from_text(stem, &path)? };
+        let origin = if stem.eq_ignore_ascii_case("root") {
+            name::ROOT.to_vec()
+        } else {
+            origin_from_text(stem, &path)?
+        };
         sources.push(ZoneSource { origin, file: path });
     }
     sources.sort_by(|a, b| a.file.cmp(&b.file));
@@ -52,11 +72,18 @@ pub fn zones_in_dir(dir: &Path) -> Result<Vec<ZoneSource>, ZoneError> {
 
 /// Parses a zone origin given as text (`example.com`, `example.com.`, `.`), always absolute.
 pub fn origin_from_text(text: &str, file: &Path) -> Result<Vec<u8>, ZoneError> {
-    let absolute = if text.ends_with('.') { text.to_owned() } else { format!("{text}.") };
+    let absolute = if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    };
     name::parse_presentation(absolute.as_bytes(), None).map_err(|source| ZoneError {
         file: file.to_path_buf(),
         line: None,
-        kind: ZoneErrorKind::BadName { text: text.to_owned(), source },
+        kind: ZoneErrorKind::BadName {
+            text: text.to_owned(),
+            source,
+        },
     })
 }
 
@@ -71,7 +98,10 @@ mod tests {
             std::fs::write(dir.path().join(f), "").unwrap();
         }
         let zones = zones_in_dir(dir.path()).unwrap();
-        let origins: Vec<String> = zones.iter().map(|z| name::to_presentation(&z.origin)).collect();
+        let origins: Vec<String> = zones
+            .iter()
+            .map(|z| name::to_presentation(&z.origin))
+            .collect();
         assert_eq!(origins, ["example.com.", "."]);
     }
 
@@ -83,7 +113,10 @@ mod tests {
             panic!("{} is missing", path.display());
         }
         let zone = load_zone(name::ROOT, &path).unwrap();
-        assert_eq!(zone.record_count, 19_597, "19,598 lines less the repeated SOA");
+        assert_eq!(
+            zone.record_count, 19_597,
+            "19,598 lines less the repeated SOA"
+        );
         assert_eq!(zone.serial(), 2018031200);
     }
 }

@@ -116,16 +116,21 @@ fn parse_source(
             match directive.as_slice() {
                 b"$ORIGIN" => {
                     let [arg] = args else {
-                        return Err(at(ZoneErrorKind::BadDirective("$ORIGIN takes one name".into())));
+                        return Err(at(ZoneErrorKind::BadDirective(
+                            "$ORIGIN takes one name".into(),
+                        )));
                     };
                     // A relative $ORIGIN is relative to the current origin.
                     state.origin = parse_name(arg.text, &state.origin).map_err(at)?;
                 }
                 b"$TTL" => {
                     let [arg] = args else {
-                        return Err(at(ZoneErrorKind::BadDirective("$TTL takes one value".into())));
+                        return Err(at(ZoneErrorKind::BadDirective(
+                            "$TTL takes one value".into(),
+                        )));
                     };
-                    let ttl = parse_ttl(arg.text).ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(arg.text))))?;
+                    let ttl = parse_ttl(arg.text)
+                        .ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(arg.text))))?;
                     state.default_ttl = Some(ttl);
                 }
                 b"$INCLUDE" => {
@@ -177,7 +182,9 @@ fn parse_record(
     let at = |kind| ZoneError::at(file, line, kind);
     let mut rest = tokens;
     if !blank_owner {
-        let (owner, tail) = rest.split_first().ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+        let (owner, tail) = rest
+            .split_first()
+            .ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
         state.last_owner = Some(parse_name(owner.text, &state.origin).map_err(at)?);
         rest = tail;
     }
@@ -194,21 +201,32 @@ fn parse_record(
         if upper == b"IN" {
             continue;
         }
-        if matches!(upper.as_slice(), b"CH" | b"HS" | b"CS" | b"NONE" | b"ANY") || upper.starts_with(b"CLASS") {
+        if matches!(upper.as_slice(), b"CH" | b"HS" | b"CS" | b"NONE" | b"ANY")
+            || upper.starts_with(b"CLASS")
+        {
             return Err(at(ZoneErrorKind::UnsupportedClass(lossy(text))));
         }
         let code = std::str::from_utf8(text).ok().and_then(type_code);
         rtype = Some(code.ok_or_else(|| at(ZoneErrorKind::UnknownType(lossy(text))))?);
         break;
     }
-    let rtype = rtype.ok_or_else(|| at(ZoneErrorKind::BadRdata {
-        rtype: "record".into(),
-        source: super::rdata::RdataError::Missing("type"),
-    }))?;
-    let owner = state.last_owner.as_deref().ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+    let rtype = rtype.ok_or_else(|| {
+        at(ZoneErrorKind::BadRdata {
+            rtype: "record".into(),
+            source: super::rdata::RdataError::Missing("type"),
+        })
+    })?;
+    let owner = state
+        .last_owner
+        .as_deref()
+        .ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
     let mut rdata = std::mem::take(&mut state.rdata);
-    parse_rdata(rtype, rest, &state.origin, &mut rdata)
-        .map_err(|source| at(ZoneErrorKind::BadRdata { rtype: type_name(rtype), source }))?;
+    parse_rdata(rtype, rest, &state.origin, &mut rdata).map_err(|source| {
+        at(ZoneErrorKind::BadRdata {
+            rtype: type_name(rtype),
+            source,
+        })
+    })?;
     if let Some(explicit) = ttl {
         state.last_ttl = Some(explicit);
     }
@@ -221,7 +239,14 @@ fn parse_record(
     if rtype == types::SOA && state.last_ttl.is_none() && state.default_ttl.is_none() {
         state.last_ttl = Some(ttl);
     }
-    let result = sink(&Record { owner, rtype, ttl, rdata: &rdata, file, line });
+    let result = sink(&Record {
+        owner,
+        rtype,
+        ttl,
+        rdata: &rdata,
+        file,
+        line,
+    });
     state.rdata = rdata;
     result
 }
@@ -236,7 +261,9 @@ fn generate(
 ) -> Result<(), ZoneError> {
     let at = |kind| ZoneError::at(file, line, kind);
     let [range, template @ ..] = args else {
-        return Err(at(ZoneErrorKind::BadDirective("$GENERATE needs a range".into())));
+        return Err(at(ZoneErrorKind::BadDirective(
+            "$GENERATE needs a range".into(),
+        )));
     };
     if template.len() < 3 {
         return Err(at(ZoneErrorKind::BadDirective(
@@ -294,7 +321,10 @@ fn substitute(template: &[u8], value: u64, out: &mut Vec<u8>) -> Option<()> {
                 let close = template[i..].iter().position(|&c| c == b'}')? + i;
                 let spec = std::str::from_utf8(&template[i + 2..close]).ok()?;
                 let mut parts = spec.split(',');
-                let offset: i64 = parts.next().filter(|s| !s.is_empty()).map_or(Some(0), |s| s.parse().ok())?;
+                let offset: i64 = parts
+                    .next()
+                    .filter(|s| !s.is_empty())
+                    .map_or(Some(0), |s| s.parse().ok())?;
                 let width: usize = parts.next().map_or(Some(0), |s| s.parse().ok())?;
                 let base = parts.next().unwrap_or("d");
                 let v = i64::try_from(value).ok()?.checked_add(offset)?;
@@ -309,7 +339,14 @@ fn substitute(template: &[u8], value: u64, out: &mut Vec<u8>) -> Option<()> {
                         let digits: Vec<String> = hex
                             .chars()
                             .rev()
-                            .map(|c| if base == "N" { c.to_ascii_uppercase() } else { c }.to_string())
+                            .map(|c| {
+                                if base == "N" {
+                                    c.to_ascii_uppercase()
+                                } else {
+                                    c
+                                }
+                                .to_string()
+                            })
                             .collect();
                         digits.join(".")
                     }
@@ -338,8 +375,10 @@ fn soa_minimum(rdata: &[u8]) -> Option<u32> {
 }
 
 fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, ZoneErrorKind> {
-    name::parse_presentation(text, Some(origin))
-        .map_err(|source| ZoneErrorKind::BadName { text: lossy(text), source })
+    name::parse_presentation(text, Some(origin)).map_err(|source| ZoneErrorKind::BadName {
+        text: lossy(text),
+        source,
+    })
 }
 
 /// An `$INCLUDE` path: absolute as given, relative to the including file's folder.
@@ -366,7 +405,13 @@ mod tests {
     fn parse(text: &str) -> Result<Vec<(String, String, u32, Vec<u8>, u32)>, ZoneError> {
         let mut out = Vec::new();
         parse_text(text.as_bytes(), Path::new("test.zone"), ORIGIN, &mut |r| {
-            out.push((to_presentation(r.owner), type_name(r.rtype), r.ttl, r.rdata.to_vec(), r.line));
+            out.push((
+                to_presentation(r.owner),
+                type_name(r.rtype),
+                r.ttl,
+                r.rdata.to_vec(),
+                r.line,
+            ));
             Ok(())
         })?;
         Ok(out)
@@ -380,7 +425,10 @@ mod tests {
         .unwrap();
         assert_eq!(got[0].0, "example.com.");
         assert_eq!(got[0].2, 3600);
-        assert_eq!((got[1].0.as_str(), got[1].1.as_str()), ("example.com.", "NS"));
+        assert_eq!(
+            (got[1].0.as_str(), got[1].1.as_str()),
+            ("example.com.", "NS")
+        );
         assert_eq!((got[2].0.as_str(), got[2].2), ("ns.example.com.", 300));
         assert_eq!((got[3].0.as_str(), got[3].2), ("ns.example.com.", 60));
         // $TTL wins over the last explicit TTL for records without one.
@@ -390,15 +438,23 @@ mod tests {
 
     #[test]
     fn without_ttl_directive_uses_last_ttl_and_soa_minimum() {
-        let got = parse("@ SOA ns hm 1 2 3 4 120\nwww A 192.0.2.1\nmail 60 A 192.0.2.2\nftp A 192.0.2.3\n").unwrap();
-        assert_eq!(got.iter().map(|r| r.2).collect::<Vec<_>>(), [120, 120, 60, 60]);
+        let got = parse(
+            "@ SOA ns hm 1 2 3 4 120\nwww A 192.0.2.1\nmail 60 A 192.0.2.2\nftp A 192.0.2.3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            got.iter().map(|r| r.2).collect::<Vec<_>>(),
+            [120, 120, 60, 60]
+        );
         let err = parse("www A 192.0.2.1\n").unwrap_err();
         assert!(matches!(err.kind, ZoneErrorKind::NoTtl));
     }
 
     #[test]
     fn relative_and_absolute_origin() {
-        let got = parse("$TTL 60\n$ORIGIN sub\nwww A 192.0.2.1\n$ORIGIN other.org.\n@ A 192.0.2.2\n").unwrap();
+        let got =
+            parse("$TTL 60\n$ORIGIN sub\nwww A 192.0.2.1\n$ORIGIN other.org.\n@ A 192.0.2.2\n")
+                .unwrap();
         assert_eq!(got[0].0, "www.sub.example.com.");
         assert_eq!(got[1].0, "other.org.");
     }
@@ -430,7 +486,11 @@ mod tests {
         std::fs::write(&main, "$TTL 60\n$INCLUDE inc.zone sub\nafter A 192.0.2.1\n").unwrap();
         let mut owners = Vec::new();
         parse_file(&main, ORIGIN, &mut |r| {
-            owners.push((to_presentation(r.owner), r.file.file_name().unwrap().to_owned(), r.line));
+            owners.push((
+                to_presentation(r.owner),
+                r.file.file_name().unwrap().to_owned(),
+                r.line,
+            ));
             Ok(())
         })
         .unwrap();
@@ -444,7 +504,10 @@ mod tests {
     fn errors_name_the_line() {
         let err = parse("$TTL 60\nwww A 192.0.2.1\nbad A 300.1.2.3\n").unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.to_string().starts_with("test.zone:3: bad A data"), "{err}");
+        assert!(
+            err.to_string().starts_with("test.zone:3: bad A data"),
+            "{err}"
+        );
         let err = parse("$TTL 60\nx BOGUS 1\n").unwrap_err();
         assert!(matches!(err.kind, ZoneErrorKind::UnknownType(_)));
         let err = parse("$TTL 60\nx CH A 1.2.3.4\n").unwrap_err();

@@ -132,7 +132,11 @@ pub fn type_code(text: &str) -> Option<u16> {
         return extra;
     }
     match RecordType::from_str(&upper).ok()? {
-        RecordType::ANY | RecordType::AXFR | RecordType::IXFR | RecordType::OPT | RecordType::TSIG => None,
+        RecordType::ANY
+        | RecordType::AXFR
+        | RecordType::IXFR
+        | RecordType::OPT
+        | RecordType::TSIG => None,
         rtype => Some(u16::from(rtype)),
     }
 }
@@ -147,10 +151,22 @@ pub fn type_name(code: u16) -> String {
 
 /// Parses the RDATA tokens of a record of type `rtype` into wire format in `out`.
 /// Names are completed with `origin`.
-pub fn parse_rdata(rtype: u16, tokens: &[Token<'_>], origin: &[u8], out: &mut Vec<u8>) -> Result<()> {
+pub fn parse_rdata(
+    rtype: u16,
+    tokens: &[Token<'_>],
+    origin: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
     out.clear();
-    let mut fields = Fields { tokens, next: 0, origin };
-    if tokens.first().is_some_and(|t| !t.quoted && t.text == b"\\#") {
+    let mut fields = Fields {
+        tokens,
+        next: 0,
+        origin,
+    };
+    if tokens
+        .first()
+        .is_some_and(|t| !t.quoted && t.text == b"\\#")
+    {
         fields.next = 1;
         return generic(&mut fields, out);
     }
@@ -313,7 +329,10 @@ fn generic(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
         fields.rest_hex(out)?;
     }
     if out.len() != declared {
-        return Err(RdataError::GenericLength { declared, actual: out.len() });
+        return Err(RdataError::GenericLength {
+            declared,
+            actual: out.len(),
+        });
     }
     Ok(())
 }
@@ -417,7 +436,10 @@ impl<'a> Fields<'_, 'a> {
     }
 
     fn token(&mut self, what: &'static str) -> Result<Token<'a>> {
-        let t = *self.tokens.get(self.next).ok_or(RdataError::Missing(what))?;
+        let t = *self
+            .tokens
+            .get(self.next)
+            .ok_or(RdataError::Missing(what))?;
         self.next += 1;
         Ok(t)
     }
@@ -482,15 +504,20 @@ impl<'a> Fields<'_, 'a> {
 
     fn time(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
         let t = self.token(what)?;
-        let secs = parse_signature_time(t.text).ok_or_else(|| RdataError::BadTime(lossy(t.text)))?;
+        let secs =
+            parse_signature_time(t.text).ok_or_else(|| RdataError::BadTime(lossy(t.text)))?;
         out.extend_from_slice(&secs.to_be_bytes());
         Ok(())
     }
 
     fn name(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
         let t = self.token(what)?;
-        let wire = name::parse_presentation(t.text, Some(self.origin))
-            .map_err(|source| RdataError::BadName { text: lossy(t.text), source })?;
+        let wire = name::parse_presentation(t.text, Some(self.origin)).map_err(|source| {
+            RdataError::BadName {
+                text: lossy(t.text),
+                source,
+            }
+        })?;
         out.extend_from_slice(&wire);
         Ok(())
     }
@@ -520,7 +547,9 @@ impl<'a> Fields<'_, 'a> {
             return Err(RdataError::Missing("hex data"));
         }
         let joined = self.rest_joined();
-        let bytes = HEXLOWER_PERMISSIVE.decode(&joined).map_err(|_| RdataError::BadEncoding("hex"))?;
+        let bytes = HEXLOWER_PERMISSIVE
+            .decode(&joined)
+            .map_err(|_| RdataError::BadEncoding("hex"))?;
         out.extend_from_slice(&bytes);
         Ok(())
     }
@@ -530,7 +559,9 @@ impl<'a> Fields<'_, 'a> {
             return Err(RdataError::Missing("base64 data"));
         }
         let joined = self.rest_joined();
-        let bytes = BASE64.decode(&joined).map_err(|_| RdataError::BadEncoding("base64"))?;
+        let bytes = BASE64
+            .decode(&joined)
+            .map_err(|_| RdataError::BadEncoding("base64"))?;
         out.extend_from_slice(&bytes);
         Ok(())
     }
@@ -541,7 +572,9 @@ impl<'a> Fields<'_, 'a> {
             out.push(0);
             return Ok(());
         }
-        let salt = HEXLOWER_PERMISSIVE.decode(t.text).map_err(|_| RdataError::BadEncoding("hex"))?;
+        let salt = HEXLOWER_PERMISSIVE
+            .decode(t.text)
+            .map_err(|_| RdataError::BadEncoding("hex"))?;
         out.push(u8::try_from(salt.len()).map_err(|_| RdataError::TooLong)?);
         out.extend_from_slice(&salt);
         Ok(())
@@ -644,15 +677,26 @@ mod tests {
         assert_eq!(rdata("TYPE65280", "\\# 0").unwrap(), [] as [u8; 0]);
         assert!(matches!(
             rdata("TYPE65280", "\\# 3 0a000001"),
-            Err(RdataError::GenericLength { declared: 3, actual: 4 })
+            Err(RdataError::GenericLength {
+                declared: 3,
+                actual: 4
+            })
         ));
         assert_eq!(rdata("TYPE65280", "1 2"), Err(RdataError::GenericOnly));
     }
 
     #[test]
     fn dnssec_types() {
-        assert_eq!(rdata("DS", "60485 5 1 2BB183AF 5F22588179A53B0A98631FAD1A292118").unwrap().len(), 4 + 20);
-        assert_eq!(rdata("DNSKEY", "257 3 8 AwEAAQ==").unwrap(), [1, 1, 3, 8, 3, 1, 0, 1]);
+        assert_eq!(
+            rdata("DS", "60485 5 1 2BB183AF 5F22588179A53B0A98631FAD1A292118")
+                .unwrap()
+                .len(),
+            4 + 20
+        );
+        assert_eq!(
+            rdata("DNSKEY", "257 3 8 AwEAAQ==").unwrap(),
+            [1, 1, 3, 8, 3, 1, 0, 1]
+        );
         let nsec = rdata("NSEC", "b A NS SOA RRSIG NSEC DNSKEY TYPE65280").unwrap();
         let bitmap = &nsec[b"\x01b\x07example\x00".len()..];
         assert_eq!(bitmap, [0, 7, 0x62, 0, 0, 0, 0, 0x03, 0x80, 0xff, 1, 0x80]);
@@ -662,7 +706,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&sig[8..12], &1_521_849_600u32.to_be_bytes());
-        let nsec3 = rdata("NSEC3", "1 0 10 AABB 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG").unwrap();
+        let nsec3 = rdata(
+            "NSEC3",
+            "1 0 10 AABB 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG",
+        )
+        .unwrap();
         assert_eq!(&nsec3[..6], &[1, 0, 0, 10, 2, 0xaa]);
         assert_eq!(rdata("NSEC3PARAM", "1 0 0 -").unwrap(), [1, 0, 0, 0, 0]);
     }

@@ -1,0 +1,259 @@
+//! Shared by the end-to-end tests: start the real `zonal` binary on a loopback
+//! address of its own, ask it questions with hickory-proto and with dig, and stop it.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::{Name, RecordType};
+
+/// Where the test data lives.
+pub fn data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file)
+}
+
+/// A loopback address and port no other test of this run uses.
+pub fn unique_addr() -> SocketAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    // 127.A.B.C: A and B from the process, C from the counter; one port for all.
+    let a = 1 + (pid % 250) as u8;
+    let b = ((pid / 250) % 250) as u8;
+    let c = 1 + (n % 250) as u8;
+    let port = 20_000 + (pid % 20_000) as u16;
+    format!("127.{a}.{b}.{c}:{port}")
+        .parse()
+        .expect("valid address")
+}
+
+/// A running `zonal`; stopped when dropped.
+pub struct Zonal {
+    child: Child,
+    pub addr: SocketAddr,
+    pub stderr_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Zonal {
+    /// Starts zonal on a fresh address with `args` (plus `--listen`), and waits until it answers.
+    pub fn start(args: &[&str]) -> Zonal {
+        for _ in 0..5 {
+            let addr = unique_addr();
+            let dir = tempfile::tempdir().expect("tempdir");
+            let stderr_path = dir.path().join("stderr");
+            let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+            let child = Command::new(env!("CARGO_BIN_EXE_zonal"))
+                .args(args)
+                .args(["--listen", &addr.to_string(), "--workers", "2"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr)
+                .spawn()
+                .expect("zonal starts");
+            let mut zonal = Zonal {
+                child,
+                addr,
+                stderr_path,
+                _dir: dir,
+            };
+            if zonal.wait_ready() {
+                return zonal;
+            }
+            let log = zonal.stderr();
+            if !log.contains("cannot listen") {
+                panic!("zonal did not start:\n{log}");
+            }
+        }
+        panic!("no free loopback address for zonal");
+    }
+
+    /// Starts zonal serving the zone files in `dir`.
+    pub fn with_zone_dir(dir: &Path) -> Zonal {
+        Zonal::start(&["--zone-dir", dir.to_str().expect("utf-8 path")])
+    }
+
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if self.stderr().contains("zonal ready") {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// What zonal logged so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends raw bytes over UDP and returns the reply, or `None` after `wait`.
+    pub fn udp_raw(&self, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
+        udp_raw(self.addr, packet, wait)
+    }
+
+    /// Asks over UDP with EDNS (payload 1232).
+    pub fn query(&self, name: &str, rtype: RecordType) -> Message {
+        self.udp(&query(name, rtype, Some(1232)))
+    }
+
+    /// Sends a message over UDP and decodes the reply.
+    pub fn udp(&self, message: &Message) -> Message {
+        let bytes = message.to_vec().expect("encodes");
+        let reply = self
+            .udp_raw(&bytes, Duration::from_secs(2))
+            .expect("a reply over UDP");
+        Message::from_vec(&reply).expect("reply decodes")
+    }
+
+    /// Sends a message over TCP and decodes the reply.
+    pub fn tcp(&self, message: &Message) -> Message {
+        let mut stream =
+            TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).expect("tcp connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        write_framed(&mut stream, &message.to_vec().expect("encodes"));
+        Message::from_vec(&read_framed(&mut stream).expect("a reply over TCP"))
+            .expect("reply decodes")
+    }
+
+    /// Runs dig against this server; returns its stdout.
+    pub fn dig(&self, args: &[&str]) -> String {
+        let out = Command::new("dig")
+            .arg(format!("@{}", self.addr.ip()))
+            .args(["-p", &self.addr.port().to_string(), "+time=2", "+tries=1"])
+            .args(args)
+            .output()
+            .expect("dig runs (install bind9-dnsutils)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Zonal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A query message for `name`/`rtype`, with EDNS at `payload` if given.
+pub fn query(name: &str, rtype: RecordType, payload: Option<u16>) -> Message {
+    let mut message = Message::query();
+    message.add_query(Query::query(
+        Name::from_ascii(name).expect("valid name"),
+        rtype,
+    ));
+    if let Some(size) = payload {
+        let mut edns = Edns::new();
+        edns.set_max_payload(size);
+        message.set_edns(edns);
+    }
+    message
+}
+
+pub fn udp_raw(addr: SocketAddr, packet: &[u8], wait: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket.set_read_timeout(Some(wait)).expect("timeout");
+    socket.send_to(packet, addr).expect("send");
+    let mut buf = vec![0u8; 65_535];
+    let (len, _) = socket.recv_from(&mut buf).ok()?;
+    buf.truncate(len);
+    Some(buf)
+}
+
+pub fn write_framed(stream: &mut TcpStream, message: &[u8]) {
+    let mut framed = (message.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(message);
+    stream.write_all(&framed).expect("tcp write");
+}
+
+pub fn read_framed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+/// The reply as comparable text: header line, then each section's records sorted.
+pub fn render(message: &Message) -> String {
+    let m = &message.metadata;
+    let mut out = format!(
+        "rcode={:?} aa={} tc={} counts={}/{}/{}\n",
+        m.response_code,
+        m.authoritative,
+        m.truncation,
+        message.answers.len(),
+        message.authorities.len(),
+        message.additionals.len()
+    );
+    for (label, section) in [
+        ("an", &message.answers),
+        ("ns", &message.authorities),
+        ("ar", &message.additionals),
+    ] {
+        let mut lines: Vec<String> = section
+            .iter()
+            .map(|r| {
+                format!(
+                    "{label} {} {} {} {}",
+                    r.name.to_ascii().to_lowercase(),
+                    r.ttl,
+                    r.record_type(),
+                    r.data
+                )
+            })
+            .collect();
+        lines.sort();
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The answer section's records as `name type rdata` lines (sorted).
+pub fn answers(message: &Message) -> Vec<String> {
+    let mut lines: Vec<String> = message
+        .answers
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.name.to_ascii().to_lowercase(),
+                r.record_type(),
+                r.data
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A temporary folder with the given zone files.
+pub fn zone_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write zone");
+    }
+    dir
+}

@@ -1,0 +1,169 @@
+//! zonal and Knot DNS load the same tricky zones; every question gets the same answer
+//! from both (rcode, AA, TC, and each section's records, order aside).
+//!
+//! Needs `knotd` (Debian package `knot`); `.ci/run` installs it. Outside CI a machine
+//! without it skips this test with a message; in CI its absence is a failure.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{query, render, unique_addr, Zonal};
+use hickory_proto::op::Message;
+use hickory_proto::rr::RecordType;
+
+struct Knot {
+    child: Child,
+    addr: std::net::SocketAddr,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_knot(zone_dir: &Path, run_dir: &Path) -> Option<Knot> {
+    let knotd = ["/usr/sbin/knotd", "/usr/bin/knotd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let addr = unique_addr();
+    let config = format!(
+        "server:\n    listen: {ip}@{port}\n    rundir: {run}\ndatabase:\n    storage: {run}/db\n\
+         template:\n  - id: default\n    storage: {zones}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+         zone:\n  - domain: tricky.example\n    file: tricky.example.zone\n  - domain: child.tricky.example\n    file: child.tricky.example.zone\n\
+         log:\n  - target: stderr\n    any: warning\n",
+        ip = addr.ip(),
+        port = addr.port(),
+        run = run_dir.display(),
+        zones = zone_dir.display()
+    );
+    let conf_path = run_dir.join("knot.conf");
+    std::fs::write(&conf_path, config).expect("write knot.conf");
+    let child = Command::new(knotd)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let knot = Knot { child, addr };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let probe = query("tricky.example.", RecordType::SOA, None)
+        .to_vec()
+        .expect("encodes");
+    while Instant::now() < deadline {
+        if let Some(reply) = common::udp_raw(knot.addr, &probe, Duration::from_millis(200)) {
+            if Message::from_vec(&reply).is_ok_and(|m| !m.answers.is_empty()) {
+                return Some(knot);
+            }
+        }
+    }
+    panic!("knotd did not come up on {}", knot.addr);
+}
+
+fn ask(addr: std::net::SocketAddr, message: &Message, tcp: bool) -> Message {
+    let bytes = message.to_vec().expect("encodes");
+    let reply = if tcp {
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("tcp");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        common::write_framed(&mut stream, &bytes);
+        common::read_framed(&mut stream).expect("tcp reply")
+    } else {
+        common::udp_raw(addr, &bytes, Duration::from_secs(2)).expect("udp reply")
+    };
+    Message::from_vec(&reply).expect("decodes")
+}
+
+#[test]
+fn answers_match_knot_dns() {
+    let zones = tempfile::tempdir().expect("tempdir");
+    for f in ["tricky.example.zone", "child.tricky.example.zone"] {
+        std::fs::copy(common::data(f), zones.path().join(f)).expect("copy zone");
+    }
+    let run = tempfile::tempdir().expect("tempdir");
+    let Some(knot) = start_knot(zones.path(), run.path()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "knotd is not installed: .ci/run must install the knot package"
+        );
+        eprintln!("skipped: knotd not installed (apt-get install knot)");
+        return;
+    };
+    let zonal = Zonal::with_zone_dir(zones.path());
+
+    let t = |n: &str| format!("{n}.tricky.example.");
+    let cases: Vec<(String, RecordType, Option<u16>, bool)> = vec![
+        (t("www"), RecordType::A, Some(1232), false),
+        (
+            "WwW.TRICKY.Example.".into(),
+            RecordType::A,
+            Some(1232),
+            false,
+        ),
+        (t("www"), RecordType::AAAA, Some(1232), false),
+        ("tricky.example.".into(), RecordType::SOA, Some(1232), false),
+        ("tricky.example.".into(), RecordType::NS, Some(1232), false),
+        ("tricky.example.".into(), RecordType::MX, Some(1232), false),
+        ("tricky.example.".into(), RecordType::CAA, None, false),
+        (t("a"), RecordType::A, Some(1232), false),
+        (t("a"), RecordType::CNAME, Some(1232), false),
+        (t("dangling"), RecordType::A, Some(1232), false),
+        (t("external"), RecordType::A, Some(1232), false),
+        (t("x.wild"), RecordType::A, Some(1232), false),
+        (t("x.wild"), RecordType::TXT, None, false),
+        (t("x.wild"), RecordType::MX, Some(1232), false),
+        (t("deep.er.wild"), RecordType::A, Some(1232), false),
+        (t("wild"), RecordType::A, Some(1232), false),
+        (t("x.wc"), RecordType::A, Some(1232), false),
+        (t("other.ent"), RecordType::A, Some(1232), false),
+        (t("x.sub.ent"), RecordType::A, Some(1232), false),
+        (t("sub.ent"), RecordType::A, Some(1232), false),
+        (t("y.z"), RecordType::A, Some(1232), false),
+        (t("z"), RecordType::TXT, Some(1232), false),
+        (t("deleg"), RecordType::A, Some(1232), false),
+        (t("host.deleg"), RecordType::AAAA, Some(1232), false),
+        (t("ns.deleg"), RecordType::A, Some(1232), false),
+        (t("deleg"), RecordType::NS, Some(1232), false),
+        (t("deleg"), RecordType::DS, Some(1232), false),
+        (t("_ldap._tcp"), RecordType::SRV, Some(1232), false),
+        (t("x.old"), RecordType::A, Some(1232), false),
+        (t("old"), RecordType::DNAME, Some(1232), false),
+        (t("unk"), RecordType::Unknown(65280), Some(1232), false),
+        (t("txt"), RecordType::TXT, Some(1232), false),
+        (t("big"), RecordType::TXT, Some(1232), false),
+        (t("big"), RecordType::TXT, None, false),
+        (t("big"), RecordType::TXT, Some(4096), true),
+        (t("www.child"), RecordType::A, Some(1232), false),
+        (t("child"), RecordType::SOA, Some(1232), false),
+        (t("child"), RecordType::DS, Some(1232), false),
+        (t("nope"), RecordType::A, Some(1232), false),
+        (t("nope.www"), RecordType::A, None, false),
+        ("www.example.org.".into(), RecordType::A, Some(1232), false),
+    ];
+    let mut differences = Vec::new();
+    for (name, rtype, payload, tcp) in &cases {
+        let message = query(name, *rtype, *payload);
+        let ours = render(&ask(zonal.addr, &message, *tcp));
+        let theirs = render(&ask(knot.addr, &message, *tcp));
+        if ours != theirs {
+            differences.push(format!(
+                "{name} {rtype} payload={payload:?} tcp={tcp}\n--- zonal\n{ours}--- knot\n{theirs}"
+            ));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} answers differ from Knot DNS:\n{}",
+        differences.len(),
+        cases.len(),
+        differences.join("\n")
+    );
+}
