@@ -103,12 +103,14 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The config file is not valid TOML or has an unknown key.
-    #[error("config {}: {source}", path.display())]
+    #[error("config {}:{line}: {message}", path.display())]
     Parse {
         /// The file.
         path: PathBuf,
-        /// What the TOML parser said (with line and column).
-        source: Box<toml::de::Error>,
+        /// The line the TOML parser stopped at.
+        line: usize,
+        /// What it said, on one line.
+        message: String,
     },
     /// A value out of range or malformed.
     #[error("config: {key}: {reason}")]
@@ -133,10 +135,7 @@ impl Config {
                     source,
                 })?;
                 let file: ConfigFile =
-                    toml::from_str(&text).map_err(|source| ConfigError::Parse {
-                        path: path.clone(),
-                        source: Box::new(source),
-                    })?;
+                    toml::from_str(&text).map_err(|e| parse_error(path, &text, &e))?;
                 (
                     file,
                     path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -257,15 +256,25 @@ impl Config {
     }
 }
 
+/// A TOML error as one line: the line it is on and the parser's message.
+fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
+    let line = error.span().map_or(1, |span| {
+        text[..span.start.min(text.len())].matches('\n').count() + 1
+    });
+    ConfigError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message: error.message().trim().replace('\n', " "),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: "t.toml".into(),
-            source: Box::new(source),
-        })?;
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| parse_error(Path::new("t.toml"), text, &e))?;
         Config::from_file(file, Path::new("/etc/zonal"), &Overrides::default())
     }
 
@@ -309,6 +318,7 @@ mod tests {
             Err(ConfigError::Invalid { key: "workers", .. })
         ));
         let e = parse("workers = \"two\"").unwrap_err().to_string();
-        assert!(e.contains("line 1"), "{e}");
+        assert!(e.starts_with("config t.toml:1: "), "{e}");
+        assert_eq!(e.lines().count(), 1);
     }
 }

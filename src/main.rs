@@ -103,13 +103,14 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .init();
 
+    // Sockets first: a port in use is reported before any time goes into loading zones.
+    let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
     let zones = load_zones(&config.zones);
     let zone_count = zones.len();
     let shared: Arc<SharedZones> = Arc::new(SharedZones::from_pointee(ZoneSet::new(
         zones.into_iter().map(Arc::new),
     )));
 
-    let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.clamp(1, 4))
         .thread_name("zonal-tcp")

@@ -1,0 +1,138 @@
+//! Running zonal: the built-in default, the config file, and every way a config can
+//! be wrong (one clear line, non-zero exit).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Zonal;
+use hickory_proto::rr::RecordType;
+
+/// Runs zonal expecting it to fail at start; returns its stderr.
+fn fails_to_start(args: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonal"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zonal runs");
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(!status.success());
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
+                .expect("read");
+            return stderr;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("zonal kept running with {args:?}");
+}
+
+fn write_config(dir: &std::path::Path, text: &str) -> String {
+    let path = dir.join("zonal.toml");
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn built_in_default_serves_example_com() {
+    // From a folder with no zones/, the compiled-in example zones are served.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let addr = common::unique_addr();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonal"))
+        .args(["--listen", &addr.to_string()])
+        .current_dir(empty.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("zonal runs");
+    let probe = common::query("www.example.com.", RecordType::A, None)
+        .to_vec()
+        .expect("encodes");
+    let mut reply = None;
+    for _ in 0..100 {
+        reply = common::udp_raw(addr, &probe, Duration::from_millis(100));
+        if reply.is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let reply = hickory_proto::op::Message::from_vec(&reply.expect("an answer")).expect("decodes");
+    assert!(reply.metadata.authoritative);
+    assert_eq!(common::answers(&reply), ["www.example.com. A 192.0.2.10"]);
+}
+
+#[test]
+fn config_file_sets_listen_and_zones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("child.tricky.example.zone"),
+        dir.path().join("child.zone"),
+    )
+    .expect("copy");
+    let config = write_config(
+        dir.path(),
+        "workers = 1\nudp_max_payload = 1400\ntcp_idle_timeout_secs = 3\ntcp_max_connections = 8\nlog = \"info\"\n\
+         [[zone]]\nname = \"child.tricky.example\"\nfile = \"child.zone\"\n",
+    );
+    let z = Zonal::start(&["--config", &config]);
+    let reply = z.query("www.child.tricky.example.", RecordType::A);
+    assert_eq!(reply.answers.len(), 1);
+    assert_eq!(reply.edns.as_ref().map(|e| e.max_payload()), Some(1400));
+}
+
+#[test]
+fn config_mistakes_are_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unknown = write_config(dir.path(), "listen = [\"127.0.0.1:5353\"]\nwokers = 2\n");
+    let e = fails_to_start(&["--config", &unknown]);
+    assert!(e.contains("zonal.toml:2: unknown field `wokers`"), "{e}");
+
+    let e = fails_to_start(&["--listen", "127.0.0.1"]);
+    assert!(e.contains("'127.0.0.1' is not an ADDRESS:PORT"), "{e}");
+
+    let e = fails_to_start(&["--config", "/nonexistent/zonal.toml"]);
+    assert!(
+        e.starts_with("zonal: cannot read config /nonexistent/zonal.toml"),
+        "{e}"
+    );
+
+    let e = fails_to_start(&["--zone-dir", "/nonexistent/zones"]);
+    assert!(e.contains("/nonexistent/zones"), "{e}");
+
+    let bad_payload = write_config(dir.path(), "udp_max_payload = 9000\n");
+    let e = fails_to_start(&["--config", &bad_payload]);
+    assert!(e.contains("udp_max_payload"), "{e}");
+    for e in [&e] {
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+    }
+}
+
+#[test]
+fn port_in_use_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("child.tricky.example.zone"),
+        dir.path().join("child.tricky.example.zone"),
+    )
+    .expect("copy");
+    let first = Zonal::with_zone_dir(dir.path());
+    let e = fails_to_start(&[
+        "--zone-dir",
+        dir.path().to_str().expect("utf-8"),
+        "--listen",
+        &first.addr.to_string(),
+    ]);
+    assert!(
+        e.contains(&format!("cannot listen on {}", first.addr)) && e.contains("in use"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+}

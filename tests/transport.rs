@@ -1,0 +1,276 @@
+//! UDP size limits and truncation, EDNS, TCP framing, pipelining and limits, and
+//! malformed input after which the server still answers.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{query, Zonal};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::RecordType;
+
+const BIG: &str = "big.tricky.example.";
+
+fn tricky_with(extra_args: &[&str]) -> (Zonal, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        dir.path().join("tricky.example.zone"),
+    )
+    .expect("copy");
+    let mut args = vec!["--zone-dir", dir.path().to_str().expect("utf-8")];
+    args.extend_from_slice(extra_args);
+    (Zonal::start(&args), dir)
+}
+
+fn raw_query(id: u16, name: &[u8], qtype: u16) -> Vec<u8> {
+    let mut p = id.to_be_bytes().to_vec();
+    p.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    p.extend_from_slice(name);
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&1u16.to_be_bytes());
+    p
+}
+
+const WWW: &[u8] = b"\x03www\x06tricky\x07example\x00";
+
+#[test]
+fn oversized_udp_reply_is_truncated_and_tcp_has_it_all() {
+    let (z, _d) = tricky_with(&[]);
+    // No EDNS: 512 bytes.
+    let udp = z.udp(&query(BIG, RecordType::TXT, None));
+    assert!(udp.metadata.truncation);
+    assert!(udp.answers.is_empty());
+    // EDNS 1232: still too big (24 strings of ~66 bytes), but OPT is there.
+    let udp = z.udp(&query(BIG, RecordType::TXT, Some(1232)));
+    assert!(udp.metadata.truncation);
+    assert!(udp.edns.is_some(), "a truncated reply keeps its OPT record");
+    let tcp = z.tcp(&query(BIG, RecordType::TXT, None));
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), 24);
+    // dig retries over TCP by itself.
+    let out = z.dig(&["big.tricky.example", "TXT", "+noedns"]);
+    assert!(out.contains("Truncated, retrying in TCP mode"), "{out}");
+    assert!(out.contains("ANSWER: 24"), "{out}");
+}
+
+#[test]
+fn edns_payload_is_honoured_up_to_our_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        dir.path().join("tricky.example.zone"),
+    )
+    .expect("copy");
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \"{}\"\nudp_max_payload = 4096\n",
+            dir.path().display()
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let fits = z.udp(&query(BIG, RecordType::TXT, Some(4096)));
+    assert!(!fits.metadata.truncation);
+    assert_eq!(fits.answers.len(), 24);
+    assert_eq!(fits.edns.as_ref().map(|e| e.max_payload()), Some(4096));
+    let small = z.udp(&query(BIG, RecordType::TXT, Some(1400)));
+    assert!(small.metadata.truncation);
+    // A payload under 512 counts as 512 (RFC 6891 6.2.5).
+    let tiny = z.udp(&query("www.tricky.example.", RecordType::A, Some(100)));
+    assert_eq!(tiny.answers.len(), 1);
+}
+
+#[test]
+fn edns_version_above_zero_gets_badvers() {
+    let (z, _d) = tricky_with(&[]);
+    let mut packet = raw_query(7, WWW, 1);
+    packet[11] = 1; // ARCOUNT
+    packet.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 1, 0, 0, 0, 0]); // OPT, version 1
+    let reply = z.udp_raw(&packet, Duration::from_secs(2)).expect("reply");
+    assert_eq!(
+        reply[3] & 0xF,
+        0,
+        "header rcode is the low bits of BADVERS (16)"
+    );
+    assert_eq!(u16::from_be_bytes([reply[6], reply[7]]), 0, "no answer");
+    let opt = &reply[reply.len() - 11..];
+    assert_eq!(&opt[1..3], &[0, 41]);
+    assert_eq!(opt[5], 1, "extended rcode 1 << 4 = BADVERS");
+    // And the same query with version 0 is answered.
+    let version_at = packet.len() - 5;
+    packet[version_at] = 0;
+    let reply = z.udp_raw(&packet, Duration::from_secs(2)).expect("reply");
+    assert_eq!(u16::from_be_bytes([reply[6], reply[7]]), 1);
+}
+
+#[test]
+fn malformed_packets_get_formerr_or_nothing_and_the_server_goes_on() {
+    let (mut z, _d) = tricky_with(&[]);
+    let wait = Duration::from_millis(300);
+    // Shorter than a header: dropped.
+    assert!(z.udp_raw(&[1, 2, 3], wait).is_none());
+    // A response (QR=1): never answered.
+    let mut response = raw_query(9, WWW, 1);
+    response[2] |= 0x80;
+    assert!(z.udp_raw(&response, wait).is_none());
+    // Two questions: FORMERR.
+    let mut two = raw_query(10, WWW, 1);
+    two[5] = 2;
+    two.extend_from_slice(&raw_query(0, WWW, 1)[12..]);
+    let reply = z.udp_raw(&two, wait).expect("FORMERR reply");
+    assert_eq!(
+        (u16::from_be_bytes([reply[0], reply[1]]), reply[3] & 0xF),
+        (10, 1)
+    );
+    // Question cut short, a label running off the end, trailing garbage: FORMERR.
+    let whole = raw_query(11, WWW, 1);
+    for bad in [
+        whole[..20].to_vec(),
+        [&whole[..12], b"\x3f\x61".as_slice()].concat(),
+        [whole.clone(), vec![0xde, 0xad]].concat(),
+    ] {
+        let reply = z.udp_raw(&bad, wait).expect("FORMERR reply");
+        assert_eq!(reply[3] & 0xF, 1, "FORMERR for {bad:?}");
+    }
+    // An opcode we do not implement (STATUS): NOTIMP.
+    let mut status = raw_query(12, WWW, 1);
+    status[2] = 2 << 3;
+    let reply = z.udp_raw(&status, wait).expect("NOTIMP reply");
+    assert_eq!(reply[3] & 0xF, 4);
+    // A bounded storm of random bytes (seeded, so a failure can be replayed).
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for _ in 0..3000 {
+        let len = (next() % 80) as usize;
+        let mut packet: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if packet.len() > 5 && next() % 2 == 0 {
+            packet[2] &= 0x7f; // mostly queries, to go deeper
+            packet[4] = 0;
+            packet[5] = 1;
+        }
+        let _ = socket.send_to(&packet, z.addr);
+    }
+    // Still alive, still answering.
+    assert!(z.is_running());
+    let reply = z.query("www.tricky.example.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(reply.answers.len(), 1);
+}
+
+#[test]
+fn tcp_pipelined_queries_are_all_answered_in_order() {
+    let (z, _d) = tricky_with(&[]);
+    let mut stream = TcpStream::connect(z.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut burst = Vec::new();
+    for id in 1..=5u16 {
+        let q = raw_query(id, WWW, 1);
+        burst.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        burst.extend_from_slice(&q);
+    }
+    // Split mid-message to check reassembly.
+    stream.write_all(&burst[..7]).expect("write");
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(&burst[7..]).expect("write");
+    for id in 1..=5u16 {
+        let reply = common::read_framed(&mut stream).expect("reply");
+        assert_eq!(u16::from_be_bytes([reply[0], reply[1]]), id);
+        assert_eq!(u16::from_be_bytes([reply[6], reply[7]]), 1, "one answer");
+    }
+}
+
+#[test]
+fn tcp_idle_connections_are_closed_and_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        dir.path().join("tricky.example.zone"),
+    )
+    .expect("copy");
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \"{}\"\ntcp_idle_timeout_secs = 1\ntcp_max_connections = 2\n",
+            dir.path().display()
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+
+    // Two silent clients fill the cap; a third is closed at once.
+    let mut first = TcpStream::connect(z.addr).expect("connect");
+    let _second = TcpStream::connect(z.addr).expect("connect");
+    std::thread::sleep(Duration::from_millis(100));
+    let mut third = TcpStream::connect(z.addr).expect("connect");
+    third
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut buf = [0u8; 1];
+    assert!(
+        matches!(third.read(&mut buf), Ok(0) | Err(_)),
+        "over the cap: closed"
+    );
+    // A silent client holds no worker: UDP is answered meanwhile.
+    assert_eq!(
+        z.query("www.tricky.example.", RecordType::A).answers.len(),
+        1
+    );
+    // The idle ones are closed after the timeout.
+    first
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let started = Instant::now();
+    assert!(matches!(first.read(&mut buf), Ok(0) | Err(_)));
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    // With the slots free again, TCP works.
+    std::thread::sleep(Duration::from_millis(100));
+    let reply = z.tcp(&query("www.tricky.example.", RecordType::A, None));
+    assert_eq!(reply.answers.len(), 1);
+}
+
+#[test]
+fn serves_ipv6_loopback() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        dir.path().join("tricky.example.zone"),
+    )
+    .expect("copy");
+    let port = common::unique_addr().port() + 1;
+    let v6 = format!("[::1]:{port}");
+    let z = Zonal::start(&[
+        "--zone-dir",
+        dir.path().to_str().expect("utf-8"),
+        "--listen",
+        &v6,
+    ]);
+    let addr: std::net::SocketAddr = v6.parse().expect("addr");
+    let socket = std::net::UdpSocket::bind("[::1]:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    socket.send_to(&raw_query(3, WWW, 28), addr).expect("send");
+    let mut buf = [0u8; 512];
+    let (len, _) = socket.recv_from(&mut buf).expect("reply over IPv6");
+    assert!(len > 12);
+    assert_eq!(buf[3] & 0xF, 0);
+    drop(z);
+}
