@@ -1,1 +1,83 @@
-fn main() {}
+//! Criterion micro-benchmarks of the query path: bytes in → parse → zone lookup →
+//! answer → bytes out, through `server::respond`, the function the UDP and TCP
+//! workers call. Zone: 10,000 hosts plus MX, CNAME, delegations and a wildcard.
+#![allow(missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use zonal::auth::ZoneSet;
+use zonal::server::{respond, ServerOptions, Transport};
+use zonal::wire::name::parse_presentation;
+use zonal::zonefile::load_zone_text;
+
+fn zone_text() -> String {
+    let mut text = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2\n");
+    for i in 0..10_000u32 {
+        text.push_str(&format!("h{i} A 10.0.{}.{}\n", i >> 8, i & 255));
+    }
+    for i in 0..1_000u32 {
+        text.push_str(&format!(
+            "m{i} MX 10 h{i}\nc{i} CNAME h{i}\nd{i} NS ns.d{i}\nns.d{i} A 172.16.{}.{}\n",
+            i >> 8,
+            i & 255
+        ));
+    }
+    text.push_str("*.wild A 192.0.2.80\n");
+    text
+}
+
+fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let mut p = vec![0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
+    p.extend_from_slice(&parse_presentation(name.as_bytes(), None).expect("name"));
+    p.extend_from_slice(&qtype.to_be_bytes());
+    p.extend_from_slice(&1u16.to_be_bytes());
+    if edns {
+        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    }
+    p
+}
+
+fn query_path(c: &mut Criterion) {
+    let origin = parse_presentation(b"bench.example.", None).expect("origin");
+    let zone =
+        load_zone_text(&origin, zone_text().as_bytes(), Path::new("bench")).expect("zone loads");
+    let zones = ZoneSet::new([Arc::new(zone)]);
+    let options = ServerOptions::default();
+    let mut out = vec![0u8; 65_535];
+    let cases = [
+        ("a_hit", query("h4242.bench.example.", 1, false)),
+        ("a_hit_edns", query("h4242.bench.example.", 1, true)),
+        ("nxdomain", query("nope.bench.example.", 1, true)),
+        ("nodata", query("h4242.bench.example.", 28, true)),
+        ("cname_chase", query("c77.bench.example.", 1, true)),
+        ("mx_with_additional", query("m77.bench.example.", 15, true)),
+        (
+            "referral_with_glue",
+            query("www.d77.bench.example.", 1, true),
+        ),
+        ("wildcard", query("x.wild.bench.example.", 1, true)),
+        ("refused", query("www.example.org.", 1, true)),
+    ];
+    let mut group = c.benchmark_group("respond");
+    group.throughput(Throughput::Elements(1));
+    for (name, packet) in &cases {
+        assert!(respond(&zones, &options, packet, Transport::Udp, &mut out).is_some());
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                respond(
+                    std::hint::black_box(&zones),
+                    &options,
+                    std::hint::black_box(packet),
+                    Transport::Udp,
+                    &mut out,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, query_path);
+criterion_main!(benches);

@@ -7,7 +7,7 @@
 
 use super::zone::{Lookup, RRset, Zone};
 use super::zone_set::ZoneSet;
-use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES};
+use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES, NAME_BUF_BYTES};
 use crate::wire::writer::{wire_name_len, Full, Owner, ResponseWriter, Section};
 use crate::wire::QueryView;
 use crate::zonefile::rdata::types;
@@ -83,9 +83,9 @@ pub fn answer<'z>(
         }
     };
     let qtype = query.qtype;
-    let mut chained = [0u8; MAX_NAME_BYTES];
+    let mut chained = [0u8; NAME_BUF_BYTES];
     let mut chained_len = 0usize;
-    let mut lower = [0u8; MAX_NAME_BYTES];
+    let mut lower = [0u8; NAME_BUF_BYTES];
     let result: Result<(), Full> = (|| {
         for step in 0..MAX_CHAIN_STEPS {
             let name: &[u8] = if step == 0 {
@@ -262,7 +262,7 @@ fn write_additional<'z>(
     let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] =
         [std::ptr::null(); MAX_ADDITIONAL_WRITTEN];
     let mut written_count = 0usize;
-    let mut lower = [0u8; MAX_NAME_BYTES];
+    let mut lower = [0u8; NAME_BUF_BYTES];
     let mut truncated = false;
     for source in sources {
         for target in source.rrset.additional_targets() {

@@ -9,6 +9,9 @@
 pub const MAX_NAME_BYTES: usize = 255;
 /// The longest a single label may be (RFC 1035 2.3.4).
 pub const MAX_LABEL_BYTES: usize = 63;
+/// Size of a stack buffer that holds any name; one more than the longest so it
+/// zeroes with whole vector stores.
+pub const NAME_BUF_BYTES: usize = 256;
 /// The root name in wire format.
 pub const ROOT: &[u8] = &[0];
 
@@ -33,7 +36,7 @@ pub fn label_count(name: &[u8]) -> usize {
 }
 
 /// Lowercases `name` (ASCII only, as RFC 4343 says) into `out`, returning the written slice.
-pub fn lowercase_into<'b>(name: &[u8], out: &'b mut [u8; MAX_NAME_BYTES]) -> &'b [u8] {
+pub fn lowercase_into<'b>(name: &[u8], out: &'b mut [u8; NAME_BUF_BYTES]) -> &'b [u8] {
     let len = name.len().min(MAX_NAME_BYTES);
     for (o, b) in out.iter_mut().zip(&name[..len]) {
         *o = b.to_ascii_lowercase();

@@ -97,7 +97,10 @@ pub struct ResponseWriter<'b> {
     /// Records written per section (answer, authority, additional).
     counts: [u16; 3],
     /// Offsets of names (and name suffixes) already in the message.
-    targets: [u16; MAX_COMPRESSION_TARGETS],
+    target_offsets: [u16; MAX_COMPRESSION_TARGETS],
+    /// For each target, the uncompressed length of the name from there: only a suffix
+    /// of that length can match. (Two arrays, not one of pairs: they zero fast.)
+    target_lens: [u8; MAX_COMPRESSION_TARGETS],
     /// How many entries of `targets` are in use.
     target_count: usize,
     /// The OPT record to append, when the query had EDNS.
@@ -115,7 +118,8 @@ impl<'b> ResponseWriter<'b> {
             limit: max_size.saturating_sub(reserved),
             question_end: HEADER_BYTES,
             counts: [0; 3],
-            targets: [0; MAX_COMPRESSION_TARGETS],
+            target_offsets: [0; MAX_COMPRESSION_TARGETS],
+            target_lens: [0; MAX_COMPRESSION_TARGETS],
             target_count: 0,
             opt,
         }
@@ -125,8 +129,8 @@ impl<'b> ResponseWriter<'b> {
     pub fn write_question(&mut self, question: &[u8]) -> Result<(), Full> {
         self.put(question)?;
         // Every label of the question name is a compression target.
-        let name_len = question.len().saturating_sub(4);
-        self.remember_labels(HEADER_BYTES, HEADER_BYTES + name_len);
+        let name = &question[..question.len().saturating_sub(4)];
+        self.remember_labels(HEADER_BYTES, name, name.len());
         self.question_end = self.pos;
         Ok(())
     }
@@ -217,16 +221,20 @@ impl<'b> ResponseWriter<'b> {
             self.put(&name[offset..end])?;
             offset = end;
         }
-        self.remember_labels(start, self.pos);
+        self.remember_labels(start, name, offset);
         Ok(())
     }
 
     /// Finds an earlier occurrence of `suffix` (case-insensitive) in the message.
     fn find_target(&self, suffix: &[u8]) -> Option<u16> {
-        self.targets[..self.target_count]
-            .iter()
-            .copied()
-            .find(|&target| self.name_at_equals(usize::from(target), suffix))
+        let wanted = suffix.len();
+        let lens = &self.target_lens[..self.target_count];
+        lens.iter()
+            .zip(&self.target_offsets)
+            .find(|&(&len, &at)| {
+                usize::from(len) == wanted && self.name_at_equals(usize::from(at), suffix)
+            })
+            .map(|(_, &at)| at)
     }
 
     /// Whether the (possibly compressed) name at `pos` in the message equals `name`.
@@ -269,17 +277,24 @@ impl<'b> ResponseWriter<'b> {
         false
     }
 
-    /// Records the label starts of the name written at `start..end` as targets.
-    fn remember_labels(&mut self, start: usize, end: usize) {
-        let mut pos = start;
-        while pos < end && pos <= MAX_POINTER_OFFSET {
-            let len = self.buf[pos];
-            if len == 0 || len & 0xC0 == 0xC0 || self.target_count == MAX_COMPRESSION_TARGETS {
+    /// Records as targets the labels of `name` written literally at `start`: those
+    /// before `literal_end` in `name` (the rest went out as a pointer).
+    fn remember_labels(&mut self, start: usize, name: &[u8], literal_end: usize) {
+        let mut offset = 0usize;
+        while let Some(&len) = name.get(offset) {
+            let pos = start + offset;
+            if len == 0
+                || offset >= literal_end
+                || pos > MAX_POINTER_OFFSET
+                || self.target_count == MAX_COMPRESSION_TARGETS
+            {
                 break;
             }
-            self.targets[self.target_count] = pos as u16;
+            // Names are at most 255 bytes, so the remaining length fits a byte.
+            self.target_offsets[self.target_count] = pos as u16;
+            self.target_lens[self.target_count] = (name.len() - offset) as u8;
             self.target_count += 1;
-            pos += 1 + usize::from(len);
+            offset += 1 + usize::from(len);
         }
     }
 
@@ -303,9 +318,9 @@ impl<'b> ResponseWriter<'b> {
         self.pos = self.question_end;
         self.counts = [0; 3];
         let question_end = self.question_end;
-        let kept = self.targets[..self.target_count]
+        let kept = self.target_offsets[..self.target_count]
             .iter()
-            .take_while(|&&t| usize::from(t) < question_end)
+            .take_while(|&&at| usize::from(at) < question_end)
             .count();
         self.target_count = kept;
     }
@@ -346,11 +361,13 @@ pub fn write_header(buf: &mut [u8], header: ReplyHeader, counts: [u16; 4]) {
     flags |= u16::from(header.ra) << 7;
     flags |= u16::from(header.cd) << 4;
     flags |= header.rcode & 0xF;
-    buf[0..2].copy_from_slice(&header.id.to_be_bytes());
-    buf[2..4].copy_from_slice(&flags.to_be_bytes());
+    let mut bytes = [0u8; HEADER_BYTES];
+    bytes[0..2].copy_from_slice(&header.id.to_be_bytes());
+    bytes[2..4].copy_from_slice(&flags.to_be_bytes());
     for (i, c) in counts.iter().enumerate() {
-        buf[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
+        bytes[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
     }
+    buf[..HEADER_BYTES].copy_from_slice(&bytes);
 }
 
 /// Length of the uncompressed wire name at the start of `bytes` (all of it if malformed).
