@@ -29,7 +29,7 @@ with open(os.path.join(out, "bench.example.zone"), "w") as z:
     for i in range(hosts):
         z.write(f"h{i} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n")
         if i % 10 == 0:
-            z.write(f"h{i} AAAA 2001:db8::{i:x}\n")
+            z.write(f"h{i} AAAA 2001:db8::{i >> 16:x}:{i & 0xffff:x}\n")
     for i in range(mx):
         z.write(f"m{i} MX 10 h{i}\n")
     for i in range(cnames):

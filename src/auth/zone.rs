@@ -291,6 +291,8 @@ impl ZoneBuilder {
             None => {
                 let mut data = Vec::with_capacity(rdata.len() + 2);
                 push_rdata(&mut data, rdata);
+                // Most names hold one RRset: no room for four (Vec's first growth).
+                rrsets.reserve_exact(1);
                 rrsets.push(PendingRRset {
                     rtype,
                     ttl,
@@ -404,18 +406,12 @@ impl ZoneBuilder {
         }
         // Mark everything below a cut or DNAME as occluded.
         if !special.is_empty() {
-            let occluded: Vec<Box<[u8]>> = nodes
-                .keys()
-                .filter(|name| {
-                    suffix_offsets(name)
-                        .skip(1)
-                        .take_while(|&off| name.len() - off >= origin.len())
-                        .any(|off| special.contains(&name[off..]))
-                })
-                .cloned()
-                .collect();
-            for name in occluded {
-                if let Some(node) = nodes.get_mut(&name) {
+            for (name, node) in nodes.iter_mut() {
+                let below_special = suffix_offsets(name)
+                    .skip(1)
+                    .take_while(|&off| name.len() - off >= origin.len())
+                    .any(|off| special.contains(&name[off..]));
+                if below_special {
                     node.flags |= flags::OCCLUDED;
                 }
             }
