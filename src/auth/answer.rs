@@ -309,3 +309,160 @@ fn write_additional<'z>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use hickory_proto::op::{Message, ResponseCode};
+    use hickory_proto::rr::RecordType;
+
+    use crate::auth::ZoneSet;
+    use crate::server::{respond, ServerOptions, Transport};
+    use crate::wire::name::parse_presentation;
+    use crate::zonefile::load_zone_text;
+
+    const ZONE: &str = "$TTL 3600
+@ SOA ns hm 1 2 3 4 60
+@ NS ns
+ns A 192.0.2.1
+www A 192.0.2.10
+a CNAME b
+b CNAME www
+loop1 CNAME loop2
+loop2 CNAME loop1
+*.w A 192.0.2.80
+x.e.f A 192.0.2.9
+*.f A 192.0.2.8
+d DNAME t
+long DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.z.
+$GENERATE 1-8 sub NS ns$.sub
+$GENERATE 1-8 ns$.sub AAAA 2001:db8::$
+";
+
+    fn zones() -> ZoneSet {
+        let origin = parse_presentation(b"z.", None).unwrap();
+        ZoneSet::new([Arc::new(
+            load_zone_text(&origin, ZONE.as_bytes(), Path::new("z")).unwrap(),
+        )])
+    }
+
+    fn ask(zones: &ZoneSet, name: &str, qtype: u16, payload: Option<u16>) -> Message {
+        let mut p = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(payload.is_some())];
+        p.extend_from_slice(&parse_presentation(name.as_bytes(), None).unwrap());
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&[0, 1]);
+        if let Some(size) = payload {
+            p.extend_from_slice(&[0, 0, 41]);
+            p.extend_from_slice(&size.to_be_bytes());
+            p.extend_from_slice(&[0; 6]);
+        }
+        let mut out = vec![0u8; 65_535];
+        let len = respond(
+            zones,
+            &ServerOptions::default(),
+            &p,
+            Transport::Udp,
+            &mut out,
+        )
+        .unwrap();
+        Message::from_vec(&out[..len]).unwrap()
+    }
+
+    fn types(records: &[hickory_proto::rr::Record]) -> Vec<RecordType> {
+        records.iter().map(|r| r.record_type()).collect()
+    }
+
+    #[test]
+    fn exact_match_is_authoritative() {
+        let m = ask(&zones(), "www.z.", 1, None);
+        assert!(m.metadata.authoritative);
+        assert_eq!(types(&m.answers), [RecordType::A]);
+    }
+
+    #[test]
+    fn cname_chain_and_loop() {
+        let z = zones();
+        let m = ask(&z, "a.z.", 1, None);
+        assert_eq!(
+            types(&m.answers),
+            [RecordType::CNAME, RecordType::CNAME, RecordType::A]
+        );
+        let m = ask(&z, "loop1.z.", 1, None);
+        assert_eq!(
+            m.answers.len(),
+            super::MAX_CHAIN_STEPS,
+            "stops after the step limit"
+        );
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    }
+
+    #[test]
+    fn nxdomain_soa_ttl_is_the_minimum() {
+        let m = ask(&zones(), "nope.z.", 1, None);
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(m.authorities[0].ttl, 60);
+    }
+
+    #[test]
+    fn wildcard_and_empty_non_terminal_block() {
+        let z = zones();
+        assert_eq!(
+            ask(&z, "q.w.z.", 1, None).answers[0].name.to_ascii(),
+            "q.w.z."
+        );
+        // e.f is an empty non-terminal: *.f does not cover names below it.
+        assert_eq!(
+            ask(&z, "q.e.f.z.", 1, None).metadata.response_code,
+            ResponseCode::NXDomain
+        );
+        assert_eq!(ask(&z, "e.f.z.", 1, None).answers.len(), 0);
+        assert_eq!(
+            ask(&z, "e.f.z.", 1, None).metadata.response_code,
+            ResponseCode::NoError
+        );
+        assert_eq!(ask(&z, "q.f.z.", 1, None).answers.len(), 1);
+    }
+
+    #[test]
+    fn dname_synthesis_and_yxdomain() {
+        let z = zones();
+        let m = ask(&z, "x.d.z.", 1, None);
+        assert_eq!(
+            types(&m.answers)[..2],
+            [RecordType::DNAME, RecordType::CNAME]
+        );
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NXDomain,
+            "x.t.z does not exist"
+        );
+        // A name that would grow past 255 bytes: YXDOMAIN (RFC 6672 2.2).
+        let name = format!("{0}.{0}.{0}.long.z.", "c".repeat(61));
+        let m = ask(&z, &name, 1, None);
+        assert_eq!(m.metadata.response_code, ResponseCode::YXDomain);
+        assert_eq!(types(&m.answers), [RecordType::DNAME]);
+    }
+
+    #[test]
+    fn referral_glue_that_does_not_fit_sets_tc() {
+        let z = zones();
+        let big = ask(&z, "host.sub.z.", 1, Some(1232));
+        assert!(!big.metadata.authoritative && !big.metadata.truncation);
+        assert_eq!(big.additionals.len(), 8);
+        // RFC 9471: with 512 bytes the in-domain glue still fits here...
+        let small = ask(&z, "host.sub.z.", 1, None);
+        assert!(!small.metadata.truncation);
+        assert_eq!(small.additionals.len(), 8);
+        // ...but not in a reply with a long question name.
+        let name = format!("{0}.{0}.{0}.sub.z.", "a".repeat(63));
+        let cut = ask(&z, &name, 1, None);
+        assert_eq!(cut.authorities.len(), 8);
+        assert!(cut.additionals.len() < 8);
+        assert!(
+            cut.metadata.truncation,
+            "in-domain glue left out must set TC"
+        );
+    }
+}
