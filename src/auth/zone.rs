@@ -177,9 +177,15 @@ impl Zone {
 
     /// For names below a cut or DNAME: the topmost one from the apex down wins.
     fn walk_down<'z>(&'z self, qname: &[u8], qtype: u16) -> Lookup<'z> {
-        let offsets: Vec<usize> = suffix_offsets(qname).collect();
-        let below_apex = offsets.len().saturating_sub(self.origin_labels + 1);
-        for &off in offsets[..below_apex].iter().rev() {
+        // A 255-byte name has at most 128 labels; offsets fit a byte.
+        let mut offsets = [0u8; 128];
+        let mut count = 0usize;
+        for (slot, off) in offsets.iter_mut().zip(suffix_offsets(qname)) {
+            *slot = off as u8;
+            count += 1;
+        }
+        let below_apex = count.saturating_sub(self.origin_labels + 1);
+        for off in offsets[..below_apex].iter().rev().map(|&o| usize::from(o)) {
             let Some((key, node)) = self.nodes.get_key_value(&qname[off..]) else {
                 break;
             };
