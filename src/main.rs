@@ -40,6 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Validate the config (and flags) and load every zone without serving; exit non-zero on any error.
+    CheckConfig,
     /// Load one zone file with all load-time checks, print a summary, exit non-zero on error.
     CheckZone {
         /// The zone's origin, e.g. example.com (`.` for the root).
@@ -53,6 +55,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
+        Some(Command::CheckConfig) => check_config(&Overrides {
+            config: cli.config.clone(),
+            listen: cli.listen.clone(),
+            zone_dir: cli.zone_dir.clone(),
+            workers: cli.workers,
+        }),
         None => {
             let overrides = Overrides {
                 config: cli.config,
@@ -90,6 +98,38 @@ fn check_zone(origin: &str, file: &std::path::Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `zonal check-config`: the config is valid and every zone loads.
+fn check_config(overrides: &Overrides) -> ExitCode {
+    let config = match Config::load(overrides) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("zonal: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ZoneOrigin::Files(sources) = &config.zones else {
+        eprintln!("config OK: built-in example zones\nOK");
+        return ExitCode::SUCCESS;
+    };
+    let mut failed = 0usize;
+    for source in sources {
+        if let Err(e) = load_zone(&source.origin, &source.file) {
+            eprintln!("zonal: {e}");
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} zones failed to load", sources.len());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "config OK: {} listen addresses, {} zones\nOK",
+        config.listen.len(),
+        sources.len()
+    );
+    ExitCode::SUCCESS
 }
 
 /// Starts the server and waits for SIGINT or SIGTERM. Errors are one line for the user.
