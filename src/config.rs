@@ -259,7 +259,11 @@ impl Config {
 /// A TOML error as one line: the line it is on and the parser's message.
 fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
     let line = error.span().map_or(1, |span| {
-        text[..span.start.min(text.len())].matches('\n').count() + 1
+        text.as_bytes()[..span.start.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
     });
     ConfigError::Parse {
         path: path.to_path_buf(),

@@ -8,10 +8,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
 fn tricky() -> (Zonal, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    for f in ["tricky.example.zone", "child.tricky.example.zone"] {
-        std::fs::copy(common::data(f), dir.path().join(f)).expect("copy");
-    }
+    let dir = common::data_dir(&["tricky.example.zone", "child.tricky.example.zone"]);
     (Zonal::with_zone_dir(dir.path()), dir)
 }
 

@@ -139,41 +139,32 @@ fn port_in_use_is_an_error() {
 
 #[test]
 fn check_config_loads_every_zone() {
-    let good = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        common::data("tricky.example.zone"),
-        good.path().join("tricky.example.zone"),
-    )
-    .expect("copy");
-    let out = Command::new(env!("CARGO_BIN_EXE_zonal"))
-        .args([
-            "--zone-dir",
-            good.path().to_str().expect("utf-8"),
-            "check-config",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = common::data_dir(&["tricky.example.zone"]);
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_zonal"))
+            .args([
+                "--zone-dir",
+                dir.path().to_str().expect("utf-8"),
+                "check-config",
+            ])
+            .output()
+            .expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = check();
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("1 zones\nOK"), "{stderr}");
 
     std::fs::copy(
         common::data("glue_missing.invalid.zone"),
-        good.path().join("broken.example.zone"),
+        dir.path().join("broken.example.zone"),
     )
     .expect("copy");
-    let out = Command::new(env!("CARGO_BIN_EXE_zonal"))
-        .args([
-            "--zone-dir",
-            good.path().to_str().expect("utf-8"),
-            "check-config",
-        ])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, stderr) = check();
+    assert!(!ok);
     assert!(
         stderr.contains("broken.example.zone:5: NS 'ns.sub.broken.example.'"),
         "{stderr}"

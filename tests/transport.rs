@@ -14,12 +14,7 @@ use hickory_proto::rr::RecordType;
 const BIG: &str = "big.tricky.example.";
 
 fn tricky_with(extra_args: &[&str]) -> (Zonal, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        common::data("tricky.example.zone"),
-        dir.path().join("tricky.example.zone"),
-    )
-    .expect("copy");
+    let dir = common::data_dir(&["tricky.example.zone"]);
     let mut args = vec!["--zone-dir", dir.path().to_str().expect("utf-8")];
     args.extend_from_slice(extra_args);
     (Zonal::start(&args), dir)
@@ -58,22 +53,7 @@ fn oversized_udp_reply_is_truncated_and_tcp_has_it_all() {
 
 #[test]
 fn edns_payload_is_honoured_up_to_our_limit() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        common::data("tricky.example.zone"),
-        dir.path().join("tricky.example.zone"),
-    )
-    .expect("copy");
-    let config = dir.path().join("zonal.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "zone_dir = \"{}\"\nudp_max_payload = 4096\n",
-            dir.path().display()
-        ),
-    )
-    .expect("config");
-    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let (z, _d) = common::start_with_config(&["tricky.example.zone"], "udp_max_payload = 4096\n");
     let fits = z.udp(&query(BIG, RecordType::TXT, Some(4096)));
     assert!(!fits.metadata.truncation);
     assert_eq!(fits.answers.len(), 24);
@@ -194,22 +174,10 @@ fn tcp_pipelined_queries_are_all_answered_in_order() {
 
 #[test]
 fn tcp_idle_connections_are_closed_and_capped() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        common::data("tricky.example.zone"),
-        dir.path().join("tricky.example.zone"),
-    )
-    .expect("copy");
-    let config = dir.path().join("zonal.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "zone_dir = \"{}\"\ntcp_idle_timeout_secs = 1\ntcp_max_connections = 2\n",
-            dir.path().display()
-        ),
-    )
-    .expect("config");
-    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let (z, _d) = common::start_with_config(
+        &["tricky.example.zone"],
+        "tcp_idle_timeout_secs = 1\ntcp_max_connections = 2\n",
+    );
 
     // Two silent clients fill the cap; a third is closed at once.
     let mut first = TcpStream::connect(z.addr).expect("connect");

@@ -117,24 +117,12 @@ pub fn answer<'z>(
                         // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
                         let count = if over_tcp { node.rrsets.len() } else { 1 };
                         for set in node.rrsets.iter().take(count) {
-                            writer.write_rrset(
-                                Section::Answer,
-                                owner,
-                                set.rtype,
-                                set.ttl,
-                                &set.data,
-                            )?;
+                            write_set(writer, Section::Answer, owner, set)?;
                         }
                         return Ok(());
                     }
                     if let Some(set) = node.rrset(qtype) {
-                        writer.write_rrset(
-                            Section::Answer,
-                            owner,
-                            set.rtype,
-                            set.ttl,
-                            &set.data,
-                        )?;
+                        write_set(writer, Section::Answer, owner, set)?;
                         if matches!(qtype, types::NS | types::MX | types::SRV) {
                             add_source(AdditionalSource {
                                 zone,
@@ -147,13 +135,7 @@ pub fn answer<'z>(
                     match node.rrset(types::CNAME) {
                         // RFC 1034 4.3.2 step 3a: change QNAME to the canonical name and go on.
                         Some(cname) if qtype != types::CNAME => {
-                            writer.write_rrset(
-                                Section::Answer,
-                                owner,
-                                types::CNAME,
-                                cname.ttl,
-                                &cname.data,
-                            )?;
+                            write_set(writer, Section::Answer, owner, cname)?;
                             cname.rdatas().next().unwrap_or_default()
                         }
                         _ => {
@@ -166,13 +148,7 @@ pub fn answer<'z>(
                 Lookup::Delegation(cut, node) => {
                     // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
                     if let Some(ns) = node.rrset(types::NS) {
-                        writer.write_rrset(
-                            Section::Authority,
-                            Owner::Name(cut),
-                            types::NS,
-                            ns.ttl,
-                            &ns.data,
-                        )?;
+                        write_set(writer, Section::Authority, Owner::Name(cut), ns)?;
                         add_source(AdditionalSource {
                             zone,
                             rrset: ns,
@@ -185,13 +161,7 @@ pub fn answer<'z>(
                     let Some(dname) = node.rrset(types::DNAME) else {
                         return Ok(());
                     };
-                    writer.write_rrset(
-                        Section::Answer,
-                        Owner::Name(dname_owner),
-                        types::DNAME,
-                        dname.ttl,
-                        &dname.data,
-                    )?;
+                    write_set(writer, Section::Answer, Owner::Name(dname_owner), dname)?;
                     // RFC 6672 2.2: replace the DNAME owner suffix of the name with its target.
                     let target = dname.rdatas().next().unwrap_or_default();
                     let prefix = name.len().saturating_sub(dname_owner.len());
@@ -239,6 +209,16 @@ pub fn answer<'z>(
         flags.tc = true;
     }
     flags
+}
+
+/// Writes a zone RRset under `owner` (the query name, or another name).
+fn write_set(
+    writer: &mut ResponseWriter<'_>,
+    section: Section,
+    owner: Owner<'_>,
+    set: &RRset,
+) -> Result<(), Full> {
+    writer.write_rrset(section, owner, set.rtype, set.ttl, &set.data)
 }
 
 /// RFC 2308 3: the zone's SOA in authority, its TTL capped by the SOA MINIMUM.

@@ -8,6 +8,7 @@
 
 pub mod name;
 pub mod query;
+pub mod types;
 pub mod writer;
 
 pub use query::{parse_query, Edns, QueryError, QueryView};

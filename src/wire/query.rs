@@ -6,11 +6,10 @@
 //! rest of the message is walked to find the OPT record.
 
 use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
+use super::types::OPT as TYPE_OPT;
 
 /// Size of the DNS header (RFC 1035 4.1.1).
 pub const HEADER_BYTES: usize = 12;
-/// Record type of the EDNS(0) pseudo-record.
-pub const TYPE_OPT: u16 = 41;
 
 /// What the EDNS(0) OPT record of a query asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,8 @@
 //! the message, case-insensitively; RDATA names are compressed only for the types
 //! RFC 3597 section 4 allows (NS, CNAME, PTR, MX, SOA).
 
-use super::query::{HEADER_BYTES, TYPE_OPT};
+use super::query::HEADER_BYTES;
+use super::types;
 
 /// Bytes an OPT record with no options takes (RFC 6891 6.1.2).
 pub const OPT_RECORD_BYTES: usize = 11;
@@ -17,17 +18,6 @@ const MAX_COMPRESSION_TARGETS: usize = 64;
 const MAX_POINTER_OFFSET: usize = 0x3FFF;
 /// Class IN, the only class zonal serves.
 pub const CLASS_IN: u16 = 1;
-
-/// Record types whose RDATA holds names we may compress, and where.
-pub const TYPE_NS: u16 = 2;
-/// CNAME record type.
-pub const TYPE_CNAME: u16 = 5;
-/// SOA record type.
-pub const TYPE_SOA: u16 = 6;
-/// PTR record type.
-pub const TYPE_PTR: u16 = 12;
-/// MX record type.
-pub const TYPE_MX: u16 = 15;
 
 /// The message section a record goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,12 +178,12 @@ impl<'b> ResponseWriter<'b> {
     /// Writes RDATA, compressing the embedded names of the RFC 1035 types.
     fn write_rdata(&mut self, rtype: u16, rdata: &[u8]) -> Result<(), Full> {
         match rtype {
-            TYPE_NS | TYPE_CNAME | TYPE_PTR => self.write_name(rdata),
-            TYPE_MX if rdata.len() > 2 => {
+            types::NS | types::CNAME | types::PTR => self.write_name(rdata),
+            types::MX if rdata.len() > 2 => {
                 self.put(&rdata[..2])?;
                 self.write_name(&rdata[2..])
             }
-            TYPE_SOA => {
+            types::SOA => {
                 let mname_len = wire_name_len(rdata);
                 let rname_len = wire_name_len(&rdata[mname_len..]);
                 self.write_name(&rdata[..mname_len])?;
@@ -332,7 +322,7 @@ impl<'b> ResponseWriter<'b> {
             // The room was reserved in `new`, so this cannot overflow `buf`.
             let ttl = (u32::from(header.rcode >> 4) << 24) | if opt.dnssec_ok { 0x8000 } else { 0 };
             let mut rr = [0u8; OPT_RECORD_BYTES];
-            rr[1..3].copy_from_slice(&TYPE_OPT.to_be_bytes());
+            rr[1..3].copy_from_slice(&types::OPT.to_be_bytes());
             rr[3..5].copy_from_slice(&opt.udp_payload.to_be_bytes());
             rr[5..9].copy_from_slice(&ttl.to_be_bytes());
             let end = self.pos + OPT_RECORD_BYTES;
@@ -402,7 +392,7 @@ mod tests {
         w.write_question(b"\x03WWW\x07Example\x03com\x00\x00\x02\x00\x01")
             .unwrap();
         let ns = encoded(&[b"\x03ns1\x07example\x03com\x00"]);
-        w.write_rrset(Section::Answer, Owner::Question, TYPE_NS, 60, &ns)
+        w.write_rrset(Section::Answer, Owner::Question, types::NS, 60, &ns)
             .unwrap();
         let len = w.finish(ReplyHeader::default());
         // Owner pointer to 12; RDATA "ns1" + pointer to "Example.com" at offset 16.

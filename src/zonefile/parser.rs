@@ -46,19 +46,25 @@ struct State {
     rdata: Vec<u8>,
 }
 
+impl State {
+    fn new(origin: &[u8]) -> Self {
+        State {
+            origin: origin.to_vec(),
+            default_ttl: None,
+            last_ttl: None,
+            last_owner: None,
+            rdata: Vec::new(),
+        }
+    }
+}
+
 /// Parses the zone file at `path` with `origin` (wire format), handing each record to `sink`.
 pub fn parse_file(
     path: &Path,
     origin: &[u8],
     sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
 ) -> Result<(), ZoneError> {
-    let mut state = State {
-        origin: origin.to_vec(),
-        default_ttl: None,
-        last_ttl: None,
-        last_owner: None,
-        rdata: Vec::new(),
-    };
+    let mut state = State::new(origin);
     parse_included(path, &mut state, 0, sink)
 }
 
@@ -69,13 +75,7 @@ pub fn parse_text(
     origin: &[u8],
     sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
 ) -> Result<(), ZoneError> {
-    let mut state = State {
-        origin: origin.to_vec(),
-        default_ttl: None,
-        last_ttl: None,
-        last_owner: None,
-        rdata: Vec::new(),
-    };
+    let mut state = State::new(origin);
     parse_source(text, name_for_errors, &mut state, 0, sink)
 }
 

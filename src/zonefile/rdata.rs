@@ -15,45 +15,8 @@ use hickory_proto::rr::RecordType;
 use super::lexer::Token;
 use crate::wire::name::{self, parse_escape, NameError};
 
-/// Record type codes zonal treats specially.
-pub mod types {
-    /// IPv4 address.
-    pub const A: u16 = 1;
-    /// Name server.
-    pub const NS: u16 = 2;
-    /// Canonical name.
-    pub const CNAME: u16 = 5;
-    /// Start of authority.
-    pub const SOA: u16 = 6;
-    /// Pointer.
-    pub const PTR: u16 = 12;
-    /// Mail exchanger.
-    pub const MX: u16 = 15;
-    /// Text.
-    pub const TXT: u16 = 16;
-    /// IPv6 address.
-    pub const AAAA: u16 = 28;
-    /// Service locator.
-    pub const SRV: u16 = 33;
-    /// Delegation name.
-    pub const DNAME: u16 = 39;
-    /// EDNS pseudo-record.
-    pub const OPT: u16 = 41;
-    /// Delegation signer.
-    pub const DS: u16 = 43;
-    /// Signature.
-    pub const RRSIG: u16 = 46;
-    /// Next secure.
-    pub const NSEC: u16 = 47;
-    /// NSEC3.
-    pub const NSEC3: u16 = 50;
-    /// Zone transfer, incremental.
-    pub const IXFR: u16 = 251;
-    /// Zone transfer.
-    pub const AXFR: u16 = 252;
-    /// Any type (RFC 8482).
-    pub const ANY: u16 = 255;
-}
+/// Record type codes, shared with the wire layer.
+pub use crate::wire::types;
 
 /// What is wrong with a record's data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

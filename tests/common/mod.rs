@@ -249,11 +249,25 @@ pub fn answers(message: &Message) -> Vec<String> {
     lines
 }
 
-/// A temporary folder with the given zone files.
-pub fn zone_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+/// A temporary folder with copies of the given files of tests/data.
+pub fn data_dir(files: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).expect("write zone");
+    for file in files {
+        std::fs::copy(data(file), dir.path().join(file)).expect("copy test data");
     }
     dir
+}
+
+/// Starts zonal with a config file: `zone_dir` is a folder holding `files` of
+/// tests/data, and `extra` is more TOML.
+pub fn start_with_config(files: &[&str], extra: &str) -> (Zonal, tempfile::TempDir) {
+    let dir = data_dir(files);
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!("zone_dir = \"{}\"\n{extra}", dir.path().display()),
+    )
+    .expect("write config");
+    let zonal = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    (zonal, dir)
 }
