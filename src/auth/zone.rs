@@ -5,7 +5,6 @@
 //! keyed by its lowercased wire name. Load-time flags mark zone cuts and the names
 //! they occlude, so most queries are answered with a single hash lookup.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::wire::name::{self, is_subdomain, suffix_offsets, to_presentation};
@@ -13,7 +12,9 @@ use crate::wire::writer::wire_name_len;
 use crate::zonefile::error::{ZoneError, ZoneErrorKind};
 use crate::zonefile::rdata::types;
 
-type NodeMap = HashMap<Box<[u8]>, Node, foldhash::fast::RandomState>;
+/// Names to nodes. hashbrown for `entry_ref`: while building, an owner is hashed
+/// once and its key allocated only when the name is new.
+type NodeMap = hashbrown::HashMap<Box<[u8]>, Node>;
 
 /// An RRset with its RDATA pre-encoded in wire format.
 #[derive(Debug, Clone)]
@@ -28,8 +29,9 @@ pub struct RRset {
     pub line: u32,
     /// Index into [`Zone::files`] of the file that line is in.
     pub file: u16,
-    /// The records' RDATA, each as a 16-bit length and the bytes.
-    pub data: Box<[u8]>,
+    /// The records' RDATA, each as a 16-bit length and the bytes. A `Vec` so a
+    /// record joins the set while loading without copying it; exact-sized after.
+    pub data: Vec<u8>,
 }
 
 impl RRset {
@@ -64,8 +66,8 @@ pub mod flags {
 /// One name of the zone and its RRsets (none for an empty non-terminal).
 #[derive(Debug, Clone, Default)]
 pub struct Node {
-    /// RRsets, one per type.
-    pub rrsets: Box<[RRset]>,
+    /// RRsets, one per type (exact-sized: most names have one).
+    pub rrsets: Vec<RRset>,
     /// See [`flags`].
     pub flags: u8,
 }
@@ -209,22 +211,13 @@ impl Zone {
     }
 }
 
-/// One RRset while a zone is being built.
-struct PendingRRset {
-    rtype: u16,
-    ttl: u32,
-    line: u32,
-    file: u16,
-    count: u16,
-    data: Vec<u8>,
-}
-
 /// Builds a [`Zone`] from records and runs the load-time checks (like named-checkzone).
+/// Records go straight into the zone's own node map; `finish` checks and flags in place.
 pub struct ZoneBuilder {
     /// The apex, lowercase.
     origin: Vec<u8>,
     /// Names and their RRsets so far.
-    nodes: HashMap<Box<[u8]>, Vec<PendingRRset>, foldhash::fast::RandomState>,
+    nodes: NodeMap,
     /// Files seen so far.
     files: Vec<PathBuf>,
     /// Records added (duplicates not counted).
@@ -234,9 +227,9 @@ pub struct ZoneBuilder {
 impl ZoneBuilder {
     /// Starts a zone at `origin` (wire format, any case).
     pub fn new(origin: &[u8]) -> Self {
-        let mut nodes = HashMap::default();
+        let mut nodes = NodeMap::default();
         let origin = origin.to_ascii_lowercase();
-        nodes.insert(origin.clone().into_boxed_slice(), Vec::new());
+        nodes.insert(origin.clone().into_boxed_slice(), Node::default());
         ZoneBuilder {
             origin,
             nodes,
@@ -256,15 +249,16 @@ impl ZoneBuilder {
         line: u32,
     ) -> Result<(), ZoneError> {
         let err = |kind| ZoneError::at(file, line, kind);
-        let owner = owner.to_ascii_lowercase();
-        if !is_subdomain(&owner, &self.origin) {
+        let mut lower = [0u8; name::NAME_BUF_BYTES];
+        let owner = name::lowercase_into(owner, &mut lower);
+        if !is_subdomain(owner, &self.origin) {
             return Err(err(ZoneErrorKind::OutOfZone {
-                owner: to_presentation(&owner),
+                owner: to_presentation(owner),
                 origin: to_presentation(&self.origin),
             }));
         }
-        if rtype == types::SOA && owner != self.origin {
-            return Err(err(ZoneErrorKind::SoaNotAtApex(to_presentation(&owner))));
+        if rtype == types::SOA && owner != self.origin.as_slice() {
+            return Err(err(ZoneErrorKind::SoaNotAtApex(to_presentation(owner))));
         }
         let file_index = match self.files.iter().rposition(|f| f == file) {
             Some(i) => i,
@@ -274,11 +268,13 @@ impl ZoneBuilder {
             }
         };
         let file_index = u16::try_from(file_index).unwrap_or(u16::MAX);
-        if !self.nodes.contains_key(owner.as_slice()) {
-            self.add_ancestors(&owner);
-        }
-        let rrsets = self.nodes.entry(owner.into_boxed_slice()).or_default();
-        match rrsets.iter_mut().find(|r| r.rtype == rtype) {
+        let (node, is_new) = match self.nodes.entry_ref(owner) {
+            hashbrown::hash_map::EntryRef::Occupied(o) => (o.into_mut(), false),
+            hashbrown::hash_map::EntryRef::Vacant(v) => {
+                (v.insert_with_key(owner.into(), Node::default()), true)
+            }
+        };
+        match node.rrsets.iter_mut().find(|r| r.rtype == rtype) {
             Some(set) => {
                 if rdatas(&set.data).any(|r| r == rdata) {
                     return Ok(());
@@ -298,16 +294,19 @@ impl ZoneBuilder {
                 let mut data = Vec::with_capacity(rdata.len() + 2);
                 push_rdata(&mut data, rdata);
                 // Most names hold one RRset: no room for four (Vec's first growth).
-                rrsets.reserve_exact(1);
-                rrsets.push(PendingRRset {
+                node.rrsets.reserve_exact(1);
+                node.rrsets.push(RRset {
                     rtype,
+                    count: 1,
                     ttl,
                     line,
                     file: file_index,
-                    count: 1,
                     data,
                 });
             }
+        }
+        if is_new {
+            self.add_ancestors(owner);
         }
         self.records += 1;
         Ok(())
@@ -320,7 +319,7 @@ impl ZoneBuilder {
             if suffix.len() < self.origin.len() || self.nodes.contains_key(suffix) {
                 break;
             }
-            self.nodes.insert(suffix.into(), Vec::new());
+            self.nodes.insert(suffix.into(), Node::default());
         }
     }
 
@@ -328,89 +327,73 @@ impl ZoneBuilder {
     pub fn finish(self) -> Result<Zone, ZoneError> {
         let ZoneBuilder {
             origin,
-            nodes: pending,
+            mut nodes,
             files,
             records,
         } = self;
-        let first_file = files.first().cloned().unwrap_or_default();
-        let where_ = |set: &PendingRRset| {
+        let file_of = |set: &RRset| {
             files
                 .get(usize::from(set.file))
                 .cloned()
                 .unwrap_or_default()
         };
         let apex_name = to_presentation(&origin);
-        let apex = pending.get(origin.as_slice());
-        let soa = apex
-            .and_then(|sets| sets.iter().find(|s| s.rtype == types::SOA))
-            .ok_or_else(|| ZoneError {
-                file: first_file.clone(),
+        let apex = nodes.get(origin.as_slice());
+        let Some(soa) = apex.and_then(|n| n.rrset(types::SOA)).cloned() else {
+            let file = files.first().cloned().unwrap_or_default();
+            return Err(ZoneError {
+                file,
                 line: None,
-                kind: ZoneErrorKind::NoSoa(apex_name.clone()),
-            })?;
-        if !apex.is_some_and(|sets| sets.iter().any(|s| s.rtype == types::NS)) {
+                kind: ZoneErrorKind::NoSoa(apex_name),
+            });
+        };
+        if apex.and_then(|n| n.rrset(types::NS)).is_none() {
             return Err(ZoneError::at(
-                &where_(soa),
+                file_of(&soa),
                 soa.line,
                 ZoneErrorKind::NoApexNs(apex_name),
             ));
         }
-        let mut nodes: NodeMap =
-            HashMap::with_capacity_and_hasher(pending.len(), Default::default());
-        let mut special: std::collections::HashSet<Box<[u8]>, foldhash::fast::RandomState> =
-            Default::default();
-        for (owner, sets) in pending {
+        // Zone cuts and DNAMEs: the names they occlude are marked below.
+        let mut special: hashbrown::HashSet<Box<[u8]>> = hashbrown::HashSet::default();
+        for (owner, node) in nodes.iter_mut() {
             // RFC 1034 3.6.2 / RFC 4035 2.5: a CNAME stands alone, but for DNSSEC data.
-            if let Some(cname) = sets.iter().find(|s| s.rtype == types::CNAME) {
+            if let Some(cname) = node.rrset(types::CNAME) {
                 if cname.count > 1 {
                     return Err(ZoneError::at(
-                        where_(cname),
+                        file_of(cname),
                         cname.line,
-                        ZoneErrorKind::MultipleCnames(to_presentation(&owner)),
+                        ZoneErrorKind::MultipleCnames(to_presentation(owner)),
                     ));
                 }
-                if sets
+                if node
+                    .rrsets
                     .iter()
                     .any(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC))
                 {
                     return Err(ZoneError::at(
-                        where_(cname),
+                        file_of(cname),
                         cname.line,
-                        ZoneErrorKind::CnameBesideData(to_presentation(&owner)),
+                        ZoneErrorKind::CnameBesideData(to_presentation(owner)),
                     ));
                 }
             }
-            let is_apex = *owner == *origin;
-            let mut node_flags = 0;
-            if !is_apex && sets.iter().any(|s| s.rtype == types::NS) {
-                node_flags |= flags::CUT;
+            if **owner != *origin && node.rrset(types::NS).is_some() {
+                node.flags |= flags::CUT;
             }
-            if sets.iter().any(|s| s.rtype == types::DNAME) {
-                node_flags |= flags::DNAME;
+            if node.rrset(types::DNAME).is_some() {
+                node.flags |= flags::DNAME;
             }
-            if node_flags != 0 {
+            if node.flags != 0 {
                 special.insert(owner.clone());
             }
-            let rrsets: Box<[RRset]> = sets
-                .into_iter()
-                .map(|s| RRset {
-                    rtype: s.rtype,
-                    count: s.count,
-                    ttl: s.ttl,
-                    line: s.line,
-                    file: s.file,
-                    data: s.data.into_boxed_slice(),
-                })
-                .collect();
-            nodes.insert(
-                owner,
-                Node {
-                    rrsets,
-                    flags: node_flags,
-                },
-            );
+            // Sets that grew record by record give back their spare room.
+            for set in &mut node.rrsets {
+                if set.count > 1 {
+                    set.data.shrink_to_fit();
+                }
+            }
         }
-        // Mark everything below a cut or DNAME as occluded.
         if !special.is_empty() {
             for (name, node) in nodes.iter_mut() {
                 let below_special = suffix_offsets(name)
@@ -423,45 +406,36 @@ impl ZoneBuilder {
             }
         }
         // Glue: every NS target inside the zone must have an address (like named-checkzone).
+        let mut lower = [0u8; name::NAME_BUF_BYTES];
         for (owner, node) in &nodes {
             let Some(ns) = node.rrset(types::NS) else {
                 continue;
             };
             for target in ns.rdatas() {
-                let target = target.to_ascii_lowercase();
-                if !is_subdomain(&target, &origin) {
+                let target = name::lowercase_into(target, &mut lower);
+                if !is_subdomain(target, &origin) {
                     continue;
                 }
                 let has_address = nodes
-                    .get(target.as_slice())
+                    .get(target)
                     .is_some_and(|n| n.rrset(types::A).is_some() || n.rrset(types::AAAA).is_some());
                 if !has_address {
                     return Err(ZoneError::at(
-                        files.get(usize::from(ns.file)).cloned().unwrap_or_default(),
+                        file_of(ns),
                         ns.line,
                         ZoneErrorKind::GlueMissing {
                             owner: to_presentation(owner),
-                            ns: to_presentation(&target),
+                            ns: to_presentation(target),
                         },
                     ));
                 }
             }
         }
-        let soa = nodes
-            .get(origin.as_slice())
-            .and_then(|n| n.rrset(types::SOA))
-            .cloned()
-            .ok_or_else(|| ZoneError {
-                file: first_file,
-                line: None,
-                kind: ZoneErrorKind::NoSoa(to_presentation(&origin)),
-            })?;
         let minimum = soa
             .rdatas()
             .next()
             .and_then(|r| r.get(r.len().checked_sub(4)?..))
             .map_or(0, |m| u32::from_be_bytes([m[0], m[1], m[2], m[3]]));
-        nodes.shrink_to_fit();
         Ok(Zone {
             origin_labels: name::label_count(&origin),
             origin: origin.into_boxed_slice(),

@@ -3,7 +3,6 @@
 //! A `ZoneSet` is immutable; the server holds it behind an `ArcSwap` and replaces it
 //! whole, so a query sees either the old set or the new one, never a mix.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::zone::Zone;
@@ -14,7 +13,7 @@ use crate::zonefile::rdata::types;
 #[derive(Debug, Default)]
 pub struct ZoneSet {
     /// Zones by lowercase wire-format origin.
-    zones: HashMap<Box<[u8]>, Arc<Zone>, foldhash::fast::RandomState>,
+    zones: hashbrown::HashMap<Box<[u8]>, Arc<Zone>>,
     /// The most labels any origin has: longer suffixes of a query name need no lookup.
     max_labels: usize,
 }
