@@ -225,15 +225,16 @@ pub struct ZoneBuilder {
 }
 
 impl ZoneBuilder {
-    /// Starts a zone at `origin` (wire format, any case).
-    pub fn new(origin: &[u8]) -> Self {
+    /// Starts a zone at `origin` (wire format, any case) read from `file` (named in
+    /// errors about the zone as a whole, such as a missing SOA).
+    pub fn new(origin: &[u8], file: &std::path::Path) -> Self {
         let mut nodes = NodeMap::default();
         let origin = origin.to_ascii_lowercase();
         nodes.insert(origin.clone().into_boxed_slice(), Node::default());
         ZoneBuilder {
             origin,
             nodes,
-            files: Vec::new(),
+            files: vec![file.to_path_buf()],
             records: 0,
         }
     }
@@ -478,7 +479,7 @@ mod tests {
 
     pub(crate) fn build(body: &str) -> Result<Zone, ZoneError> {
         let text = format!("{HEAD}{body}");
-        let mut builder = ZoneBuilder::new(ORIGIN);
+        let mut builder = ZoneBuilder::new(ORIGIN, Path::new("t.zone"));
         parse_text(text.as_bytes(), Path::new("t.zone"), ORIGIN, &mut |r| {
             builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
         })?;
@@ -558,14 +559,14 @@ mod tests {
         ));
         // An identical trailing SOA, as AXFR dumps end with, is accepted.
         assert!(build("@ SOA ns hm 1 2 3 4 60\n").is_ok());
-        let mut b = ZoneBuilder::new(ORIGIN);
+        let mut b = ZoneBuilder::new(ORIGIN, Path::new("t.zone"));
         b.add(&wire("www"), 1, 60, &[1, 2, 3, 4], Path::new("x"), 1)
             .unwrap();
         assert!(matches!(
             b.finish().unwrap_err().kind,
             ZoneErrorKind::NoSoa(_)
         ));
-        let mut b = ZoneBuilder::new(ORIGIN);
+        let mut b = ZoneBuilder::new(ORIGIN, Path::new("t.zone"));
         parse_text(
             b"$TTL 1\n@ SOA ns hm 1 2 3 4 5\n",
             Path::new("x"),

@@ -10,7 +10,7 @@ use crate::wire::name;
 
 /// Loads the zone `origin` (wire format) from `path`, running the load-time checks.
 pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, ZoneError> {
-    let mut builder = ZoneBuilder::new(origin);
+    let mut builder = ZoneBuilder::new(origin, path);
     parse_file(path, origin, &mut |r| {
         builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
     })?;
@@ -23,7 +23,7 @@ pub fn load_zone_text(
     text: &[u8],
     name_for_errors: &Path,
 ) -> Result<Zone, ZoneError> {
-    let mut builder = ZoneBuilder::new(origin);
+    let mut builder = ZoneBuilder::new(origin, name_for_errors);
     parse_text(text, name_for_errors, origin, &mut |r| {
         builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
     })?;

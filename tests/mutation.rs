@@ -1,0 +1,123 @@
+//! Bad input never panics: mutated zone files and mutated queries, in process, many
+//! times over (seeded, bounded). A panic here fails the test with the input that caused it.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use zonal::auth::ZoneSet;
+use zonal::server::{respond, ServerOptions, Transport};
+use zonal::wire::name::parse_presentation;
+use zonal::zonefile::load_zone_text;
+
+/// xorshift64: small, seeded, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, input: &[u8], alphabet: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(4) {
+            0 if !out.is_empty() => {
+                let at = rng.below(out.len());
+                out[at] = alphabet[rng.below(alphabet.len())];
+            }
+            1 if !out.is_empty() => {
+                let at = rng.below(out.len());
+                out.remove(at);
+            }
+            2 => {
+                let at = rng.below(out.len() + 1);
+                out.insert(at, alphabet[rng.below(alphabet.len())]);
+            }
+            _ => out.truncate(rng.below(out.len() + 1)),
+        }
+    }
+    out
+}
+
+fn tricky() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.zone"))
+        .expect("zone")
+}
+
+#[test]
+fn mutated_zone_files_load_or_fail_cleanly() {
+    let text = tricky();
+    let origin = parse_presentation(b"tricky.example.", None).expect("origin");
+    let alphabet = b" \t\n;()\"\\$@.*0123456789abcdefxyzAINSOCMXTY#:-";
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut ok, mut failed) = (0, 0);
+    for _ in 0..3_000 {
+        let input = mutate(&mut rng, &text, alphabet);
+        match load_zone_text(&origin, &input, Path::new("mutated.zone")) {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(
+                    e.to_string().starts_with("mutated.zone"),
+                    "error names the file: {e}"
+                );
+                failed += 1;
+            }
+        }
+    }
+    assert!(
+        ok > 0 && failed > 0,
+        "mutations both kept and broke the zone ({ok} ok, {failed} failed)"
+    );
+}
+
+#[test]
+fn mutated_queries_get_an_answer_or_nothing() {
+    let origin = parse_presentation(b"tricky.example.", None).expect("origin");
+    let zones = ZoneSet::new([Arc::new(
+        load_zone_text(&origin, &tricky(), Path::new("t")).expect("loads"),
+    )]);
+    let options = ServerOptions::default();
+    let mut seeds = Vec::new();
+    for (name, qtype) in [
+        ("www.tricky.example.", 1u16),
+        ("x.old.tricky.example.", 1),
+        ("big.tricky.example.", 16),
+        ("a.b.deleg.tricky.example.", 28),
+    ] {
+        let mut p = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&parse_presentation(name.as_bytes(), None).expect("name"));
+        p.extend_from_slice(&qtype.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0, 41, 16, 0, 0, 0, 0x80, 0, 0, 0]);
+        seeds.push(p);
+    }
+    let alphabet: Vec<u8> = (0..=255).collect();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut out = vec![0u8; 65_535];
+    let mut answered = 0;
+    for i in 0..100_000 {
+        let seed = &seeds[i % seeds.len()];
+        let input = mutate(&mut rng, seed, &alphabet);
+        let transport = if i % 2 == 0 {
+            Transport::Udp
+        } else {
+            Transport::Tcp
+        };
+        if let Some(len) = respond(&zones, &options, &input, transport, &mut out) {
+            answered += 1;
+            assert!(len >= 12, "a reply has at least a header");
+            assert_eq!(&out[..2], &input[..2], "the reply carries the query's ID");
+            assert!(out[2] & 0x80 != 0, "the reply is a response");
+        }
+    }
+    assert!(
+        answered > 50_000,
+        "most mutated queries still get a reply ({answered})"
+    );
+}
