@@ -35,6 +35,10 @@ pub struct ConfigFile {
     pub tcp_max_connections: Option<usize>,
     /// Log filter (`info`, `debug`, `zonal=debug`); `RUST_LOG` overrides it.
     pub log: Option<String>,
+    /// Answer to CHAOS `version.bind`/`version.server`; empty: refused.
+    pub version: Option<String>,
+    /// Answer to CHAOS `id.server`/`hostname.bind`; empty: refused.
+    pub identity: Option<String>,
     /// Zones listed one by one.
     #[serde(default)]
     pub zone: Vec<ZoneEntry>,
@@ -89,6 +93,10 @@ pub struct Config {
     pub tcp_max_connections: usize,
     /// Log filter.
     pub log: String,
+    /// CHAOS version text (empty: not told).
+    pub version: String,
+    /// CHAOS identity text (empty: not told).
+    pub identity: String,
 }
 
 /// A configuration that cannot be used.
@@ -252,8 +260,19 @@ impl Config {
             tcp_idle_timeout: std::time::Duration::from_secs(tcp_idle),
             tcp_max_connections,
             log: file.log.unwrap_or_else(|| "info".to_owned()),
+            version: file
+                .version
+                .unwrap_or_else(|| format!("zonal {}", env!("CARGO_PKG_VERSION"))),
+            identity: file.identity.unwrap_or_else(hostname),
         })
     }
+}
+
+/// This machine's host name (Linux), the default CHAOS identity; empty if unknown.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// A TOML error as one line: the line it is on and the parser's message.

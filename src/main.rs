@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use zonal::auth::{Zone, ZoneSet};
 use zonal::config::{Config, Overrides, ZoneOrigin};
 use zonal::net::{Listeners, TcpLimits};
+use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ServerOptions, SharedZones};
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin::builtin_zones, load_zone, loader::origin_from_text};
@@ -159,6 +160,10 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let options = ServerOptions {
         udp_max_payload: config.udp_max_payload,
+        identity: Identity {
+            version: ChaosText::new(&config.version),
+            identity: ChaosText::new(&config.identity),
+        },
     };
     let limits = TcpLimits {
         idle_timeout: config.tcp_idle_timeout,

@@ -171,3 +171,35 @@ fn check_config_loads_every_zone() {
     );
     assert!(stderr.contains("1 of 2 zones failed to load"), "{stderr}");
 }
+
+#[test]
+fn chaos_version_and_identity_are_configurable() {
+    let (z, _d) = common::start_with_config(&["tricky.example.zone"], "");
+    let version = z.dig(&["CH", "TXT", "version.bind", "+short"]);
+    assert_eq!(
+        version.trim(),
+        format!("\"zonal {}\"", env!("CARGO_PKG_VERSION"))
+    );
+    let out = z.dig(&["CH", "TXT", "version.server"]);
+    assert!(
+        out.contains("flags: qr aa") && out.contains("CH\tTXT"),
+        "{out}"
+    );
+    let out = z.dig(&["CH", "TXT", "nonsense.bind"]);
+    assert!(out.contains("status: REFUSED"), "{out}");
+
+    let (z, _d) = common::start_with_config(
+        &["tricky.example.zone"],
+        "version = \"\"\nidentity = \"ns1.example.net\"\n",
+    );
+    let out = z.dig(&["CH", "TXT", "version.bind"]);
+    assert!(out.contains("status: REFUSED"), "hidden version: {out}");
+    assert_eq!(
+        z.dig(&["CH", "TXT", "id.server", "+short"]).trim(),
+        "\"ns1.example.net\""
+    );
+    assert_eq!(
+        z.dig(&["CH", "TXT", "HOSTNAME.bind", "+short"]).trim(),
+        "\"ns1.example.net\""
+    );
+}

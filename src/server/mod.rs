@@ -5,6 +5,8 @@
 //! of our own never reach this layer (there is nothing here that can fail but the
 //! size of the reply, which is TC).
 
+pub mod chaos;
+
 use crate::auth::answer::rcode;
 use crate::auth::{answer, ZoneSet};
 use crate::wire::query::HEADER_BYTES;
@@ -32,12 +34,15 @@ pub enum Transport {
 pub struct ServerOptions {
     /// Our EDNS UDP payload size: the most we send over UDP, and what our OPT says.
     pub udp_max_payload: u16,
+    /// What CHAOS questions are told (version, identity).
+    pub identity: chaos::Identity,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             udp_max_payload: 1232,
+            identity: chaos::Identity::default(),
         }
     }
 }
@@ -86,11 +91,14 @@ pub fn respond(
         header.rcode = rcode::BADVERS;
         return Some(writer.finish(header));
     }
-    if query.qclass != CLASS_IN {
-        header.rcode = rcode::REFUSED;
-        return Some(writer.finish(header));
-    }
-    let flags = answer(zones, &query, &mut writer, transport == Transport::Tcp);
+    let flags = match query.qclass {
+        CLASS_IN => answer(zones, &query, &mut writer, transport == Transport::Tcp),
+        chaos::CLASS_CH => chaos::answer_chaos(&options.identity, &query, &mut writer),
+        _ => {
+            header.rcode = rcode::REFUSED;
+            return Some(writer.finish(header));
+        }
+    };
     header.rcode = flags.rcode;
     header.aa = flags.aa;
     header.tc = flags.tc;

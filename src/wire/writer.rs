@@ -135,8 +135,21 @@ impl<'b> ResponseWriter<'b> {
         ttl: u32,
         rdata: &[u8],
     ) -> Result<(), Full> {
+        self.write_rrset_in_class(section, owner, rtype, CLASS_IN, ttl, rdata)
+    }
+
+    /// [`Self::write_rrset`] for a class other than IN (CHAOS answers).
+    pub fn write_rrset_in_class(
+        &mut self,
+        section: Section,
+        owner: Owner<'_>,
+        rtype: u16,
+        class: u16,
+        ttl: u32,
+        rdata: &[u8],
+    ) -> Result<(), Full> {
         let saved = (self.pos, self.counts, self.target_count);
-        let result = self.write_rrset_inner(section, owner, rtype, ttl, rdata);
+        let result = self.write_rrset_inner(section, owner, rtype, class, ttl, rdata);
         if result.is_err() {
             (self.pos, self.counts, self.target_count) = saved;
         }
@@ -148,6 +161,7 @@ impl<'b> ResponseWriter<'b> {
         section: Section,
         owner: Owner<'_>,
         rtype: u16,
+        class: u16,
         ttl: u32,
         mut rdata: &[u8],
     ) -> Result<(), Full> {
@@ -160,7 +174,7 @@ impl<'b> ResponseWriter<'b> {
             }
             let mut fixed = [0u8; 10];
             fixed[0..2].copy_from_slice(&rtype.to_be_bytes());
-            fixed[2..4].copy_from_slice(&CLASS_IN.to_be_bytes());
+            fixed[2..4].copy_from_slice(&class.to_be_bytes());
             fixed[4..8].copy_from_slice(&ttl.to_be_bytes());
             fixed[8..10].copy_from_slice(&(len as u16).to_be_bytes());
             self.put(&fixed)?;
