@@ -292,6 +292,7 @@ fn parse_error(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -92,26 +92,39 @@ fn config_file_sets_listen_and_zones() {
 fn config_mistakes_are_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let unknown = write_config(dir.path(), "listen = [\"127.0.0.1:5353\"]\nwokers = 2\n");
-    let e = fails_to_start(&["--config", &unknown]);
-    assert!(e.contains("zonal.toml:2: unknown field `wokers`"), "{e}");
-
-    let e = fails_to_start(&["--listen", "127.0.0.1"]);
-    assert!(e.contains("'127.0.0.1' is not an ADDRESS:PORT"), "{e}");
-
-    let e = fails_to_start(&["--config", "/nonexistent/zonal.toml"]);
+    let unknown_key = fails_to_start(&["--config", &unknown]);
     assert!(
-        e.starts_with("zonal: cannot read config /nonexistent/zonal.toml"),
-        "{e}"
+        unknown_key.contains("zonal.toml:2: unknown field `wokers`"),
+        "{unknown_key}"
     );
 
-    let e = fails_to_start(&["--zone-dir", "/nonexistent/zones"]);
-    assert!(e.contains("/nonexistent/zones"), "{e}");
+    let bad_address = fails_to_start(&["--listen", "127.0.0.1"]);
+    assert!(
+        bad_address.contains("'127.0.0.1' is not an ADDRESS:PORT"),
+        "{bad_address}"
+    );
+
+    let unreadable = fails_to_start(&["--config", "/nonexistent/zonal.toml"]);
+    assert!(
+        unreadable.starts_with("zonal: cannot read config /nonexistent/zonal.toml"),
+        "{unreadable}"
+    );
+
+    let no_zone_dir = fails_to_start(&["--zone-dir", "/nonexistent/zones"]);
+    assert!(no_zone_dir.contains("/nonexistent/zones"), "{no_zone_dir}");
 
     let bad_payload = write_config(dir.path(), "udp_max_payload = 9000\n");
-    let e = fails_to_start(&["--config", &bad_payload]);
-    assert!(e.contains("udp_max_payload"), "{e}");
-    for e in [&e] {
-        assert_eq!(e.lines().count(), 1, "one line: {e}");
+    let out_of_range = fails_to_start(&["--config", &bad_payload]);
+    assert!(out_of_range.contains("udp_max_payload"), "{out_of_range}");
+
+    for message in [
+        unknown_key,
+        bad_address,
+        unreadable,
+        no_zone_dir,
+        out_of_range,
+    ] {
+        assert_eq!(message.lines().count(), 1, "one line: {message}");
     }
 }
 

@@ -291,6 +291,7 @@ fn write_additional<'z>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::path::Path;
     use std::sync::Arc;

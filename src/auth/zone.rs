@@ -469,6 +469,7 @@ fn push_rdata(data: &mut Vec<u8>, rdata: &[u8]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::zonefile::parser::parse_text;

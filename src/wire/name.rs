@@ -186,6 +186,7 @@ pub fn to_presentation(name: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -226,7 +227,7 @@ mod tests {
             parse_presentation(long.as_bytes(), None),
             Err(NameError::LabelTooLong)
         );
-        let too_long = format!("{}", "abcdefghi.".repeat(26));
+        let too_long = "abcdefghi.".repeat(26);
         assert_eq!(
             parse_presentation(too_long.as_bytes(), None),
             Err(NameError::NameTooLong)

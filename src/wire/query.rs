@@ -179,6 +179,7 @@ fn name_len_compressed(packet: &[u8], start: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

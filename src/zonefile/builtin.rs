@@ -33,6 +33,7 @@ pub fn builtin_zones() -> Result<Vec<Zone>, ZoneError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn builtin_zones_load() {

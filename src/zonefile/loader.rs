@@ -88,6 +88,7 @@ pub fn origin_from_text(text: &str, file: &Path) -> Result<Vec<u8>, ZoneError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

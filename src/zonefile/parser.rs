@@ -396,13 +396,17 @@ fn lossy(text: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::wire::name::to_presentation;
 
     const ORIGIN: &[u8] = b"\x07example\x03com\x00";
 
-    fn parse(text: &str) -> Result<Vec<(String, String, u32, Vec<u8>, u32)>, ZoneError> {
+    /// (owner, type, TTL, RDATA, line) of each record.
+    type Parsed = (String, String, u32, Vec<u8>, u32);
+
+    fn parse(text: &str) -> Result<Vec<Parsed>, ZoneError> {
         let mut out = Vec::new();
         parse_text(text.as_bytes(), Path::new("test.zone"), ORIGIN, &mut |r| {
             out.push((

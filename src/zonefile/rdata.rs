@@ -575,6 +575,7 @@ impl<'a> Fields<'_, 'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::zonefile::lexer::Lexer;
