@@ -126,6 +126,9 @@ measure() { # name addr pid dnsperf_prefix
   qps=$(echo "$out" | awk '/Queries per second/ {printf "%d", $4}')
   lost=$(echo "$out" | awk '/Queries lost/ {print $4}')
   share=$(awk -v a="$c0" -v b="$c1" -v t="$TICKS" -v d="$DUR" 'BEGIN {printf "%.3f", (b - a) / t / d}')
+  if [ "$c1" -le "$c0" ]; then
+    echo "warning: no CPU time read for $name (pid $pid): its q/s per core below is meaningless; run again" >&2
+  fi
   per_core=$(awk -v q="$qps" -v s="$share" 'BEGIN {printf "%d", (s > 0 ? q / s : 0)}')
   # Latency at a fixed rate, from dnsperf's per-query lines.
   lat=$($prefix dnsperf -s "$addr" -p $PORT -d "$work/zones/queries.txt" -l 5 -c 20 -T 1 -Q 20000 -v 2>/dev/null |
