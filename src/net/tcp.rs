@@ -66,7 +66,9 @@ async fn serve_connection(
 ) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
-    let mut request = vec![0u8; MAX_MESSAGE_BYTES];
+    // Grown to the largest query this client sent (at most 64 KiB), not allocated up
+    // front: an idle connection costs little.
+    let mut request = Vec::new();
     let mut reply = vec![0u8; 2 + MAX_MESSAGE_BYTES];
     loop {
         let mut prefix = [0u8; 2];
@@ -77,6 +79,9 @@ async fn serve_connection(
             Err(_) => return Ok(()), // idle
         }
         let len = usize::from(u16::from_be_bytes(prefix));
+        if request.len() < len {
+            request.resize(len, 0);
+        }
         let message = &mut request[..len];
         timeout(TCP_IO_TIMEOUT, reader.read_exact(message))
             .await
