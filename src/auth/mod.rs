@@ -6,6 +6,7 @@
 //! sections, following CNAMEs across our zones and adding glue and addresses.
 
 pub mod answer;
+pub mod name_tree;
 pub mod zone;
 pub mod zone_set;
 
