@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use zonal::auth::ZoneSet;
-use zonal::server::{respond, ServerOptions, Transport};
+use zonal::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
 use zonal::wire::name::parse_presentation;
+use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
 
 fn zone_text() -> String {
@@ -29,13 +30,15 @@ fn zone_text() -> String {
 }
 
 fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
-    let mut p = vec![0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
-    p.extend_from_slice(&parse_presentation(name.as_bytes(), None).expect("name"));
-    p.extend_from_slice(&qtype.to_be_bytes());
-    p.extend_from_slice(&1u16.to_be_bytes());
-    if edns {
-        p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
-    }
+    let qname = parse_presentation(name.as_bytes(), None).expect("name");
+    let mut query = OutgoingQuery::new(&qname, qtype);
+    query.id = 0xbeef;
+    query.edns = edns.then_some(QueryEdns {
+        udp_payload: 1232,
+        dnssec_ok: false,
+    });
+    let mut p = Vec::new();
+    encode_query(&query, &mut p);
     p
 }
 
@@ -43,8 +46,10 @@ fn query_path(c: &mut Criterion) {
     let origin = parse_presentation(b"bench.example.", None).expect("origin");
     let zone =
         load_zone_text(&origin, zone_text().as_bytes(), Path::new("bench")).expect("zone loads");
-    let zones = ZoneSet::new([Arc::new(zone)]);
-    let options = ServerOptions::default();
+    let server = Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default());
+    let zones = server.zones.load();
+    let mut scratch = Box::<Scratch>::default();
+    let client = "127.0.0.1:5353".parse().expect("address");
     let mut out = vec![0u8; 65_535];
     let cases = [
         ("a_hit", query("h4242.bench.example.", 1, false)),
@@ -63,15 +68,31 @@ fn query_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("respond");
     group.throughput(Throughput::Elements(1));
     for (name, packet) in &cases {
-        assert!(respond(&zones, &options, packet, Transport::Udp, &mut out).is_some());
+        let request = Request {
+            packet,
+            client,
+            transport: Transport::Udp,
+        };
+        assert!(matches!(
+            respond(&server, &zones, &request, &mut scratch, &mut out),
+            Response::Reply { .. }
+        ));
         group.bench_function(*name, |b| {
             b.iter(|| {
-                respond(
-                    std::hint::black_box(&zones),
-                    &options,
-                    std::hint::black_box(packet),
-                    Transport::Udp,
-                    &mut out,
+                let request = Request {
+                    packet: std::hint::black_box(packet),
+                    client,
+                    transport: Transport::Udp,
+                };
+                matches!(
+                    respond(
+                        &server,
+                        std::hint::black_box(&zones),
+                        &request,
+                        &mut scratch,
+                        &mut out
+                    ),
+                    Response::Reply { .. }
                 )
             })
         });

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::zonefile::loader::{origin_from_text, zones_in_dir, ZoneSource};
+use crate::zonefile::{origin_from_text, zones_in_dir, ZoneSource};
 
 /// Default listen address: loopback, an unprivileged port.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
@@ -130,7 +130,7 @@ pub enum ConfigError {
     },
     /// A zone folder or zone name that cannot be used.
     #[error("config: {0}")]
-    Zone(#[from] crate::zonefile::ZoneError),
+    Zone(#[from] crate::zonefile::SyntaxError),
 }
 
 impl Config {

@@ -10,9 +10,9 @@ use zonal::auth::{Zone, ZoneSet};
 use zonal::config::{Config, Overrides, ZoneOrigin};
 use zonal::net::{Listeners, TcpLimits};
 use zonal::server::chaos::{ChaosText, Identity};
-use zonal::server::{ServerOptions, SharedZones};
+use zonal::server::{Server, ServerOptions};
 use zonal::wire::name::to_presentation;
-use zonal::zonefile::{builtin::builtin_zones, load_zone, loader::origin_from_text};
+use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -82,7 +82,9 @@ fn main() -> ExitCode {
 
 /// `zonal check-zone ORIGIN FILE`.
 fn check_zone(origin: &str, file: &std::path::Path) -> ExitCode {
-    let loaded = origin_from_text(origin, file).and_then(|origin| load_zone(&origin, file));
+    let loaded = origin_from_text(origin, file)
+        .map_err(LoadError::from)
+        .and_then(|origin| load_zone(&origin, file));
     match loaded {
         Ok(zone) => {
             eprintln!(
@@ -139,18 +141,18 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log))
         .map_err(|e| format!("config: log: {e}"))?;
+    // Colour only for a person at a terminal: logs collected from a pipe, a file or
+    // journald carry no escape codes.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     // Sockets first: a port in use is reported before any time goes into loading zones.
     let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
     let zones = load_zones(&config.zones);
     let zone_count = zones.len();
-    let shared: Arc<SharedZones> = Arc::new(SharedZones::from_pointee(ZoneSet::new(
-        zones.into_iter().map(Arc::new),
-    )));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.clamp(1, 4))
@@ -165,12 +167,16 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             identity: ChaosText::new(&config.identity),
         },
     };
+    let server = Arc::new(Server::new(
+        ZoneSet::new(zones.into_iter().map(Arc::new)),
+        options,
+    ));
     let limits = TcpLimits {
         idle_timeout: config.tcp_idle_timeout,
         max_connections: config.tcp_max_connections,
     };
     listeners
-        .serve(runtime.handle(), shared, options, limits)
+        .serve(runtime.handle(), server, limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
     let addrs: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
     tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers, "zonal ready");

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use zonal::auth::ZoneSet;
-use zonal::server::{respond, ServerOptions, Transport};
+use zonal::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
 use zonal::wire::name::parse_presentation;
+use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
 
 /// xorshift64: small, seeded, reproducible.
@@ -83,7 +84,10 @@ fn mutated_queries_get_an_answer_or_nothing() {
     let zones = ZoneSet::new([Arc::new(
         load_zone_text(&origin, &tricky(), Path::new("t")).expect("loads"),
     )]);
-    let options = ServerOptions::default();
+    let server = Server::new(zones, ServerOptions::default());
+    let zone_set = server.zones.load();
+    let mut scratch = Scratch::default();
+    let client = "127.0.0.1:5353".parse().expect("address");
     let mut seeds = Vec::new();
     for (name, qtype) in [
         ("www.tricky.example.", 1u16),
@@ -91,10 +95,15 @@ fn mutated_queries_get_an_answer_or_nothing() {
         ("big.tricky.example.", 16),
         ("a.b.deleg.tricky.example.", 28),
     ] {
-        let mut p = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1];
-        p.extend_from_slice(&parse_presentation(name.as_bytes(), None).expect("name"));
-        p.extend_from_slice(&qtype.to_be_bytes());
-        p.extend_from_slice(&[0, 1, 0, 0, 41, 16, 0, 0, 0, 0x80, 0, 0, 0]);
+        let qname = parse_presentation(name.as_bytes(), None).expect("name");
+        let mut query = OutgoingQuery::new(&qname, qtype);
+        query.id = 0x1234;
+        query.edns = Some(QueryEdns {
+            udp_payload: 4096,
+            dnssec_ok: true,
+        });
+        let mut p = Vec::new();
+        encode_query(&query, &mut p);
         seeds.push(p);
     }
     let alphabet: Vec<u8> = (0..=255).collect();
@@ -109,7 +118,14 @@ fn mutated_queries_get_an_answer_or_nothing() {
         } else {
             Transport::Tcp
         };
-        if let Some(len) = respond(&zones, &options, &input, transport, &mut out) {
+        let request = Request {
+            packet: &input,
+            client,
+            transport,
+        };
+        if let Response::Reply { len, .. } =
+            respond(&server, &zone_set, &request, &mut scratch, &mut out)
+        {
             answered += 1;
             assert!(len >= 12, "a reply has at least a header");
             assert_eq!(&out[..2], &input[..2], "the reply carries the query's ID");

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use zonal::auth::ZoneSet;
-use zonal::server::{respond, ServerOptions, Transport};
+use zonal::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
 use zonal::wire::name::parse_presentation;
+use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
 
 struct Counting;
@@ -38,7 +39,7 @@ fn respond_does_not_allocate() {
     let zones = ZoneSet::new([Arc::new(
         load_zone_text(&origin, &text, Path::new("tricky")).expect("loads"),
     )]);
-    let options = ServerOptions::default();
+    let server = Server::new(zones, ServerOptions::default());
     let queries: Vec<Vec<u8>> = [
         ("www", 1),
         ("nope", 1),
@@ -62,21 +63,34 @@ fn respond_does_not_allocate() {
         } else {
             format!("{label}.tricky.example.")
         };
-        let mut p = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
-        p.extend_from_slice(&parse_presentation(name.as_bytes(), None).expect("name"));
-        p.extend_from_slice(&(*qtype as u16).to_be_bytes());
-        p.extend_from_slice(&[0, 1, 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+        let qname = parse_presentation(name.as_bytes(), None).expect("name");
+        let mut query = OutgoingQuery::new(&qname, *qtype as u16);
+        query.edns = Some(QueryEdns {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        });
+        let mut p = Vec::new();
+        encode_query(&query, &mut p);
         p
     })
     .collect();
     let mut out = vec![0u8; 65_535];
+    // What a worker has before its first query: its buffers and the zone set.
+    let mut scratch = Box::<Scratch>::default();
+    let client = "127.0.0.1:5353".parse().expect("address");
+    let zone_set = server.zones.load();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut answered = 0;
     for _ in 0..100 {
         for q in &queries {
             for transport in [Transport::Udp, Transport::Tcp] {
-                answered +=
-                    usize::from(respond(&zones, &options, q, transport, &mut out).is_some());
+                let request = Request {
+                    packet: q,
+                    client,
+                    transport,
+                };
+                let response = respond(&server, &zone_set, &request, &mut scratch, &mut out);
+                answered += usize::from(matches!(response, Response::Reply { .. }));
             }
         }
     }

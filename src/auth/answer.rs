@@ -5,41 +5,43 @@
 //! them: answer section while following CNAMEs, then authority (SOA or referral NS),
 //! then additional addresses. Nothing is allocated.
 
-use super::zone::{Lookup, RRset, Zone};
+use std::sync::Arc;
+
+use super::name_tree::NameKey;
+use super::node::RRset;
+use super::zone::{Lookup, Zone};
 use super::zone_set::ZoneSet;
-use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES, NAME_BUF_BYTES};
+use crate::wire::name::{is_subdomain, MAX_NAME_BYTES, NAME_BUF_BYTES};
+use crate::wire::rcode;
+use crate::wire::types;
 use crate::wire::writer::{wire_name_len, Full, Owner, ResponseWriter, Section};
 use crate::wire::QueryView;
-use crate::zonefile::rdata::types;
 
 /// How many CNAME or DNAME steps are followed before the answer stops (a loop, most likely).
-pub const MAX_CHAIN_STEPS: usize = 12;
+pub(crate) const MAX_CHAIN_STEPS: usize = 12;
 /// How many RRsets may ask for additional-section addresses.
 const MAX_ADDITIONAL_SOURCES: usize = 8;
 /// How many address RRsets the additional section remembers to avoid repeating one.
 const MAX_ADDITIONAL_WRITTEN: usize = 32;
 
-/// Response codes (RFC 1035 4.1.1, RFC 6891 9).
-pub mod rcode {
-    /// No error.
-    pub const NOERROR: u16 = 0;
-    /// Format error.
-    pub const FORMERR: u16 = 1;
-    /// Server failure.
-    pub const SERVFAIL: u16 = 2;
-    /// Name does not exist.
-    pub const NXDOMAIN: u16 = 3;
-    /// Not implemented.
-    pub const NOTIMP: u16 = 4;
-    /// Refused.
-    pub const REFUSED: u16 = 5;
-    /// A DNAME substitution made a name too long (RFC 6672 2.2).
-    pub const YXDOMAIN: u16 = 6;
-    /// Unsupported EDNS version (extended rcode).
-    pub const BADVERS: u16 = 16;
+/// What kind of reply a question got, for counting (RFC 2308 names the negative ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnswerKind {
+    /// Records that answer the question (a CNAME chain leaving our zones included).
+    Answer,
+    /// A referral to a child zone: NS in authority, no AA.
+    Referral,
+    /// The name does not exist (RFC 2308 2.1).
+    NxDomain,
+    /// The name exists without data of the type asked (RFC 2308 2.2).
+    NoData,
+    /// The question was refused (not ours, a class or opcode we do not serve).
+    Refused,
+    /// No answer was looked up: a malformed or unsupported request, or a failure.
+    Error,
 }
 
-/// The header bits the answer decided.
+/// The header bits the answer decided, and what it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnswerFlags {
     /// Response code.
@@ -48,6 +50,8 @@ pub struct AnswerFlags {
     pub aa: bool,
     /// Truncated: the client should retry over TCP.
     pub tc: bool,
+    /// What kind of answer it was.
+    pub kind: AnswerKind,
 }
 
 /// An RRset whose targets get addresses in the additional section.
@@ -61,10 +65,15 @@ struct AdditionalSource<'z> {
     cut: Option<&'z [u8]>,
 }
 
-/// Answers the question of `query` from `zones` into `writer` (question already written).
+/// Answers the question of `query` into `writer` (question already written), from
+/// `zone`, which [`ZoneSet::find`] chose for it in `zones`. `key` holds the key of
+/// the question name and is reused for the names the answer goes on to (CNAME
+/// targets, additional-section names).
 pub fn answer<'z>(
     zones: &'z ZoneSet,
+    zone: &'z Arc<Zone>,
     query: &QueryView<'_>,
+    key: &mut NameKey,
     writer: &mut ResponseWriter<'_>,
     over_tcp: bool,
 ) -> AnswerFlags {
@@ -72,6 +81,7 @@ pub fn answer<'z>(
         rcode: rcode::NOERROR,
         aa: false,
         tc: false,
+        kind: AnswerKind::Answer,
     };
     let mut sources: [Option<AdditionalSource<'z>>; MAX_ADDITIONAL_SOURCES] =
         [None; MAX_ADDITIONAL_SOURCES];
@@ -85,7 +95,6 @@ pub fn answer<'z>(
     let qtype = query.qtype;
     let mut chained = [0u8; NAME_BUF_BYTES];
     let mut chained_len = 0usize;
-    let mut lower = [0u8; NAME_BUF_BYTES];
     let result: Result<(), Full> = (|| {
         for step in 0..MAX_CHAIN_STEPS {
             let name: &[u8] = if step == 0 {
@@ -98,15 +107,19 @@ pub fn answer<'z>(
             } else {
                 Owner::Name(name)
             };
-            let qname = lowercase_into(name, &mut lower);
-            let Some(zone) = zones.find(qname, qtype) else {
-                // RFC 1034 4.3.2 step 2: not ours. Past a CNAME, the answer just ends.
-                if step == 0 {
-                    flags.rcode = rcode::REFUSED;
+            let zone: &'z Zone = if step == 0 {
+                zone
+            } else {
+                // RFC 1034 4.3.2 step 2: past a CNAME out of our zones, the answer ends.
+                if !key.set(name) {
+                    return Ok(());
                 }
-                return Ok(());
+                match zones.find(key, qtype) {
+                    Some(zone) => zone,
+                    None => return Ok(()),
+                }
             };
-            let lookup = zone.lookup(qname, qtype);
+            let lookup = zone.lookup(key, qtype);
             if step == 0 && !matches!(lookup, Lookup::Delegation(..)) {
                 flags.aa = true;
             }
@@ -140,6 +153,9 @@ pub fn answer<'z>(
                         }
                         _ => {
                             // RFC 2308 2.2: NODATA, the SOA in authority.
+                            if step == 0 {
+                                flags.kind = AnswerKind::NoData;
+                            }
                             write_soa(writer, zone)?;
                             return Ok(());
                         }
@@ -147,6 +163,9 @@ pub fn answer<'z>(
                 }
                 Lookup::Delegation(cut, node) => {
                     // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
+                    if step == 0 {
+                        flags.kind = AnswerKind::Referral;
+                    }
                     if let Some(ns) = node.rrset(types::NS) {
                         write_set(writer, Section::Authority, Owner::Name(cut), ns)?;
                         add_source(AdditionalSource {
@@ -188,6 +207,7 @@ pub fn answer<'z>(
                 Lookup::NxDomain => {
                     // RFC 6604: the rcode speaks of the last name in the chain.
                     flags.rcode = rcode::NXDOMAIN;
+                    flags.kind = AnswerKind::NxDomain;
                     write_soa(writer, zone)?;
                     return Ok(());
                 }
@@ -205,7 +225,7 @@ pub fn answer<'z>(
         return flags;
     }
     let sources = sources.iter().take(source_count).flatten();
-    if write_additional(writer, sources).is_err() {
+    if write_additional(writer, key, sources).is_err() {
         flags.tc = true;
     }
     flags
@@ -237,22 +257,21 @@ fn write_soa(writer: &mut ResponseWriter<'_>, zone: &Zone) -> Result<(), Full> {
 /// that does not fit makes the reply truncated (RFC 9471 3): `Err` then.
 fn write_additional<'z>(
     writer: &mut ResponseWriter<'_>,
+    key: &mut NameKey,
     sources: impl Iterator<Item = &'z AdditionalSource<'z>>,
 ) -> Result<(), Full> {
     let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] =
         [std::ptr::null(); MAX_ADDITIONAL_WRITTEN];
     let mut written_count = 0usize;
-    let mut lower = [0u8; NAME_BUF_BYTES];
     let mut truncated = false;
     for source in sources {
         for target in source.rrset.additional_targets() {
             let target = &target[..wire_name_len(target)];
-            let target_lc = lowercase_into(target, &mut lower);
-            if !is_subdomain(target_lc, &source.zone.origin) {
+            if !key.set(target) || !is_subdomain(key.name(), &source.zone.origin) {
                 continue;
             }
             // Addresses below a cut (glue) are given too, as Knot DNS and NSD give them.
-            let Some(node) = source.zone.node(target_lc) else {
+            let Some(node) = source.zone.node(key.full()) else {
                 continue;
             };
             for rtype in [types::A, types::AAAA] {
@@ -274,7 +293,7 @@ fn write_additional<'z>(
                     .is_err()
                 {
                     // A smaller RRset further on may still fit: keep going, as Knot DNS does.
-                    truncated |= source.cut.is_some_and(|cut| is_subdomain(target_lc, cut));
+                    truncated |= source.cut.is_some_and(|cut| is_subdomain(key.name(), cut));
                     continue;
                 }
                 if written_count < MAX_ADDITIONAL_WRITTEN {
@@ -300,8 +319,9 @@ mod tests {
     use hickory_proto::rr::RecordType;
 
     use crate::auth::ZoneSet;
-    use crate::server::{respond, ServerOptions, Transport};
+    use crate::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
     use crate::wire::name::parse_presentation;
+    use crate::wire::query::{encode_query, OutgoingQuery, QueryEdns};
     use crate::zonefile::load_zone_text;
 
     const ZONE: &str = "$TTL 3600
@@ -322,32 +342,35 @@ $GENERATE 1-8 sub NS ns$.sub
 $GENERATE 1-8 ns$.sub AAAA 2001:db8::$
 ";
 
-    fn zones() -> ZoneSet {
+    fn zones() -> Server {
         let origin = parse_presentation(b"z.", None).unwrap();
-        ZoneSet::new([Arc::new(
+        let zones = ZoneSet::new([Arc::new(
             load_zone_text(&origin, ZONE.as_bytes(), Path::new("z")).unwrap(),
-        )])
+        )]);
+        Server::new(zones, ServerOptions::default())
     }
 
-    fn ask(zones: &ZoneSet, name: &str, qtype: u16, payload: Option<u16>) -> Message {
-        let mut p = vec![0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, u8::from(payload.is_some())];
-        p.extend_from_slice(&parse_presentation(name.as_bytes(), None).unwrap());
-        p.extend_from_slice(&qtype.to_be_bytes());
-        p.extend_from_slice(&[0, 1]);
-        if let Some(size) = payload {
-            p.extend_from_slice(&[0, 0, 41]);
-            p.extend_from_slice(&size.to_be_bytes());
-            p.extend_from_slice(&[0; 6]);
-        }
+    fn ask(server: &Server, name: &str, qtype: u16, payload: Option<u16>) -> Message {
+        let qname = parse_presentation(name.as_bytes(), None).unwrap();
+        let mut query = OutgoingQuery::new(&qname, qtype);
+        query.edns = payload.map(|udp_payload| QueryEdns {
+            udp_payload,
+            dnssec_ok: false,
+        });
+        let mut packet = Vec::new();
+        encode_query(&query, &mut packet);
         let mut out = vec![0u8; 65_535];
-        let len = respond(
-            zones,
-            &ServerOptions::default(),
-            &p,
-            Transport::Udp,
-            &mut out,
-        )
-        .unwrap();
+        let request = Request {
+            packet: &packet,
+            client: "127.0.0.1:53".parse().unwrap(),
+            transport: Transport::Udp,
+        };
+        let zones = server.zones.load();
+        let Response::Reply { len, .. } =
+            respond(server, &zones, &request, &mut Scratch::default(), &mut out)
+        else {
+            panic!("no reply");
+        };
         Message::from_vec(&out[..len]).unwrap()
     }
 

@@ -4,14 +4,14 @@
 //! use is an error at start; [`Listeners::serve`] then starts one UDP thread per
 //! (worker, address) and one TCP accept task per address on the tokio runtime.
 
-pub mod socket;
-pub mod tcp;
-pub mod udp;
+pub(crate) mod socket;
+pub(crate) mod tcp;
+pub(crate) mod udp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::server::{ServerOptions, SharedZones};
+use crate::server::Server;
 pub use tcp::TcpLimits;
 
 /// A socket that could not be opened.
@@ -61,20 +61,20 @@ impl Listeners {
     pub fn serve(
         self,
         runtime: &tokio::runtime::Handle,
-        zones: Arc<SharedZones>,
-        options: ServerOptions,
+        server: Arc<Server>,
         limits: TcpLimits,
     ) -> std::io::Result<()> {
         for (i, socket) in self.udp.into_iter().enumerate() {
-            let zones = zones.clone();
+            let server = server.clone();
+            let runtime = runtime.clone();
             std::thread::Builder::new()
                 .name(format!("zonal-udp-{i}"))
-                .spawn(move || udp::serve_udp(socket, zones, options))?;
+                .spawn(move || udp::serve_udp(socket, server, runtime))?;
         }
         for listener in self.tcp {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            runtime.spawn(tcp::serve_tcp(listener, zones.clone(), options, limits));
+            runtime.spawn(tcp::serve_tcp(listener, server.clone(), limits));
         }
         Ok(())
     }

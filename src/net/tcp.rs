@@ -11,10 +11,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
-use crate::server::{respond, ServerOptions, SharedZones, Transport, MAX_MESSAGE_BYTES};
+use crate::server::{
+    respond, OwnedRequest, Request, Response, Scratch, Server, Transport, MAX_MESSAGE_BYTES,
+};
 
 /// Time allowed to finish reading a message once its length has arrived, or to write a reply.
-pub const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Limits on TCP clients.
 #[derive(Debug, Clone, Copy)]
@@ -26,12 +28,7 @@ pub struct TcpLimits {
 }
 
 /// Accepts connections on `listener` forever.
-pub async fn serve_tcp(
-    listener: TcpListener,
-    zones: Arc<SharedZones>,
-    options: ServerOptions,
-    limits: TcpLimits,
-) {
+pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits: TcpLimits) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -47,9 +44,9 @@ pub async fn serve_tcp(
             tracing::debug!(%peer, "tcp connection cap reached, closing");
             continue;
         };
-        let zones = zones.clone();
+        let server = server.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, &zones, &options, limits.idle_timeout).await {
+            if let Err(e) = serve_connection(stream, peer, &server, limits.idle_timeout).await {
                 tracing::debug!(%peer, error = %e, "tcp connection ended");
             }
             drop(permit);
@@ -60,8 +57,8 @@ pub async fn serve_tcp(
 /// Answers the queries of one connection until it closes, idles or misbehaves.
 async fn serve_connection(
     stream: TcpStream,
-    zones: &SharedZones,
-    options: &ServerOptions,
+    client: std::net::SocketAddr,
+    server: &Server,
     idle: Duration,
 ) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
@@ -70,6 +67,7 @@ async fn serve_connection(
     // front: an idle connection costs little.
     let mut request = Vec::new();
     let mut reply = vec![0u8; 2 + MAX_MESSAGE_BYTES];
+    let mut scratch = Box::<Scratch>::default();
     loop {
         let mut prefix = [0u8; 2];
         match timeout(idle, reader.read_exact(&mut prefix)).await {
@@ -86,11 +84,36 @@ async fn serve_connection(
         timeout(TCP_IO_TIMEOUT, reader.read_exact(message))
             .await
             .map_err(|_| std::io::ErrorKind::TimedOut)??;
-        let reply_len = {
-            let zone_set = zones.load();
-            respond(&zone_set, options, message, Transport::Tcp, &mut reply[2..])
+        let request = Request {
+            packet: message,
+            client,
+            transport: Transport::Tcp,
         };
-        let Some(reply_len) = reply_len else { continue };
+        let response = {
+            let zone_set = server.zones.load();
+            match respond(server, &zone_set, &request, &mut scratch, &mut reply[2..]) {
+                Response::Reply { len, .. } => Some(len),
+                Response::Drop => None,
+                Response::Defer(route) => {
+                    let owned = OwnedRequest {
+                        packet: message.to_vec(),
+                        client,
+                        transport: Transport::Tcp,
+                    };
+                    drop(zone_set);
+                    // Queries of one connection are answered in order (RFC 7766 allows
+                    // either); this one waits for its slow path.
+                    match server.slow.handle(route, owned).await {
+                        Some(slow) if slow.message.len() <= MAX_MESSAGE_BYTES => {
+                            reply[2..2 + slow.message.len()].copy_from_slice(&slow.message);
+                            Some(slow.message.len())
+                        }
+                        _ => None,
+                    }
+                }
+            }
+        };
+        let Some(reply_len) = response else { continue };
         reply[..2].copy_from_slice(&(reply_len as u16).to_be_bytes());
         timeout(TCP_IO_TIMEOUT, writer.write_all(&reply[..2 + reply_len]))
             .await

@@ -1,6 +1,8 @@
 //! UDP workers: one OS thread per (worker, address), each with its own SO_REUSEPORT
-//! socket and its own buffers. Nothing is shared between workers but the zone set,
-//! read through an `ArcSwap` (no lock).
+//! socket and its own buffers. Nothing is shared between workers but the server
+//! (zone set read through an `ArcSwap`: no lock). A request the router defers is
+//! copied out and answered by a task on the runtime, which sends its reply on the
+//! worker's socket without blocking; the worker goes straight on to the next one.
 //!
 //! On Linux a worker moves datagrams in batches: `recvmmsg` with `MSG_WAITFORONE`
 //! blocks for the first query and takes whatever else is already queued (up to
@@ -8,34 +10,75 @@
 //! system calls for many queries; when idle it is the same as one query at a time.
 //! Elsewhere the worker is a plain `recv_from`/`send_to` loop.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
-use crate::server::{respond, ServerOptions, SharedZones, Transport};
+use crate::server::{respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport};
 
 /// Datagrams taken from the kernel in one call.
-pub const BATCH: usize = 32;
+pub(crate) const BATCH: usize = 32;
 /// Receive buffer per datagram. A query this long is already absurd; a longer one
 /// arrives cut (MSG_TRUNC) and is answered FORMERR from its header.
 const QUERY_BUF_BYTES: usize = 4096;
 /// Reply buffer per datagram: the largest UDP payload we ever send.
 const REPLY_BUF_BYTES: usize = 4096;
 
-/// Serves queries on `socket` until the process ends.
-pub fn serve_udp(socket: UdpSocket, zones: Arc<SharedZones>, options: ServerOptions) {
+/// Serves requests on `socket` until the process ends.
+pub(crate) fn serve_udp(socket: UdpSocket, server: Arc<Server>, runtime: tokio::runtime::Handle) {
+    let socket = Arc::new(socket);
     #[cfg(target_os = "linux")]
-    batched::serve(socket, &zones, &options);
+    batched::serve(&socket, &server, &runtime);
     #[cfg(not(target_os = "linux"))]
-    serve_one_by_one(socket, &zones, &options);
+    serve_one_by_one(&socket, &server, &runtime);
+}
+
+/// Hands a deferred request to its slow path; the reply is sent when it comes.
+fn defer(
+    socket: &Arc<UdpSocket>,
+    server: &Arc<Server>,
+    runtime: &tokio::runtime::Handle,
+    route: Route,
+    packet: &[u8],
+    client: SocketAddr,
+) {
+    let request = OwnedRequest {
+        packet: packet.to_vec(),
+        client,
+        transport: Transport::Udp,
+    };
+    let (socket, server) = (socket.clone(), server.clone());
+    runtime.spawn(async move {
+        if let Some(reply) = server.slow.handle(route, request).await {
+            send_now(&socket, &reply.message, client);
+        }
+    });
+}
+
+/// Sends one datagram without waiting: a full socket buffer drops it, as the
+/// network would.
+fn send_now(socket: &UdpSocket, message: &[u8], client: SocketAddr) {
+    let sent = socket2::SockRef::from(socket).send_to_with_flags(
+        message,
+        &client.into(),
+        libc::MSG_DONTWAIT,
+    );
+    if let Err(e) = sent {
+        tracing::debug!(%client, error = %e, "udp send failed");
+    }
 }
 
 /// The portable loop: one datagram per system call.
 #[cfg_attr(target_os = "linux", allow(dead_code))]
-fn serve_one_by_one(socket: UdpSocket, zones: &SharedZones, options: &ServerOptions) {
+fn serve_one_by_one(
+    socket: &Arc<UdpSocket>,
+    server: &Arc<Server>,
+    runtime: &tokio::runtime::Handle,
+) {
     let mut request = vec![0u8; QUERY_BUF_BYTES];
     let mut reply = vec![0u8; REPLY_BUF_BYTES];
+    let mut scratch = Box::<Scratch>::default();
     loop {
-        let (len, peer) = match socket.recv_from(&mut request) {
+        let (len, client) = match socket.recv_from(&mut request) {
             Ok(received) => received,
             Err(e) => {
                 tracing::debug!(error = %e, "udp receive failed");
@@ -45,11 +88,20 @@ fn serve_one_by_one(socket: UdpSocket, zones: &SharedZones, options: &ServerOpti
         let Some(packet) = request.get(..len) else {
             continue;
         };
-        let zone_set = zones.load();
-        if let Some(reply_len) = respond(&zone_set, options, packet, Transport::Udp, &mut reply) {
-            if let Err(e) = socket.send_to(&reply[..reply_len], peer) {
-                tracing::debug!(%peer, error = %e, "udp send failed");
+        let zone_set = server.zones.load();
+        let req = Request {
+            packet,
+            client,
+            transport: Transport::Udp,
+        };
+        match respond(server, &zone_set, &req, &mut scratch, &mut reply) {
+            Response::Reply { len, .. } => {
+                if let Err(e) = socket.send_to(&reply[..len], client) {
+                    tracing::debug!(%client, error = %e, "udp send failed");
+                }
             }
+            Response::Drop => {}
+            Response::Defer(route) => defer(socket, server, runtime, route, packet, client),
         }
     }
 }
@@ -60,11 +112,13 @@ mod batched {
     //! [`Batch`] that owns the buffers; it is never moved while serving and
     //! outlives every call that uses them.
 
-    use std::net::UdpSocket;
+    use std::net::{SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
+    use std::sync::Arc;
 
     use super::{
-        respond, ServerOptions, SharedZones, Transport, BATCH, QUERY_BUF_BYTES, REPLY_BUF_BYTES,
+        defer, respond, Request, Response, Scratch, Server, Transport, BATCH, QUERY_BUF_BYTES,
+        REPLY_BUF_BYTES,
     };
 
     /// The message headers of one worker: plain data only, so all-zero is valid.
@@ -133,8 +187,42 @@ mod batched {
         }
     }
 
-    pub(super) fn serve(socket: UdpSocket, zones: &SharedZones, options: &ServerOptions) {
+    /// The address the kernel wrote into `storage` (`len` bytes of it).
+    fn client_address(
+        storage: &libc::sockaddr_storage,
+        len: libc::socklen_t,
+    ) -> Option<SocketAddr> {
+        let len = len as usize;
+        match i32::from(storage.ss_family) {
+            libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
+                // SAFETY: the family says the storage holds a sockaddr_in, and it is
+                // large and aligned enough for one.
+                let sin = unsafe { &*std::ptr::from_ref(storage).cast::<libc::sockaddr_in>() };
+                let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                Some(SocketAddr::from((ip, u16::from_be(sin.sin_port))))
+            }
+            libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
+                // SAFETY: as above, for sockaddr_in6.
+                let sin6 = unsafe { &*std::ptr::from_ref(storage).cast::<libc::sockaddr_in6>() };
+                let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                    ip,
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )))
+            }
+            _ => None,
+        }
+    }
+
+    pub(super) fn serve(
+        socket: &Arc<UdpSocket>,
+        server: &Arc<Server>,
+        runtime: &tokio::runtime::Handle,
+    ) {
         let fd = socket.as_raw_fd();
+        let mut scratch = Box::<Scratch>::default();
         let mut batch = Batch::new();
         let Batch {
             queries,
@@ -162,21 +250,35 @@ mod batched {
                 continue;
             }
             let received = (received as usize).min(BATCH);
-            let zone_set = zones.load();
+            let zone_set = server.zones.load();
             let mut replies = 0usize;
             for i in 0..received {
                 let len = (headers.recv[i].msg_len as usize).min(QUERY_BUF_BYTES);
-                let Some(reply_len) = respond(
-                    &zone_set,
-                    options,
-                    &queries[i][..len],
-                    Transport::Udp,
-                    &mut reply_bufs[i],
-                ) else {
+                let namelen = headers.recv[i].msg_hdr.msg_namelen;
+                let Some(client) = client_address(&headers.peers[i], namelen) else {
                     continue;
                 };
+                let packet = &queries[i][..len];
+                let request = Request {
+                    packet,
+                    client,
+                    transport: Transport::Udp,
+                };
+                let reply_len = match respond(
+                    server,
+                    &zone_set,
+                    &request,
+                    &mut scratch,
+                    &mut reply_bufs[i],
+                ) {
+                    Response::Reply { len, .. } => len,
+                    Response::Drop => continue,
+                    Response::Defer(route) => {
+                        defer(socket, server, runtime, route, packet, client);
+                        continue;
+                    }
+                };
                 headers.reply_iov[i].iov_len = reply_len;
-                let namelen = headers.recv[i].msg_hdr.msg_namelen;
                 let peer = std::ptr::addr_of_mut!(headers.peers[i]).cast();
                 let iov = std::ptr::addr_of_mut!(headers.reply_iov[i]);
                 let header = &mut headers.send[replies].msg_hdr;

@@ -2,8 +2,9 @@
 //! `version.bind`/`version.server` and `id.server`/`hostname.bind` (RFC 4892),
 //! TXT in class CH. Each text is set in the config; an empty one is not told.
 
-use crate::auth::answer::{rcode, AnswerFlags};
+use crate::auth::{AnswerFlags, AnswerKind};
 use crate::wire::name::{lowercase_into, NAME_BUF_BYTES};
+use crate::wire::rcode;
 use crate::wire::writer::{Owner, ResponseWriter, Section};
 use crate::wire::{types, QueryView};
 
@@ -68,6 +69,7 @@ pub fn answer_chaos(
         rcode: rcode::REFUSED,
         aa: false,
         tc: false,
+        kind: AnswerKind::Refused,
     };
     let mut lower = [0u8; NAME_BUF_BYTES];
     let text = match lowercase_into(query.qname, &mut lower) {
@@ -80,8 +82,11 @@ pub fn answer_chaos(
         rcode: rcode::NOERROR,
         aa: true,
         tc: false,
+        kind: AnswerKind::Answer,
     };
-    if matches!(query.qtype, TYPE_TXT | types::ANY) {
+    if !matches!(query.qtype, TYPE_TXT | types::ANY) {
+        flags.kind = AnswerKind::NoData;
+    } else {
         let rdata = &text.encoded[..text.len];
         if writer
             .write_rrset_in_class(

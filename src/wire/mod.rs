@@ -7,9 +7,10 @@
 //! hickory-proto stays off this path: it serves the slow paths and the tests.
 
 pub mod name;
-pub mod query;
+pub(crate) mod query;
+pub mod rcode;
 pub mod types;
-pub mod writer;
+pub(crate) mod writer;
 
-pub use query::{parse_query, Edns, QueryError, QueryView};
+pub use query::{encode_query, parse_query, Edns, OutgoingQuery, QueryEdns, QueryError, QueryView};
 pub use writer::{Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};

@@ -1,15 +1,28 @@
-//! A zero-copy view of an incoming query: header, the one question, and the OPT
-//! record (RFC 6891), parsed in place without allocating.
+//! Query messages: a zero-copy view of an incoming one — header, the one question,
+//! and the OPT record (RFC 6891), parsed in place without allocating — and
+//! [`encode_query`] for the ones zonal sends (and its tests and benchmarks ask with).
 //!
 //! Cheap checks come first, as NSD's `query_process` does them: too short for a
 //! header → drop; QR set → drop; then opcode, QDCOUNT and the question; only then the
-//! rest of the message is walked to find the OPT record.
+//! rest of the message is walked to find the OPT record. QUERY, NOTIFY (RFC 1996) and
+//! UPDATE (RFC 2136) all carry one question (the zone section of an UPDATE), so all
+//! three are parsed here once and routed on their opcode.
 
 use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use super::types::OPT as TYPE_OPT;
 
 /// Size of the DNS header (RFC 1035 4.1.1).
-pub const HEADER_BYTES: usize = 12;
+pub(crate) const HEADER_BYTES: usize = 12;
+
+/// Opcodes (RFC 1035 4.1.1, RFC 1996, RFC 2136).
+pub(crate) mod opcode {
+    /// A standard query.
+    pub(crate) const QUERY: u8 = 0;
+    /// A zone change notification (RFC 1996).
+    pub(crate) const NOTIFY: u8 = 4;
+    /// A dynamic update (RFC 2136).
+    pub(crate) const UPDATE: u8 = 5;
+}
 
 /// What the EDNS(0) OPT record of a query asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +67,7 @@ pub enum QueryError {
     Drop,
     /// Malformed; reply FORMERR with the header's ID and opcode.
     FormErr,
-    /// An opcode other than QUERY; reply NOTIMP.
+    /// An opcode other than QUERY, NOTIFY and UPDATE; reply NOTIMP.
     NotImp,
 }
 
@@ -68,12 +81,12 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
         return Err(QueryError::Drop);
     }
     let opcode = ((flags >> 11) & 0xF) as u8;
-    if opcode != 0 {
+    if !matches!(opcode, opcode::QUERY | opcode::NOTIFY | opcode::UPDATE) {
         return Err(QueryError::NotImp);
     }
     let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
-    // RFC 9619: a QUERY carries exactly one question.
+    // RFC 9619: a QUERY carries exactly one question; NOTIFY and UPDATE one too.
     if qdcount != 1 {
         return Err(QueryError::FormErr);
     }
@@ -134,6 +147,73 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     })
 }
 
+/// EDNS(0) in a query zonal sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryEdns {
+    /// Our UDP payload size.
+    pub udp_payload: u16,
+    /// DNSSEC OK (RFC 3225).
+    pub dnssec_ok: bool,
+}
+
+/// A query to send.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingQuery<'n> {
+    /// Message ID.
+    pub id: u16,
+    /// Opcode (normally [`opcode::QUERY`]).
+    pub opcode: u8,
+    /// Recursion desired.
+    pub rd: bool,
+    /// Checking disabled.
+    pub cd: bool,
+    /// Question name, uncompressed wire format.
+    pub qname: &'n [u8],
+    /// Question type.
+    pub qtype: u16,
+    /// Question class.
+    pub qclass: u16,
+    /// The OPT record to add, if any.
+    pub edns: Option<QueryEdns>,
+}
+
+impl<'n> OutgoingQuery<'n> {
+    /// A plain query for `qname`/`qtype` in class IN: ID 0, RD set, no EDNS.
+    pub fn new(qname: &'n [u8], qtype: u16) -> Self {
+        OutgoingQuery {
+            id: 0,
+            opcode: opcode::QUERY,
+            rd: true,
+            cd: false,
+            qname,
+            qtype,
+            qclass: 1,
+            edns: None,
+        }
+    }
+}
+
+/// Appends the query message to `out`.
+pub fn encode_query(query: &OutgoingQuery<'_>, out: &mut Vec<u8>) {
+    let mut flags = u16::from(query.opcode & 0xF) << 11;
+    flags |= u16::from(query.rd) << 8;
+    flags |= u16::from(query.cd) << 4;
+    out.extend_from_slice(&query.id.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, u8::from(query.edns.is_some())]);
+    out.extend_from_slice(query.qname);
+    out.extend_from_slice(&query.qtype.to_be_bytes());
+    out.extend_from_slice(&query.qclass.to_be_bytes());
+    if let Some(edns) = query.edns {
+        let ttl: u32 = if edns.dnssec_ok { 0x8000 } else { 0 };
+        out.push(0);
+        out.extend_from_slice(&TYPE_OPT.to_be_bytes());
+        out.extend_from_slice(&edns.udp_payload.to_be_bytes());
+        out.extend_from_slice(&ttl.to_be_bytes());
+        out.extend_from_slice(&0u16.to_be_bytes());
+    }
+}
+
 /// Length of an uncompressed name at `start` (the question name may not be compressed:
 /// there is nothing before it to point at).
 fn name_len_uncompressed(packet: &[u8], start: usize) -> Option<usize> {
@@ -184,17 +264,18 @@ mod tests {
     use super::*;
 
     fn query(name: &[u8], qtype: u16, opt: Option<(u16, u32)>) -> Vec<u8> {
-        let mut p = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-        p.extend_from_slice(name);
-        p.extend_from_slice(&qtype.to_be_bytes());
-        p.extend_from_slice(&1u16.to_be_bytes());
-        if let Some((size, ttl)) = opt {
-            p[11] = 1;
-            p.push(0);
-            p.extend_from_slice(&TYPE_OPT.to_be_bytes());
-            p.extend_from_slice(&size.to_be_bytes());
-            p.extend_from_slice(&ttl.to_be_bytes());
-            p.extend_from_slice(&0u16.to_be_bytes());
+        let mut p = Vec::new();
+        let mut q = OutgoingQuery::new(name, qtype);
+        q.id = 0x1234;
+        q.edns = opt.map(|(size, ttl)| QueryEdns {
+            udp_payload: size,
+            dnssec_ok: ttl & 0x8000 != 0,
+        });
+        encode_query(&q, &mut p);
+        if let Some((_, ttl)) = opt {
+            // The OPT TTL as given (version bits too): the last 6 bytes are TTL and RDLEN.
+            let at = p.len() - 6;
+            p[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
         }
         p
     }
@@ -231,8 +312,11 @@ mod tests {
         p[2] |= 0x80;
         assert_eq!(parse_query(&p).unwrap_err(), QueryError::Drop);
         let mut p = query(b"\x00", 1, None);
-        p[2] |= 5 << 3;
+        p[2] |= 2 << 3; // STATUS
         assert_eq!(parse_query(&p).unwrap_err(), QueryError::NotImp);
+        let mut p = query(b"\x00", 6, None);
+        p[2] = (p[2] & 0x87) | (5 << 3); // UPDATE: parsed, routed later
+        assert_eq!(parse_query(&p).unwrap().opcode, opcode::UPDATE);
         let mut p = query(b"\x00", 1, None);
         p[5] = 2;
         assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);

@@ -11,13 +11,13 @@ use super::query::HEADER_BYTES;
 use super::types;
 
 /// Bytes an OPT record with no options takes (RFC 6891 6.1.2).
-pub const OPT_RECORD_BYTES: usize = 11;
+pub(crate) const OPT_RECORD_BYTES: usize = 11;
 /// How many name positions the compression table remembers.
 const MAX_COMPRESSION_TARGETS: usize = 64;
 /// Highest offset a compression pointer can reach.
 const MAX_POINTER_OFFSET: usize = 0x3FFF;
 /// Class IN, the only class zonal serves.
-pub const CLASS_IN: u16 = 1;
+pub(crate) const CLASS_IN: u16 = 1;
 
 /// The message section a record goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +357,7 @@ impl<'b> ResponseWriter<'b> {
 }
 
 /// Writes a 12-byte header with the given section counts.
-pub fn write_header(buf: &mut [u8], header: ReplyHeader, counts: [u16; 4]) {
+pub(crate) fn write_header(buf: &mut [u8], header: ReplyHeader, counts: [u16; 4]) {
     let mut flags: u16 = 0x8000 | (u16::from(header.opcode & 0xF) << 11);
     flags |= u16::from(header.aa) << 10;
     flags |= u16::from(header.tc) << 9;
@@ -375,7 +375,7 @@ pub fn write_header(buf: &mut [u8], header: ReplyHeader, counts: [u16; 4]) {
 }
 
 /// Length of the uncompressed wire name at the start of `bytes` (all of it if malformed).
-pub fn wire_name_len(bytes: &[u8]) -> usize {
+pub(crate) fn wire_name_len(bytes: &[u8]) -> usize {
     let mut pos = 0usize;
     while let Some(&len) = bytes.get(pos) {
         pos += 1 + usize::from(len);

@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use super::error::ZoneError;
-use super::loader::{load_zone_text, origin_from_text};
+use super::loader::{load_zone_text, origin_from_text, LoadError};
 use crate::auth::Zone;
 
 /// (origin, file name, text) of each built-in zone.
@@ -22,7 +21,7 @@ const BUILTIN_ZONES: &[(&str, &str, &str)] = &[
 ];
 
 /// Loads the built-in zones.
-pub fn builtin_zones() -> Result<Vec<Zone>, ZoneError> {
+pub fn builtin_zones() -> Result<Vec<Zone>, LoadError> {
     BUILTIN_ZONES
         .iter()
         .map(|(origin, file, text)| {

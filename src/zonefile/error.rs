@@ -1,25 +1,26 @@
-//! What can be wrong with a zone file, always said with the file and line.
+//! What can be wrong with the text of a zone file, always said with the file and line.
+//! (What can be wrong with the zone its records make is [`crate::auth::CheckError`].)
 
 use std::path::PathBuf;
 
 use super::rdata::RdataError;
 use crate::wire::name::NameError;
 
-/// A zone that cannot be loaded: where, and what is wrong.
+/// Zone-file text that cannot be read: where, and what is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{}: {kind}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct ZoneError {
+pub struct SyntaxError {
     /// The file the problem is in (an `$INCLUDE`d file when it is there).
     pub file: PathBuf,
     /// The line, when the problem is on one.
     pub line: Option<u32>,
     /// What is wrong.
-    pub kind: ZoneErrorKind,
+    pub kind: SyntaxErrorKind,
 }
 
-/// The kinds of zone-file errors, syntax first, then the load-time checks.
+/// The kinds of zone-file syntax errors.
 #[derive(Debug, thiserror::Error)]
-pub enum ZoneErrorKind {
+pub enum SyntaxErrorKind {
     /// The file could not be read.
     #[error("cannot read: {0}")]
     Io(#[source] std::io::Error),
@@ -75,46 +76,12 @@ pub enum ZoneErrorKind {
     /// A `$GENERATE` range that is malformed or too large.
     #[error("bad $GENERATE range '{0}'")]
     BadGenerateRange(String),
-    /// A record whose owner is outside the zone.
-    #[error("'{owner}' is outside the zone '{origin}'")]
-    OutOfZone {
-        /// The record's owner.
-        owner: String,
-        /// The zone's origin.
-        origin: String,
-    },
-    /// No SOA record at the apex.
-    #[error("no SOA record at the zone apex '{0}'")]
-    NoSoa(String),
-    /// An SOA record anywhere but the apex.
-    #[error("SOA record at '{0}', which is not the zone apex")]
-    SoaNotAtApex(String),
-    /// A second SOA that differs from the first.
-    #[error("second SOA record differs from the first (line {0})")]
-    SecondSoa(u32),
-    /// No NS records at the apex.
-    #[error("no NS records at the zone apex '{0}'")]
-    NoApexNs(String),
-    /// A CNAME and other data at one name (RFC 1034 3.6.2).
-    #[error("CNAME at '{0}' beside other data")]
-    CnameBesideData(String),
-    /// More than one CNAME record at one name.
-    #[error("more than one CNAME record at '{0}'")]
-    MultipleCnames(String),
-    /// An NS target inside the zone without address records.
-    #[error("NS '{ns}' of '{owner}' is in the zone but has no A or AAAA records (glue missing)")]
-    GlueMissing {
-        /// The owner of the NS RRset.
-        owner: String,
-        /// The target without addresses.
-        ns: String,
-    },
 }
 
-impl ZoneError {
+impl SyntaxError {
     /// An error at `line` of `file`.
-    pub fn at(file: impl Into<PathBuf>, line: u32, kind: ZoneErrorKind) -> Self {
-        ZoneError {
+    pub fn at(file: impl Into<PathBuf>, line: u32, kind: SyntaxErrorKind) -> Self {
+        SyntaxError {
             file: file.into(),
             line: Some(line),
             kind,

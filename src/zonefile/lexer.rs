@@ -5,11 +5,11 @@
 //! escapes the next character (the escape itself is decoded later, by whoever knows
 //! whether the token is a name or a string). Tokens borrow the source text.
 
-use super::error::ZoneErrorKind;
+use super::error::SyntaxErrorKind;
 
 /// One token of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token<'a> {
+pub(super) struct Token<'a> {
     /// The token's text, escapes still encoded, without the quotes of a quoted string.
     pub text: &'a [u8],
     /// Whether it was a quoted string.
@@ -20,7 +20,7 @@ pub struct Token<'a> {
 
 /// The start of an entry handed out by [`Lexer::next_entry`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntryStart {
+pub(super) struct EntryStart {
     /// Line of the entry's first token.
     pub line: u32,
     /// Whether the entry's line began with white space (the owner is inherited).
@@ -28,7 +28,7 @@ pub struct EntryStart {
 }
 
 /// The lexer over one file's (or one generated line's) text.
-pub struct Lexer<'a> {
+pub(super) struct Lexer<'a> {
     /// The text.
     src: &'a [u8],
     /// Next byte to read.
@@ -39,7 +39,7 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     /// Starts lexing `src`, numbering lines from `first_line`.
-    pub fn new(src: &'a [u8], first_line: u32) -> Self {
+    pub(super) fn new(src: &'a [u8], first_line: u32) -> Self {
         Lexer {
             src,
             pos: 0,
@@ -49,10 +49,10 @@ impl<'a> Lexer<'a> {
 
     /// Reads the next entry's tokens into `tokens` (cleared first). `Ok(None)` at end.
     /// An error carries the line it was found on.
-    pub fn next_entry(
+    pub(super) fn next_entry(
         &mut self,
         tokens: &mut Vec<Token<'a>>,
-    ) -> Result<Option<EntryStart>, (u32, ZoneErrorKind)> {
+    ) -> Result<Option<EntryStart>, (u32, SyntaxErrorKind)> {
         tokens.clear();
         let mut depth = 0u32;
         let mut paren_line = 0u32;
@@ -61,7 +61,7 @@ impl<'a> Lexer<'a> {
             let at_line_start = self.pos == 0 || self.src.get(self.pos - 1) == Some(&b'\n');
             let Some(&c) = self.src.get(self.pos) else {
                 if depth > 0 {
-                    return Err((paren_line, ZoneErrorKind::UnclosedParenthesis));
+                    return Err((paren_line, SyntaxErrorKind::UnclosedParenthesis));
                 }
                 return Ok(self.finish(tokens, blank_owner));
             };
@@ -91,7 +91,7 @@ impl<'a> Lexer<'a> {
                 }
                 b')' => {
                     if depth == 0 {
-                        return Err((self.line, ZoneErrorKind::UnbalancedParenthesis));
+                        return Err((self.line, SyntaxErrorKind::UnbalancedParenthesis));
                     }
                     depth -= 1;
                     self.pos += 1;
@@ -102,7 +102,7 @@ impl<'a> Lexer<'a> {
                     loop {
                         match self.src.get(i) {
                             None | Some(b'\n') => {
-                                return Err((self.line, ZoneErrorKind::UnterminatedString));
+                                return Err((self.line, SyntaxErrorKind::UnterminatedString));
                             }
                             Some(b'\\') => i += 2,
                             Some(b'"') => break,
@@ -124,7 +124,7 @@ impl<'a> Lexer<'a> {
                         match b {
                             b'\\' => {
                                 if matches!(self.src.get(i + 1), None | Some(b'\n')) {
-                                    return Err((self.line, ZoneErrorKind::BadEscape));
+                                    return Err((self.line, SyntaxErrorKind::BadEscape));
                                 }
                                 i += 2;
                             }
@@ -229,14 +229,14 @@ mod tests {
         let err = Lexer::new(b"a A (\n1.2.3.4\n", 1)
             .next_entry(&mut tokens)
             .unwrap_err();
-        assert!(matches!(err, (1, ZoneErrorKind::UnclosedParenthesis)));
+        assert!(matches!(err, (1, SyntaxErrorKind::UnclosedParenthesis)));
         let err = Lexer::new(b"\n\na TXT \"open\n", 1)
             .next_entry(&mut tokens)
             .unwrap_err();
-        assert!(matches!(err, (3, ZoneErrorKind::UnterminatedString)));
+        assert!(matches!(err, (3, SyntaxErrorKind::UnterminatedString)));
         let err = Lexer::new(b"a A 1 )\n", 1)
             .next_entry(&mut tokens)
             .unwrap_err();
-        assert!(matches!(err, (1, ZoneErrorKind::UnbalancedParenthesis)));
+        assert!(matches!(err, (1, SyntaxErrorKind::UnbalancedParenthesis)));
     }
 }

@@ -1,20 +1,42 @@
-//! Loads zone files into [`Zone`]s: one file (with its `$INCLUDE`s) per zone, and a
-//! folder of `NAME.zone` files (`root.zone` is the root zone).
+//! Loads zone files into [`Zone`]s: the parser's records go into a
+//! [`ZoneBuilder`], which runs the load-time checks. One file (with its `$INCLUDE`s)
+//! per zone, and a folder of `NAME.zone` files (`root.zone` is the root zone).
+//!
+//! The only place zone-file text meets the zone store: `zonefile` uses `auth`,
+//! never the other way round.
 
 use std::path::{Path, PathBuf};
 
-use super::error::{ZoneError, ZoneErrorKind};
-use super::parser::{parse_file, parse_text};
-use crate::auth::zone::{Zone, ZoneBuilder};
+use super::error::{SyntaxError, SyntaxErrorKind};
+use super::parser::{parse_file, parse_text, Record};
+use crate::auth::{CheckError, SourceLine, Zone, ZoneBuilder};
 use crate::wire::name;
 
+/// A zone file that cannot be served: its text, or the zone it makes.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The text is not a zone file (syntax, an unreadable file).
+    #[error(transparent)]
+    Syntax(#[from] SyntaxError),
+    /// The records make an invalid zone (the load-time checks).
+    #[error(transparent)]
+    Check(#[from] CheckError),
+}
+
+/// Hands a parsed record to the builder.
+fn add(builder: &mut ZoneBuilder, r: &Record<'_>) -> Result<(), LoadError> {
+    let source = SourceLine {
+        file: r.file,
+        line: r.line,
+    };
+    Ok(builder.add(r.owner, r.rtype, r.ttl, r.rdata, Some(source))?)
+}
+
 /// Loads the zone `origin` (wire format) from `path`, running the load-time checks.
-pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, ZoneError> {
+pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, LoadError> {
     let mut builder = ZoneBuilder::new(origin, path);
-    parse_file(path, origin, &mut |r| {
-        builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
-    })?;
-    builder.finish()
+    parse_file(path, origin, &mut |r| add(&mut builder, r))?;
+    Ok(builder.finish()?)
 }
 
 /// Loads a zone from text held in memory (the built-in example zones, tests).
@@ -22,12 +44,10 @@ pub fn load_zone_text(
     origin: &[u8],
     text: &[u8],
     name_for_errors: &Path,
-) -> Result<Zone, ZoneError> {
+) -> Result<Zone, LoadError> {
     let mut builder = ZoneBuilder::new(origin, name_for_errors);
-    parse_text(text, name_for_errors, origin, &mut |r| {
-        builder.add(r.owner, r.rtype, r.ttl, r.rdata, r.file, r.line)
-    })?;
-    builder.finish()
+    parse_text(text, name_for_errors, origin, &mut |r| add(&mut builder, r))?;
+    Ok(builder.finish()?)
 }
 
 /// A zone to load: its origin and file.
@@ -40,11 +60,11 @@ pub struct ZoneSource {
 }
 
 /// The zones of a folder: every `NAME.zone` file is zone `NAME.`; `root.zone` is the root.
-pub fn zones_in_dir(dir: &Path) -> Result<Vec<ZoneSource>, ZoneError> {
-    let io = |e| ZoneError {
+pub fn zones_in_dir(dir: &Path) -> Result<Vec<ZoneSource>, SyntaxError> {
+    let io = |e| SyntaxError {
         file: dir.to_path_buf(),
         line: None,
-        kind: ZoneErrorKind::Io(e),
+        kind: SyntaxErrorKind::Io(e),
     };
     let mut sources = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
@@ -71,16 +91,16 @@ pub fn zones_in_dir(dir: &Path) -> Result<Vec<ZoneSource>, ZoneError> {
 }
 
 /// Parses a zone origin given as text (`example.com`, `example.com.`, `.`), always absolute.
-pub fn origin_from_text(text: &str, file: &Path) -> Result<Vec<u8>, ZoneError> {
+pub fn origin_from_text(text: &str, file: &Path) -> Result<Vec<u8>, SyntaxError> {
     let absolute = if text.ends_with('.') {
         text.to_owned()
     } else {
         format!("{text}.")
     };
-    name::parse_presentation(absolute.as_bytes(), None).map_err(|source| ZoneError {
+    name::parse_presentation(absolute.as_bytes(), None).map_err(|source| SyntaxError {
         file: file.to_path_buf(),
         line: None,
-        kind: ZoneErrorKind::BadName {
+        kind: SyntaxErrorKind::BadName {
             text: text.to_owned(),
             source,
         },

@@ -2,15 +2,20 @@
 //!
 //! Text flows `lexer` (entries of tokens, parentheses and comments resolved) →
 //! `parser` (directives, owner/TTL/class inheritance) → `rdata` (presentation to
-//! wire format, per type) → `loader`, which feeds an [`crate::auth::zone::ZoneBuilder`]
-//! that runs the load-time checks. Every error names its file and line.
+//! wire format, per type) → `loader`, which feeds the records to an
+//! [`crate::auth::ZoneBuilder`] that runs the load-time checks. Every error names its
+//! file and line.
 
-pub mod builtin;
-pub mod error;
-pub mod lexer;
-pub mod loader;
-pub mod parser;
-pub mod rdata;
+mod builtin;
+mod error;
+mod lexer;
+mod loader;
+mod parser;
+mod rdata;
 
-pub use error::{ZoneError, ZoneErrorKind};
-pub use loader::{load_zone, load_zone_text, zones_in_dir, ZoneSource};
+pub use builtin::builtin_zones;
+pub use error::{SyntaxError, SyntaxErrorKind};
+pub use loader::{
+    load_zone, load_zone_text, origin_from_text, zones_in_dir, LoadError, ZoneSource,
+};
+pub use rdata::RdataError;

@@ -5,19 +5,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{ZoneError, ZoneErrorKind};
+use super::error::{SyntaxError, SyntaxErrorKind};
 use super::lexer::{Lexer, Token};
 use super::rdata::{parse_rdata, parse_ttl, type_code, type_name, types};
 use crate::wire::name;
 
 /// How deep `$INCLUDE` may nest (a loop stops here).
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+pub(super) const MAX_INCLUDE_DEPTH: usize = 16;
 /// How many records one `$GENERATE` may make.
-pub const MAX_GENERATE_RECORDS: u64 = 1 << 20;
+pub(super) const MAX_GENERATE_RECORDS: u64 = 1 << 20;
 
 /// One record as parsed; borrowed for the duration of the sink call.
 #[derive(Debug, Clone, Copy)]
-pub struct Record<'r> {
+pub(super) struct Record<'r> {
     /// Owner name, wire format, case as written.
     pub owner: &'r [u8],
     /// Record type code.
@@ -59,56 +59,58 @@ impl State {
 }
 
 /// Parses the zone file at `path` with `origin` (wire format), handing each record to `sink`.
-pub fn parse_file(
+pub(super) fn parse_file<E: From<SyntaxError>>(
     path: &Path,
     origin: &[u8],
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut state = State::new(origin);
     parse_included(path, &mut state, 0, sink)
 }
 
 /// Parses zone-file text that is not in a file (tests, embedded zones).
-pub fn parse_text(
+pub(super) fn parse_text<E: From<SyntaxError>>(
     text: &[u8],
     name_for_errors: &Path,
     origin: &[u8],
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut state = State::new(origin);
     parse_source(text, name_for_errors, &mut state, 0, sink)
 }
 
-fn parse_included(
+fn parse_included<E: From<SyntaxError>>(
     path: &Path,
     state: &mut State,
     depth: usize,
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
-    let text = std::fs::read(path).map_err(|e| ZoneError {
-        file: path.to_path_buf(),
-        line: None,
-        kind: ZoneErrorKind::Io(e),
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let text = std::fs::read(path).map_err(|e| {
+        E::from(SyntaxError {
+            file: path.to_path_buf(),
+            line: None,
+            kind: SyntaxErrorKind::Io(e),
+        })
     })?;
     parse_source(&text, path, state, depth, sink)
 }
 
-fn parse_source(
+fn parse_source<E: From<SyntaxError>>(
     text: &[u8],
     file: &Path,
     state: &mut State,
     depth: usize,
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut lexer = Lexer::new(text, 1);
     let mut tokens: Vec<Token<'_>> = Vec::new();
     loop {
         let start = match lexer.next_entry(&mut tokens) {
             Ok(Some(start)) => start,
             Ok(None) => return Ok(()),
-            Err((line, kind)) => return Err(ZoneError::at(file, line, kind)),
+            Err((line, kind)) => return Err(E::from(SyntaxError::at(file, line, kind))),
         };
-        let at = |kind| ZoneError::at(file, start.line, kind);
+        let at = |kind| E::from(SyntaxError::at(file, start.line, kind));
         let first = tokens[0];
         if !start.blank_owner && !first.quoted && first.text.first() == Some(&b'$') {
             let directive = first.text.to_ascii_uppercase();
@@ -116,7 +118,7 @@ fn parse_source(
             match directive.as_slice() {
                 b"$ORIGIN" => {
                     let [arg] = args else {
-                        return Err(at(ZoneErrorKind::BadDirective(
+                        return Err(at(SyntaxErrorKind::BadDirective(
                             "$ORIGIN takes one name".into(),
                         )));
                     };
@@ -125,12 +127,12 @@ fn parse_source(
                 }
                 b"$TTL" => {
                     let [arg] = args else {
-                        return Err(at(ZoneErrorKind::BadDirective(
+                        return Err(at(SyntaxErrorKind::BadDirective(
                             "$TTL takes one value".into(),
                         )));
                     };
                     let ttl = parse_ttl(arg.text)
-                        .ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(arg.text))))?;
+                        .ok_or_else(|| at(SyntaxErrorKind::BadTtl(lossy(arg.text))))?;
                     state.default_ttl = Some(ttl);
                 }
                 b"$INCLUDE" => {
@@ -138,13 +140,13 @@ fn parse_source(
                         [p] => (p, None),
                         [p, o] => (p, Some(o)),
                         _ => {
-                            return Err(at(ZoneErrorKind::BadDirective(
+                            return Err(at(SyntaxErrorKind::BadDirective(
                                 "$INCLUDE takes a file and an optional origin".into(),
                             )))
                         }
                     };
                     if depth + 1 >= MAX_INCLUDE_DEPTH {
-                        return Err(at(ZoneErrorKind::IncludeTooDeep(MAX_INCLUDE_DEPTH)));
+                        return Err(at(SyntaxErrorKind::IncludeTooDeep(MAX_INCLUDE_DEPTH)));
                     }
                     let included = include_path(file, path_token.text);
                     let saved_origin = state.origin.clone();
@@ -157,7 +159,7 @@ fn parse_source(
                 }
                 b"$GENERATE" => generate(args, file, start.line, state, sink)?,
                 _ => {
-                    return Err(at(ZoneErrorKind::BadDirective(format!(
+                    return Err(at(SyntaxErrorKind::BadDirective(format!(
                         "unknown directive {}",
                         lossy(first.text)
                     ))))
@@ -171,20 +173,20 @@ fn parse_source(
 
 /// Parses one record entry: `[owner] [ttl] [class] type rdata...` (TTL and class in
 /// either order).
-fn parse_record(
+fn parse_record<E: From<SyntaxError>>(
     tokens: &[Token<'_>],
     blank_owner: bool,
     file: &Path,
     line: u32,
     state: &mut State,
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
-    let at = |kind| ZoneError::at(file, line, kind);
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let at = |kind| E::from(SyntaxError::at(file, line, kind));
     let mut rest = tokens;
     if !blank_owner {
         let (owner, tail) = rest
             .split_first()
-            .ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+            .ok_or_else(|| at(SyntaxErrorKind::NoOwner))?;
         state.last_owner = Some(parse_name(owner.text, &state.origin).map_err(at)?);
         rest = tail;
     }
@@ -194,7 +196,7 @@ fn parse_record(
         rest = tail;
         let text = token.text;
         if text.first().is_some_and(u8::is_ascii_digit) && ttl.is_none() {
-            ttl = Some(parse_ttl(text).ok_or_else(|| at(ZoneErrorKind::BadTtl(lossy(text))))?);
+            ttl = Some(parse_ttl(text).ok_or_else(|| at(SyntaxErrorKind::BadTtl(lossy(text))))?);
             continue;
         }
         let upper = text.to_ascii_uppercase();
@@ -204,14 +206,14 @@ fn parse_record(
         if matches!(upper.as_slice(), b"CH" | b"HS" | b"CS" | b"NONE" | b"ANY")
             || upper.starts_with(b"CLASS")
         {
-            return Err(at(ZoneErrorKind::UnsupportedClass(lossy(text))));
+            return Err(at(SyntaxErrorKind::UnsupportedClass(lossy(text))));
         }
         let code = std::str::from_utf8(text).ok().and_then(type_code);
-        rtype = Some(code.ok_or_else(|| at(ZoneErrorKind::UnknownType(lossy(text))))?);
+        rtype = Some(code.ok_or_else(|| at(SyntaxErrorKind::UnknownType(lossy(text))))?);
         break;
     }
     let rtype = rtype.ok_or_else(|| {
-        at(ZoneErrorKind::BadRdata {
+        at(SyntaxErrorKind::BadRdata {
             rtype: "record".into(),
             source: super::rdata::RdataError::Missing("type"),
         })
@@ -219,10 +221,10 @@ fn parse_record(
     let owner = state
         .last_owner
         .as_deref()
-        .ok_or_else(|| at(ZoneErrorKind::NoOwner))?;
+        .ok_or_else(|| at(SyntaxErrorKind::NoOwner))?;
     let mut rdata = std::mem::take(&mut state.rdata);
     parse_rdata(rtype, rest, &state.origin, &mut rdata).map_err(|source| {
-        at(ZoneErrorKind::BadRdata {
+        at(SyntaxErrorKind::BadRdata {
             rtype: type_name(rtype),
             source,
         })
@@ -235,7 +237,7 @@ fn parse_record(
         .or(state.last_ttl)
         // BIND: with no $TTL and no TTL on it, the SOA's TTL is its MINIMUM field.
         .or_else(|| (rtype == types::SOA).then(|| soa_minimum(&rdata)).flatten())
-        .ok_or_else(|| at(ZoneErrorKind::NoTtl))?;
+        .ok_or_else(|| at(SyntaxErrorKind::NoTtl))?;
     if rtype == types::SOA && state.last_ttl.is_none() && state.default_ttl.is_none() {
         state.last_ttl = Some(ttl);
     }
@@ -252,25 +254,25 @@ fn parse_record(
 }
 
 /// `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs` as BIND has it.
-fn generate(
+fn generate<E: From<SyntaxError>>(
     args: &[Token<'_>],
     file: &Path,
     line: u32,
     state: &mut State,
-    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), ZoneError>,
-) -> Result<(), ZoneError> {
-    let at = |kind| ZoneError::at(file, line, kind);
+    sink: &mut dyn FnMut(&Record<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let at = |kind| E::from(SyntaxError::at(file, line, kind));
     let [range, template @ ..] = args else {
-        return Err(at(ZoneErrorKind::BadDirective(
+        return Err(at(SyntaxErrorKind::BadDirective(
             "$GENERATE needs a range".into(),
         )));
     };
     if template.len() < 3 {
-        return Err(at(ZoneErrorKind::BadDirective(
+        return Err(at(SyntaxErrorKind::BadDirective(
             "$GENERATE takes a range, an owner, a type and data".into(),
         )));
     }
-    let bad_range = || at(ZoneErrorKind::BadGenerateRange(lossy(range.text)));
+    let bad_range = || at(SyntaxErrorKind::BadGenerateRange(lossy(range.text)));
     let range_text = std::str::from_utf8(range.text).map_err(|_| bad_range())?;
     let (span, step) = match range_text.split_once('/') {
         Some((span, step)) => (span, step.parse::<u64>().map_err(|_| bad_range())?),
@@ -374,8 +376,8 @@ fn soa_minimum(rdata: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes([tail[0], tail[1], tail[2], tail[3]]))
 }
 
-fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, ZoneErrorKind> {
-    name::parse_presentation(text, Some(origin)).map_err(|source| ZoneErrorKind::BadName {
+fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, SyntaxErrorKind> {
+    name::parse_presentation(text, Some(origin)).map_err(|source| SyntaxErrorKind::BadName {
         text: lossy(text),
         source,
     })
@@ -406,7 +408,7 @@ mod tests {
     /// (owner, type, TTL, RDATA, line) of each record.
     type Parsed = (String, String, u32, Vec<u8>, u32);
 
-    fn parse(text: &str) -> Result<Vec<Parsed>, ZoneError> {
+    fn parse(text: &str) -> Result<Vec<Parsed>, SyntaxError> {
         let mut out = Vec::new();
         parse_text(text.as_bytes(), Path::new("test.zone"), ORIGIN, &mut |r| {
             out.push((
@@ -451,7 +453,7 @@ mod tests {
             [120, 120, 60, 60]
         );
         let err = parse("www A 192.0.2.1\n").unwrap_err();
-        assert!(matches!(err.kind, ZoneErrorKind::NoTtl));
+        assert!(matches!(err.kind, SyntaxErrorKind::NoTtl));
     }
 
     #[test]
@@ -489,7 +491,7 @@ mod tests {
         let main = dir.path().join("main.zone");
         std::fs::write(&main, "$TTL 60\n$INCLUDE inc.zone sub\nafter A 192.0.2.1\n").unwrap();
         let mut owners = Vec::new();
-        parse_file(&main, ORIGIN, &mut |r| {
+        parse_file::<SyntaxError>(&main, ORIGIN, &mut |r| {
             owners.push((
                 to_presentation(r.owner),
                 r.file.file_name().unwrap().to_owned(),
@@ -513,12 +515,12 @@ mod tests {
             "{err}"
         );
         let err = parse("$TTL 60\nx BOGUS 1\n").unwrap_err();
-        assert!(matches!(err.kind, ZoneErrorKind::UnknownType(_)));
+        assert!(matches!(err.kind, SyntaxErrorKind::UnknownType(_)));
         let err = parse("$TTL 60\nx CH A 1.2.3.4\n").unwrap_err();
-        assert!(matches!(err.kind, ZoneErrorKind::UnsupportedClass(_)));
+        assert!(matches!(err.kind, SyntaxErrorKind::UnsupportedClass(_)));
         let err = parse("$FOO bar\n").unwrap_err();
-        assert!(matches!(err.kind, ZoneErrorKind::BadDirective(_)));
+        assert!(matches!(err.kind, SyntaxErrorKind::BadDirective(_)));
         let err = parse(" A 1.2.3.4\n").unwrap_err();
-        assert!(matches!(err.kind, ZoneErrorKind::NoOwner));
+        assert!(matches!(err.kind, SyntaxErrorKind::NoOwner));
     }
 }

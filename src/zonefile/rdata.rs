@@ -7,16 +7,15 @@
 //! generic form `\# LEN HEX`.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::str::FromStr;
 
 use data_encoding::{BASE32HEX_NOPAD, BASE64, HEXLOWER_PERMISSIVE};
-use hickory_proto::rr::RecordType;
 
 use super::lexer::Token;
 use crate::wire::name::{self, parse_escape, NameError};
 
 /// Record type codes, shared with the wire layer.
-pub use crate::wire::types;
+pub(super) use crate::wire::types;
+pub(super) use crate::wire::types::{type_code, type_name};
 
 /// What is wrong with a record's data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,50 +70,9 @@ pub enum RdataError {
 
 type Result<T> = std::result::Result<T, RdataError>;
 
-/// Resolves a type mnemonic (`A`, `nsec3param`, `TYPE65280`) to its code. Meta types
-/// (OPT, ANY, AXFR, ...) are not record types and give `None`.
-pub fn type_code(text: &str) -> Option<u16> {
-    let upper = text.to_ascii_uppercase();
-    if let Some(number) = upper.strip_prefix("TYPE") {
-        return number.parse().ok();
-    }
-    let extra = match upper.as_str() {
-        "SPF" => Some(99),
-        "RP" => Some(17),
-        "AFSDB" => Some(18),
-        "LOC" => Some(29),
-        "KX" => Some(36),
-        "DHCID" => Some(49),
-        "URI" => Some(256),
-        "ZONEMD" => Some(63),
-        "EUI48" => Some(108),
-        "EUI64" => Some(109),
-        _ => None,
-    };
-    if extra.is_some() {
-        return extra;
-    }
-    match RecordType::from_str(&upper).ok()? {
-        RecordType::ANY
-        | RecordType::AXFR
-        | RecordType::IXFR
-        | RecordType::OPT
-        | RecordType::TSIG => None,
-        rtype => Some(u16::from(rtype)),
-    }
-}
-
-/// The mnemonic of a type code (`A`, `TYPE65280`), for messages and `check-zone`.
-pub fn type_name(code: u16) -> String {
-    match RecordType::from(code) {
-        RecordType::Unknown(_) => format!("TYPE{code}"),
-        rtype => rtype.to_string(),
-    }
-}
-
 /// Parses the RDATA tokens of a record of type `rtype` into wire format in `out`.
 /// Names are completed with `origin`.
-pub fn parse_rdata(
+pub(super) fn parse_rdata(
     rtype: u16,
     tokens: &[Token<'_>],
     origin: &[u8],
@@ -301,7 +259,7 @@ fn generic(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
 }
 
 /// Parses a TTL or other time value: seconds, or BIND units (`1h30m`, `2d`, `1w`).
-pub fn parse_ttl(text: &[u8]) -> Option<u32> {
+pub(super) fn parse_ttl(text: &[u8]) -> Option<u32> {
     if text.is_empty() {
         return None;
     }

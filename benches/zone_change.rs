@@ -1,0 +1,159 @@
+//! What a change to a big zone costs: applying a 1-record and a 1,000-record change
+//! set to a zone of 1,000,000 records (`Zone::apply`), time by criterion and new
+//! memory (bytes allocated and still held by the new version) by a counting
+//! allocator, printed before the timings.
+//!
+//! `cargo bench --bench zone_change`. Run as a test (`cargo test`, nextest), it uses
+//! a zone of 10,000 records so the suite stays quick.
+#![allow(missing_docs, clippy::print_stdout)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use zonal::auth::{ChangeSet, Record, Zone, ZoneBuilder};
+
+/// Counts bytes allocated less bytes freed.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const ORIGIN: &[u8] = b"\x05bench\x07example\x00";
+
+fn wire(label: &str) -> Vec<u8> {
+    let mut name = vec![label.len() as u8];
+    name.extend_from_slice(label.as_bytes());
+    name.extend_from_slice(ORIGIN);
+    name
+}
+
+/// A zone shaped like benches/gen_zone.py's: hosts with A, MX, CNAMEs and
+/// delegations with glue, about `records` records.
+fn zone(records: usize) -> Zone {
+    let mut b = ZoneBuilder::new(ORIGIN, Path::new("bench"));
+    let mut soa = wire("ns1");
+    soa.extend_from_slice(&wire("hostmaster"));
+    for v in [1u32, 7200, 900, 1_209_600, 300] {
+        soa.extend_from_slice(&v.to_be_bytes());
+    }
+    let add = |b: &mut ZoneBuilder, owner: &[u8], rtype: u16, rdata: &[u8]| {
+        b.add(owner, rtype, 3600, rdata, None)
+            .expect("valid record");
+    };
+    add(&mut b, ORIGIN, 6, &soa);
+    add(&mut b, ORIGIN, 2, &wire("ns1"));
+    add(&mut b, &wire("ns1"), 1, &[192, 0, 2, 1]);
+    let names = records * 10 / 12;
+    for i in 0..names as u32 {
+        let [_, x, y, z] = i.to_be_bytes();
+        match i % 10 {
+            0..=5 => add(&mut b, &wire(&format!("h{i}")), 1, &[10, x, y, z]),
+            6 => {
+                let mut mx = vec![0, 10];
+                mx.extend_from_slice(&wire(&format!("h{}", i - 6)));
+                add(&mut b, &wire(&format!("m{i}")), 15, &mx);
+            }
+            7 => add(
+                &mut b,
+                &wire(&format!("c{i}")),
+                5,
+                &wire(&format!("h{}", i - 7)),
+            ),
+            _ => {
+                let cut = format!("d{i}");
+                let mut ns = b"\x02ns".to_vec();
+                ns.extend_from_slice(&wire(&cut));
+                add(&mut b, &wire(&cut), 2, &ns);
+                add(&mut b, &ns, 1, &[172, x, y, z]);
+            }
+        }
+    }
+    b.finish().expect("valid zone")
+}
+
+/// `count` new hosts, each with one A record.
+fn additions(count: usize) -> ChangeSet {
+    ChangeSet {
+        removed: Vec::new(),
+        added: (0..count)
+            .map(|i| Record {
+                owner: wire(&format!("new{i}")),
+                rtype: 1,
+                ttl: 300,
+                rdata: vec![198, 51, 100, (i % 256) as u8],
+            })
+            .collect(),
+    }
+}
+
+/// A second A record for `count` existing hosts, spread over the zone.
+fn host_updates(count: usize, names: usize) -> ChangeSet {
+    let step = (names / 10).max(1) / count.max(1);
+    ChangeSet {
+        removed: Vec::new(),
+        added: (0..count)
+            .map(|i| Record {
+                owner: wire(&format!("h{}", (i * step.max(1)) * 10 + 4)),
+                rtype: 1,
+                ttl: 3600,
+                rdata: vec![198, 51, 100, (i % 256) as u8],
+            })
+            .collect(),
+    }
+}
+
+fn zone_change(c: &mut Criterion) {
+    let full = std::env::args().any(|a| a == "--bench");
+    let records = if full { 1_000_000 } else { 10_000 };
+    let base = zone(records);
+    let mut group = c.benchmark_group(format!("apply_to_{}_records", base.record_count));
+    group.sample_size(20);
+    let names = records * 10 / 12;
+    let cases = [
+        ("new_name", 1usize, additions(1)),
+        ("existing_name", 1, host_updates(1, names)),
+        ("new_names", 1000, additions(1000)),
+        ("existing_names", 1000, host_updates(1000, names)),
+    ];
+    for (what, count, changes) in cases {
+        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        let next = base.apply(&changes).expect("applies");
+        let held = LIVE_BYTES.load(Ordering::Relaxed) - before;
+        assert_eq!(next.record_count, base.record_count + count);
+        println!(
+            "{count}-record change ({what}) to {} records: new memory {} bytes ({:.1} KiB, {:.0} bytes per record)",
+            base.record_count,
+            held,
+            held as f64 / 1024.0,
+            held as f64 / count as f64
+        );
+        drop(next);
+        group.bench_function(format!("{count}_record_{what}"), |b| {
+            b.iter_batched(
+                || (),
+                |()| base.apply(&changes).expect("applies"),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, zone_change);
+criterion_main!(benches);

@@ -1,0 +1,330 @@
+//! Builds a [`Zone`] from records, as a zone file load gives them, and runs the
+//! load-time checks of [`super::check`] on the result.
+//!
+//! Records go straight into the zone's own name tree (owned by the builder alone, so
+//! nothing is copied). [`ZoneBuilder::finish`] then walks the names once in canonical
+//! order: there a name's descendants follow it, so the names a cut or DNAME occludes
+//! are marked with a stack of the cuts above, and every name is checked on the way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::check::{check_apex, check_node, check_owner, CheckError, CheckErrorKind};
+use super::name_tree::{NameKey, NameTree};
+use super::node::{flags, Node, RRset, NO_FILE};
+use super::zone::Zone;
+use crate::wire::name::{
+    is_subdomain, label_count, lowercase_into, to_presentation, NAME_BUF_BYTES,
+};
+use crate::wire::types;
+
+/// Where a record was read: its file and line.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceLine<'a> {
+    /// The file.
+    pub file: &'a Path,
+    /// The line the record starts on.
+    pub line: u32,
+}
+
+/// An NS record pointing into the zone, to check once every name is known.
+struct NsTarget {
+    /// The target name, lowercase.
+    target: Box<[u8]>,
+    /// The owner of the NS record.
+    owner: Box<[u8]>,
+    /// Where the NS record was read (file index and line).
+    file: u16,
+    /// The line.
+    line: u32,
+}
+
+/// Builds a [`Zone`] from records. See the module doc.
+pub struct ZoneBuilder {
+    /// The apex, lowercase.
+    origin: Box<[u8]>,
+    /// Labels in the apex.
+    origin_labels: usize,
+    /// Names and their RRsets so far.
+    names: NameTree<Node>,
+    /// Files seen so far.
+    files: Vec<PathBuf>,
+    /// Records added (duplicates not counted).
+    records: usize,
+    /// The key of the record being added, reused.
+    key: Box<NameKey>,
+}
+
+impl ZoneBuilder {
+    /// Starts a zone at `origin` (wire format, any case) read from `file` (named in
+    /// errors about the zone as a whole, such as a missing SOA).
+    pub fn new(origin: &[u8], file: &Path) -> Self {
+        let mut key = Box::<NameKey>::default();
+        key.set(origin);
+        let origin: Box<[u8]> = key.name().into();
+        let mut names = NameTree::new();
+        names.get_or_insert_with(key.full(), Node::default);
+        ZoneBuilder {
+            origin_labels: label_count(&origin),
+            origin,
+            names,
+            files: vec![file.to_path_buf()],
+            records: 0,
+            key,
+        }
+    }
+
+    /// Adds one record (owner in wire format, any case). Identical records are merged
+    /// (RFC 2181 5); a second RRset member keeps the set's first TTL, as BIND does.
+    pub fn add(
+        &mut self,
+        owner: &[u8],
+        rtype: u16,
+        ttl: u32,
+        rdata: &[u8],
+        source: Option<SourceLine<'_>>,
+    ) -> Result<(), CheckError> {
+        let at = |kind| CheckError {
+            file: source.map(|s| s.file.to_path_buf()),
+            line: source.map(|s| s.line),
+            kind,
+        };
+        if !self.key.set(owner) {
+            return Err(at(CheckErrorKind::OutOfZone {
+                owner: to_presentation(owner),
+                origin: to_presentation(&self.origin),
+            }));
+        }
+        check_owner(&self.origin, self.key.name(), rtype).map_err(at)?;
+        let (file, line) = match source {
+            Some(source) => (self.file_index(source.file), source.line),
+            None => (NO_FILE, 0),
+        };
+        let (node, is_new) = self
+            .names
+            .get_or_insert_with(self.key.full(), Node::default);
+        match node.rrset_mut(rtype) {
+            Some(set) => {
+                if set.contains(rdata) {
+                    return Ok(());
+                }
+                if rtype == types::SOA {
+                    return Err(at(CheckErrorKind::SecondSoa(set.line)));
+                }
+                if !set.push(rdata) {
+                    return Err(at(CheckErrorKind::TooManyRecords {
+                        owner: to_presentation(owner),
+                        rtype: types::type_name(rtype),
+                    }));
+                }
+            }
+            None => {
+                // Most names hold one RRset: no room for four (Vec's first growth).
+                node.rrsets.reserve_exact(1);
+                node.rrsets.push(RRset::new(rtype, ttl, rdata, file, line));
+            }
+        }
+        if is_new {
+            // The empty non-terminals between the owner and the apex.
+            for labels in (self.origin_labels + 1..self.key.labels()).rev() {
+                let (_, inserted) = self
+                    .names
+                    .get_or_insert_with(self.key.ancestor(labels), Node::default);
+                if !inserted {
+                    break;
+                }
+            }
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    fn file_index(&mut self, file: &Path) -> u16 {
+        let index = match self.files.iter().rposition(|f| f == file) {
+            Some(i) => i,
+            None => {
+                self.files.push(file.to_path_buf());
+                self.files.len() - 1
+            }
+        };
+        u16::try_from(index).unwrap_or(NO_FILE - 1)
+    }
+
+    /// Runs the load-time checks, sets every name's flags and freezes the zone.
+    pub fn finish(self) -> Result<Zone, CheckError> {
+        let ZoneBuilder {
+            origin,
+            mut names,
+            files,
+            records,
+            mut key,
+            ..
+        } = self;
+        let files: Arc<[PathBuf]> = files.into();
+        key.set(&origin);
+        check_apex(&origin, names.get(key.full()).map(|l| &l.value), &files)?;
+
+        // One pass in canonical order: flags, per-name checks, NS targets to check.
+        let mut occluders: Vec<Box<[u8]>> = Vec::new();
+        let mut failed: Option<CheckError> = None;
+        let mut targets: Vec<NsTarget> = Vec::new();
+        let mut lower = [0u8; NAME_BUF_BYTES];
+        names.for_each_mut(|name, node| {
+            if failed.is_some() {
+                return;
+            }
+            // Sets that grew record by record give back their spare room.
+            for set in &mut node.rrsets {
+                if set.count > 1 {
+                    set.data.shrink_to_fit();
+                }
+            }
+            node.flags = node.own_flags(name == &*origin);
+            node.ns_targeted = 0;
+            while let Some(top) = occluders.last() {
+                if name != &**top && is_subdomain(name, top) {
+                    break;
+                }
+                occluders.pop();
+            }
+            if !occluders.is_empty() {
+                node.flags |= flags::OCCLUDED;
+            }
+            if node.flags & flags::OCCLUDING != 0 {
+                occluders.push(name.into());
+            }
+            if let Err((kind, set)) = check_node(name, node) {
+                failed = Some(CheckError::at_set(&files, set, kind));
+                return;
+            }
+            if let Some(ns) = node.rrset(types::NS) {
+                for target in ns.rdatas() {
+                    let target = lowercase_into(target, &mut lower);
+                    if is_subdomain(target, &origin) {
+                        targets.push(NsTarget {
+                            target: target.into(),
+                            owner: name.into(),
+                            file: ns.file,
+                            line: ns.line,
+                        });
+                    }
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // Glue: every NS target inside the zone must have an address (like
+        // named-checkzone); each counts the NS records that point at it.
+        for NsTarget {
+            target,
+            owner,
+            file,
+            line,
+        } in targets
+        {
+            let glue_missing = || {
+                CheckError::at_source(
+                    &files,
+                    file,
+                    line,
+                    CheckErrorKind::GlueMissing {
+                        owner: to_presentation(&owner),
+                        ns: to_presentation(&target),
+                    },
+                )
+            };
+            if !key.set(&target) {
+                return Err(glue_missing());
+            }
+            match names.get_mut(key.full()) {
+                Some(node) if node.has_address() => node.ns_targeted += 1,
+                _ => return Err(glue_missing()),
+            }
+        }
+        Zone::from_names(origin.clone(), names, files.clone(), records).ok_or_else(|| CheckError {
+            file: files.first().cloned(),
+            line: None,
+            kind: CheckErrorKind::NoSoa(to_presentation(&origin)),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth::zone::tests::{build, key, HEAD, ORIGIN};
+    use crate::zonefile::{load_zone_text, LoadError};
+
+    fn check_error(body: &str) -> CheckError {
+        let text = format!("{HEAD}{body}");
+        match load_zone_text(ORIGIN, text.as_bytes(), Path::new("t.zone")) {
+            Err(LoadError::Check(e)) => e,
+            other => panic!("expected a check error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn load_checks() {
+        let e = check_error("www CNAME x\nwww A 192.0.2.1\n");
+        assert!(matches!(e.kind, CheckErrorKind::CnameBesideData(_)));
+        assert_eq!(e.line, Some(5));
+        assert_eq!(e.file.as_deref(), Some(Path::new("t.zone")));
+        assert!(matches!(
+            check_error("www CNAME x\nwww CNAME y\n").kind,
+            CheckErrorKind::MultipleCnames(_)
+        ));
+        assert!(matches!(
+            check_error("www.other. A 192.0.2.1\n").kind,
+            CheckErrorKind::OutOfZone { .. }
+        ));
+        assert!(matches!(
+            check_error("sub NS ns.sub\n").kind,
+            CheckErrorKind::GlueMissing { .. }
+        ));
+        assert!(matches!(
+            check_error("@ SOA ns hm 2 2 3 4 60\n").kind,
+            CheckErrorKind::SecondSoa(2)
+        ));
+        assert!(matches!(
+            check_error("www SOA ns hm 2 2 3 4 60\n").kind,
+            CheckErrorKind::SoaNotAtApex(_)
+        ));
+        // An identical trailing SOA, as AXFR dumps end with, is accepted.
+        build("@ SOA ns hm 1 2 3 4 60\n");
+        let mut b = ZoneBuilder::new(ORIGIN, Path::new("t.zone"));
+        b.add(key("www").name(), 1, 60, &[1, 2, 3, 4], None)
+            .unwrap();
+        assert!(matches!(
+            b.finish().unwrap_err().kind,
+            CheckErrorKind::NoSoa(_)
+        ));
+        let e =
+            load_zone_text(ORIGIN, b"$TTL 1\n@ SOA ns hm 1 2 3 4 5\n", Path::new("x")).unwrap_err();
+        assert!(matches!(
+            e,
+            LoadError::Check(CheckError {
+                kind: CheckErrorKind::NoApexNs(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn flags_and_glue_counts() {
+        let zone = build(
+            "sub NS ns.sub\nsub NS ns\nns.sub A 192.0.2.4\nx.ns.sub TXT y\nd DNAME t.\nq.d A 192.0.2.9\n",
+        );
+        let flags_of = |n: &str| zone.node(key(n).full()).unwrap().flags;
+        assert_eq!(flags_of("sub"), flags::CUT);
+        assert_eq!(flags_of("ns.sub"), flags::OCCLUDED);
+        assert_eq!(flags_of("x.ns.sub"), flags::OCCLUDED);
+        assert_eq!(flags_of("d"), flags::DNAME);
+        assert_eq!(flags_of("q.d"), flags::OCCLUDED);
+        assert_eq!(flags_of("ns"), 0);
+        let targeted = |n: &str| zone.node(key(n).full()).unwrap().ns_targeted;
+        assert_eq!(targeted("ns"), 2, "the apex NS and sub's");
+        assert_eq!(targeted("ns.sub"), 1);
+    }
+}

@@ -1,0 +1,59 @@
+//! One request as the server sees it — the bytes, who sent them and how — and the
+//! outcome of answering it, reported for counting without parsing the reply again.
+
+use std::net::SocketAddr;
+
+use crate::auth::{AnswerKind, Zone};
+
+/// How a request arrived: it decides the reply's size limit and RFC 8482 ANY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// UDP: the reply must fit the client's payload size or be truncated.
+    Udp,
+    /// TCP: up to 65,535 bytes.
+    Tcp,
+}
+
+/// A request: the received message and where it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'p> {
+    /// The message as received.
+    pub packet: &'p [u8],
+    /// The client's address and port (ACLs, the recursion allow-list, logs).
+    pub client: SocketAddr,
+    /// How it arrived.
+    pub transport: Transport,
+}
+
+/// Where the router sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// A QUERY for a name in one of our zones, or any request answered at once
+    /// (FORMERR, NOTIMP, REFUSED, BADVERS).
+    Authoritative,
+    /// A CHAOS-class identity question.
+    Chaos,
+    /// A recursive QUERY (RD=1) from an allowed client for a name outside our zones.
+    Recursive,
+    /// An UPDATE (RFC 2136).
+    Update,
+    /// A NOTIFY (RFC 1996).
+    Notify,
+}
+
+/// What became of a request: what the reply said and of which zone.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome<'z> {
+    /// Where the request was routed.
+    pub route: Route,
+    /// The response code sent (extended codes included).
+    pub rcode: u16,
+    /// What kind of answer it was.
+    pub kind: AnswerKind,
+    /// The question type (0 when the request had no readable question).
+    pub qtype: u16,
+    /// The zone that answered, if one did.
+    pub zone: Option<&'z Zone>,
+    /// Whether the reply was truncated (TC=1).
+    pub truncated: bool,
+}

@@ -1,0 +1,328 @@
+//! The router: every request is parsed once (header, question, OPT), checked, and
+//! sent on by opcode, class, zone and RD:
+//!
+//! - QUERY, class IN, a name in our zones → [`crate::auth`], answered here and now;
+//! - QUERY, class IN, elsewhere, RD=1, from a client allowed to recurse → the
+//!   resolver (deferred); otherwise REFUSED;
+//! - QUERY, class CH → [`super::chaos`]; other classes → REFUSED;
+//! - UPDATE → the update handler, NOTIFY → the transfer handler (deferred), or
+//!   NOTIMP while there is none.
+//!
+//! The reply's header and OPT are written once at the end, and the [`Outcome`] says
+//! what the reply was.
+
+use super::chaos;
+use super::request::{Outcome, Request, Route, Transport};
+use super::{Scratch, Server};
+use crate::auth::{answer, AnswerFlags, AnswerKind, ZoneSet};
+use crate::wire::query::{opcode, HEADER_BYTES};
+use crate::wire::rcode;
+use crate::wire::writer::{write_header, ReplyHeader, ReplyOpt, ResponseWriter};
+use crate::wire::{parse_query, QueryError};
+
+/// Largest reply over UDP without EDNS (RFC 1035 4.2.1).
+pub const MIN_UDP_PAYLOAD_BYTES: usize = 512;
+/// Largest DNS message (the TCP length prefix is 16 bits).
+pub const MAX_MESSAGE_BYTES: usize = 65_535;
+/// Class IN.
+const CLASS_IN: u16 = 1;
+
+/// What to do with a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Response<'z> {
+    /// Send the reply now: its first `len` bytes of the output buffer.
+    Reply {
+        /// Bytes of the reply.
+        len: usize,
+        /// What it was.
+        outcome: Outcome<'z>,
+    },
+    /// Send nothing (too short for a header, or itself a response).
+    Drop,
+    /// Hand the request to the slow path of this route (see [`super::slow`]).
+    Defer(Route),
+}
+
+/// Routes `request` and, when it is answered now, writes the reply into `out`
+/// (at least 512 bytes; 65,535 for TCP). `zones` is the zone set this worker read
+/// for its current batch. See the module doc.
+pub fn respond<'z>(
+    server: &Server,
+    zones: &'z ZoneSet,
+    request: &Request<'_>,
+    scratch: &mut Scratch,
+    out: &mut [u8],
+) -> Response<'z> {
+    let packet = request.packet;
+    let query = match parse_query(packet) {
+        Ok(query) => query,
+        Err(QueryError::Drop) => return Response::Drop,
+        Err(QueryError::FormErr) => return header_only(packet, rcode::FORMERR, out),
+        Err(QueryError::NotImp) => return header_only(packet, rcode::NOTIMP, out),
+    };
+    let route = match query.opcode {
+        opcode::UPDATE => Some(Route::Update),
+        opcode::NOTIFY => Some(Route::Notify),
+        _ => None,
+    };
+    if let Some(route) = route {
+        if server.slow.handler(route).is_some() {
+            return Response::Defer(route);
+        }
+        return header_only(packet, rcode::NOTIMP, out);
+    }
+    let max_size = match (request.transport, query.edns) {
+        (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
+        // RFC 6891 6.2.5: a payload below 512 is taken as 512.
+        (Transport::Udp, Some(edns)) => {
+            usize::from(edns.udp_payload.min(server.options.udp_max_payload))
+                .max(MIN_UDP_PAYLOAD_BYTES)
+        }
+        (Transport::Udp, None) => MIN_UDP_PAYLOAD_BYTES,
+    };
+    let opt = query.edns.map(|edns| ReplyOpt {
+        udp_payload: server.options.udp_max_payload,
+        dnssec_ok: edns.dnssec_ok,
+    });
+    let mut writer = ResponseWriter::new(out, max_size, opt);
+    let mut header = ReplyHeader {
+        id: query.id,
+        opcode: query.opcode,
+        rd: query.rd,
+        cd: query.cd,
+        ..Default::default()
+    };
+    let mut outcome = Outcome {
+        route: Route::Authoritative,
+        rcode: rcode::NOERROR,
+        kind: AnswerKind::Error,
+        qtype: query.qtype,
+        zone: None,
+        truncated: false,
+    };
+    let finish = |writer: ResponseWriter<'_>, header: ReplyHeader, mut outcome: Outcome<'z>| {
+        outcome.rcode = header.rcode;
+        outcome.truncated = header.tc;
+        Response::Reply {
+            len: writer.finish(header),
+            outcome,
+        }
+    };
+    if writer.write_question(query.question).is_err() {
+        header.rcode = rcode::SERVFAIL;
+        return finish(writer, header, outcome);
+    }
+    if query.edns.is_some_and(|e| e.version > 0) {
+        // RFC 6891 6.1.3: an unknown version gets BADVERS and nothing else.
+        header.rcode = rcode::BADVERS;
+        return finish(writer, header, outcome);
+    }
+    let flags = match query.qclass {
+        CLASS_IN => {
+            let key = &mut scratch.key;
+            // The question name was checked by `parse_query`: the key is always made.
+            key.set(query.qname);
+            match zones.find(key, query.qtype) {
+                Some(zone) => {
+                    outcome.zone = Some(zone);
+                    answer(
+                        zones,
+                        zone,
+                        &query,
+                        key,
+                        &mut writer,
+                        request.transport == Transport::Tcp,
+                    )
+                }
+                None if query.rd && server.slow.handler(Route::Recursive).is_some() => {
+                    return Response::Defer(Route::Recursive);
+                }
+                // RFC 1034 4.3.2 step 2: not ours, and no recursion for this client.
+                None => refused(),
+            }
+        }
+        chaos::CLASS_CH => {
+            outcome.route = Route::Chaos;
+            chaos::answer_chaos(&server.options.identity, &query, &mut writer)
+        }
+        _ => refused(),
+    };
+    header.rcode = flags.rcode;
+    header.aa = flags.aa;
+    header.tc = flags.tc;
+    outcome.kind = flags.kind;
+    finish(writer, header, outcome)
+}
+
+/// The flags of a refused question.
+fn refused() -> AnswerFlags {
+    AnswerFlags {
+        rcode: rcode::REFUSED,
+        aa: false,
+        tc: false,
+        kind: AnswerKind::Refused,
+    }
+}
+
+/// A reply of just a header (FORMERR, NOTIMP): ID, opcode and RD of the request.
+fn header_only<'z>(packet: &[u8], rcode: u16, out: &mut [u8]) -> Response<'z> {
+    let opcode = packet.get(2).map_or(0, |b| (b >> 3) & 0xF);
+    let rd = packet.get(2).is_some_and(|b| b & 1 != 0);
+    let id = packet
+        .get(..2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    write_header(
+        out,
+        ReplyHeader {
+            id,
+            opcode,
+            rd,
+            rcode,
+            ..Default::default()
+        },
+        [0; 4],
+    );
+    Response::Reply {
+        len: HEADER_BYTES,
+        outcome: Outcome {
+            route: Route::Authoritative,
+            rcode,
+            kind: AnswerKind::Error,
+            qtype: 0,
+            zone: None,
+            truncated: false,
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::server::{OwnedRequest, ReplyFuture, ServerOptions, SlowHandler};
+    use crate::wire::name::parse_presentation;
+    use crate::wire::query::{encode_query, OutgoingQuery};
+    use crate::wire::types;
+    use crate::zonefile::load_zone_text;
+
+    const ZONE: &str = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n\
+                        sub NS ns.sub\nns.sub A 192.0.2.2\n";
+
+    fn server() -> Server {
+        let origin = parse_presentation(b"z.", None).unwrap();
+        let zone = load_zone_text(&origin, ZONE.as_bytes(), Path::new("z")).unwrap();
+        Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default())
+    }
+
+    fn packet(name: &str, qtype: u16, opcode: u8, rd: bool) -> Vec<u8> {
+        let qname = parse_presentation(name.as_bytes(), None).unwrap();
+        let mut query = OutgoingQuery::new(&qname, qtype);
+        query.opcode = opcode;
+        query.rd = rd;
+        let mut p = Vec::new();
+        encode_query(&query, &mut p);
+        p
+    }
+
+    /// (route, rcode, kind, zone origin) of the outcome, or what else happened.
+    fn outcome(server: &Server, packet: &[u8]) -> String {
+        let zones = server.zones.load();
+        let request = Request {
+            packet,
+            client: "192.0.2.9:1234".parse().unwrap(),
+            transport: Transport::Udp,
+        };
+        let mut out = vec![0u8; 4096];
+        match respond(server, &zones, &request, &mut Scratch::default(), &mut out) {
+            Response::Reply { outcome, .. } => format!(
+                "{:?} {} {:?} {}",
+                outcome.route,
+                outcome.rcode,
+                outcome.kind,
+                outcome
+                    .zone
+                    .map(|z| crate::wire::name::to_presentation(&z.origin))
+                    .unwrap_or_default()
+            ),
+            Response::Drop => "drop".into(),
+            Response::Defer(route) => format!("defer {route:?}"),
+        }
+    }
+
+    #[test]
+    fn every_reply_reports_its_outcome() {
+        let s = server();
+        let q = |name, qtype| packet(name, qtype, opcode::QUERY, false);
+        assert_eq!(
+            outcome(&s, &q("ns.z.", types::A)),
+            "Authoritative 0 Answer z."
+        );
+        assert_eq!(
+            outcome(&s, &q("ns.z.", types::AAAA)),
+            "Authoritative 0 NoData z."
+        );
+        assert_eq!(
+            outcome(&s, &q("no.z.", types::A)),
+            "Authoritative 3 NxDomain z."
+        );
+        assert_eq!(
+            outcome(&s, &q("a.sub.z.", types::A)),
+            "Authoritative 0 Referral z."
+        );
+        assert_eq!(
+            outcome(&s, &q("example.org.", types::A)),
+            "Authoritative 5 Refused "
+        );
+        let mut bad = q("ns.z.", types::A);
+        bad.push(0);
+        assert_eq!(outcome(&s, &bad), "Authoritative 1 Error ");
+        let mut status = q("ns.z.", types::A);
+        status[2] = 2 << 3;
+        assert_eq!(outcome(&s, &status), "Authoritative 4 Error ");
+        let mut response = q("ns.z.", types::A);
+        response[2] |= 0x80;
+        assert_eq!(outcome(&s, &response), "drop");
+    }
+
+    #[test]
+    fn chaos_is_routed_to_chaos() {
+        let mut s = server();
+        s.options.identity.version = super::chaos::ChaosText::new("zonal test");
+        let mut p = packet("version.bind.", types::TXT, opcode::QUERY, false);
+        let n = p.len();
+        p[n - 1] = 3; // class CH
+        assert_eq!(outcome(&s, &p), "Chaos 0 Answer ");
+    }
+
+    struct Never;
+    impl SlowHandler for Never {
+        fn handle(&self, _: OwnedRequest) -> ReplyFuture {
+            Box::pin(async { None })
+        }
+    }
+
+    #[test]
+    fn slow_routes_are_deferred_only_when_they_have_a_handler() {
+        let mut s = server();
+        let update = packet("z.", types::SOA, opcode::UPDATE, false);
+        let notify = packet("z.", types::SOA, opcode::NOTIFY, false);
+        let recursive = packet("example.org.", types::A, opcode::QUERY, true);
+        assert_eq!(outcome(&s, &update), "Authoritative 4 Error ");
+        assert_eq!(outcome(&s, &notify), "Authoritative 4 Error ");
+        assert_eq!(outcome(&s, &recursive), "Authoritative 5 Refused ");
+        s.slow.update = Some(Arc::new(Never));
+        s.slow.notify = Some(Arc::new(Never));
+        s.slow.recursive = Some(Arc::new(Never));
+        assert_eq!(outcome(&s, &update), "defer Update");
+        assert_eq!(outcome(&s, &notify), "defer Notify");
+        assert_eq!(outcome(&s, &recursive), "defer Recursive");
+        // Our own zones are answered from zone data, RD or not; RD=0 elsewhere is refused.
+        let ours = packet("ns.z.", types::A, opcode::QUERY, true);
+        assert_eq!(outcome(&s, &ours), "Authoritative 0 Answer z.");
+        let no_rd = packet("example.org.", types::A, opcode::QUERY, false);
+        assert_eq!(outcome(&s, &no_rd), "Authoritative 5 Refused ");
+    }
+}
