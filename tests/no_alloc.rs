@@ -55,10 +55,15 @@ fn respond_does_not_allocate() {
         ("big", 16),
         ("tricky.example", 255),
         ("tricky.example", 15),
+        ("external", 1),
+        ("loop1", 1),
+        ("www.example.org.", 1),
     ]
     .iter()
     .map(|(label, qtype)| {
-        let name = if label.ends_with("example") {
+        let name = if label.ends_with('.') {
+            label.to_string()
+        } else if label.ends_with("example") {
             format!("{label}.")
         } else {
             format!("{label}.tricky.example.")
@@ -74,6 +79,17 @@ fn respond_does_not_allocate() {
         p
     })
     .collect();
+    // A NOTIMP opcode (STATUS), and a CHAOS question.
+    let mut queries = queries;
+    let mut status = queries[0].clone();
+    status[2] = 2 << 3;
+    queries.push(status);
+    let mut chaos = Vec::new();
+    let version = parse_presentation(b"version.bind.", None).expect("name");
+    let mut query = OutgoingQuery::new(&version, 16);
+    query.qclass = 3;
+    encode_query(&query, &mut chaos);
+    queries.push(chaos);
     let mut out = vec![0u8; 65_535];
     // What a worker has before its first query: its buffers and the zone set.
     let mut scratch = Box::<Scratch>::default();

@@ -66,10 +66,11 @@ struct AdditionalSource<'z> {
 }
 
 /// Answers the question of `query` into `writer` (question already written), from
-/// `zone`, which [`ZoneSet::find`] chose for it in `zones`. `key` holds the key of
-/// the question name and is reused for the names the answer goes on to (CNAME
-/// targets, additional-section names).
-pub fn answer<'z>(
+/// `zone`, which [`ZoneSet::find`] chose for it in `zones` with `key`, the key of the
+/// question name; `key` is then reused for the names the answer goes on to (CNAME
+/// targets, additional-section names). The kind reported is what the last name of
+/// a CNAME/DNAME chain turned out to be.
+pub(crate) fn answer<'z>(
     zones: &'z ZoneSet,
     zone: &'z Arc<Zone>,
     query: &QueryView<'_>,
@@ -153,9 +154,7 @@ pub fn answer<'z>(
                         }
                         _ => {
                             // RFC 2308 2.2: NODATA, the SOA in authority.
-                            if step == 0 {
-                                flags.kind = AnswerKind::NoData;
-                            }
+                            flags.kind = AnswerKind::NoData;
                             write_soa(writer, zone)?;
                             return Ok(());
                         }
@@ -163,9 +162,7 @@ pub fn answer<'z>(
                 }
                 Lookup::Delegation(cut, node) => {
                     // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
-                    if step == 0 {
-                        flags.kind = AnswerKind::Referral;
-                    }
+                    flags.kind = AnswerKind::Referral;
                     if let Some(ns) = node.rrset(types::NS) {
                         write_set(writer, Section::Authority, Owner::Name(cut), ns)?;
                         add_source(AdditionalSource {

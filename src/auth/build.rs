@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::check::{check_apex, check_node, check_owner, CheckError, CheckErrorKind};
+use super::check::{check_apex, check_node, check_record, CheckError, CheckErrorKind};
 use super::name_tree::{NameKey, NameTree};
-use super::node::{flags, Node, RRset, NO_FILE};
+use super::node::{flags, JoinError, JoinTtl, Node, Occluders, NO_FILE};
 use super::zone::Zone;
 use crate::wire::name::{
     is_subdomain, label_count, lowercase_into, to_presentation, NAME_BUF_BYTES,
@@ -58,24 +58,31 @@ pub struct ZoneBuilder {
 impl ZoneBuilder {
     /// Starts a zone at `origin` (wire format, any case) read from `file` (named in
     /// errors about the zone as a whole, such as a missing SOA).
-    pub fn new(origin: &[u8], file: &Path) -> Self {
+    pub fn new(origin: &[u8], file: &Path) -> Result<Self, CheckError> {
         let mut key = Box::<NameKey>::default();
-        key.set(origin);
+        if !key.set(origin) {
+            return Err(CheckError {
+                file: Some(file.to_path_buf()),
+                line: None,
+                kind: CheckErrorKind::BadOrigin(to_presentation(origin)),
+            });
+        }
         let origin: Box<[u8]> = key.name().into();
         let mut names = NameTree::new();
         names.get_or_insert_with(key.full(), Node::default);
-        ZoneBuilder {
+        Ok(ZoneBuilder {
             origin_labels: label_count(&origin),
             origin,
             names,
             files: vec![file.to_path_buf()],
             records: 0,
             key,
-        }
+        })
     }
 
     /// Adds one record (owner in wire format, any case). Identical records are merged
-    /// (RFC 2181 5); a second RRset member keeps the set's first TTL, as BIND does.
+    /// (RFC 2181 5); a later member of an RRset keeps the set's first TTL, as BIND and
+    /// Knot DNS load zone files.
     pub fn add(
         &mut self,
         owner: &[u8],
@@ -95,47 +102,21 @@ impl ZoneBuilder {
                 origin: to_presentation(&self.origin),
             }));
         }
-        check_owner(&self.origin, self.key.name(), rtype).map_err(at)?;
-        let (file, line) = match source {
+        check_record(&self.origin, self.key.name(), rtype, rdata).map_err(at)?;
+        let place = match source {
             Some(source) => (self.file_index(source.file), source.line),
             None => (NO_FILE, 0),
         };
         let (node, is_new) = self
             .names
             .get_or_insert_with(self.key.full(), Node::default);
-        match node.rrset_mut(rtype) {
-            Some(set) => {
-                if set.contains(rdata) {
-                    return Ok(());
-                }
-                if rtype == types::SOA {
-                    return Err(at(CheckErrorKind::SecondSoa(set.line)));
-                }
-                if !set.push(rdata) {
-                    return Err(at(CheckErrorKind::TooManyRecords {
-                        owner: to_presentation(owner),
-                        rtype: types::type_name(rtype),
-                    }));
-                }
-            }
-            None => {
-                // Most names hold one RRset: no room for four (Vec's first growth).
-                node.rrsets.reserve_exact(1);
-                node.rrsets.push(RRset::new(rtype, ttl, rdata, file, line));
-            }
-        }
+        let added = node
+            .join(rtype, ttl, rdata, place, JoinTtl::KeepFirst)
+            .map_err(|e| at(join_error(e, owner, rtype)))?;
         if is_new {
-            // The empty non-terminals between the owner and the apex.
-            for labels in (self.origin_labels + 1..self.key.labels()).rev() {
-                let (_, inserted) = self
-                    .names
-                    .get_or_insert_with(self.key.ancestor(labels), Node::default);
-                if !inserted {
-                    break;
-                }
-            }
+            add_empty_ancestors(&mut self.names, &self.key, self.origin_labels, |_| {});
         }
-        self.records += 1;
+        self.records += usize::from(added);
         Ok(())
     }
 
@@ -165,7 +146,7 @@ impl ZoneBuilder {
         check_apex(&origin, names.get(key.full()).map(|l| &l.value), &files)?;
 
         // One pass in canonical order: flags, per-name checks, NS targets to check.
-        let mut occluders: Vec<Box<[u8]>> = Vec::new();
+        let mut occluders: Occluders<Box<[u8]>> = Occluders::new();
         let mut failed: Option<CheckError> = None;
         let mut targets: Vec<NsTarget> = Vec::new();
         let mut lower = [0u8; NAME_BUF_BYTES];
@@ -181,17 +162,8 @@ impl ZoneBuilder {
             }
             node.flags = node.own_flags(name == &*origin);
             node.ns_targeted = 0;
-            while let Some(top) = occluders.last() {
-                if name != &**top && is_subdomain(name, top) {
-                    break;
-                }
-                occluders.pop();
-            }
-            if !occluders.is_empty() {
+            if occluders.visit(name, node.flags, || name.into()) {
                 node.flags |= flags::OCCLUDED;
-            }
-            if node.flags & flags::OCCLUDING != 0 {
-                occluders.push(name.into());
             }
             if let Err((kind, set)) = check_node(name, node) {
                 failed = Some(CheckError::at_set(&files, set, kind));
@@ -250,6 +222,35 @@ impl ZoneBuilder {
     }
 }
 
+/// The check error of a record that could not join its node.
+pub(crate) fn join_error(e: JoinError, owner: &[u8], rtype: u16) -> CheckErrorKind {
+    match e {
+        JoinError::SecondSoa(line) => CheckErrorKind::SecondSoa(line),
+        JoinError::TooManyRecords => CheckErrorKind::TooManyRecords {
+            owner: to_presentation(owner),
+            rtype: types::type_name(rtype),
+        },
+    }
+}
+
+/// Makes the empty non-terminals between the name of `key` (just added) and the
+/// apex (`origin_labels` labels) exist; `on_new` sees each one made.
+pub(crate) fn add_empty_ancestors(
+    names: &mut NameTree<Node>,
+    key: &NameKey,
+    origin_labels: usize,
+    mut on_new: impl FnMut(&[u8]),
+) {
+    for labels in (origin_labels + 1..key.labels()).rev() {
+        let ancestor = key.ancestor(labels);
+        let (_, inserted) = names.get_or_insert_with(ancestor, Node::default);
+        if !inserted {
+            break;
+        }
+        on_new(ancestor.name());
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -293,7 +294,7 @@ mod tests {
         ));
         // An identical trailing SOA, as AXFR dumps end with, is accepted.
         build("@ SOA ns hm 1 2 3 4 60\n");
-        let mut b = ZoneBuilder::new(ORIGIN, Path::new("t.zone"));
+        let mut b = ZoneBuilder::new(ORIGIN, Path::new("t.zone")).unwrap();
         b.add(key("www").name(), 1, 60, &[1, 2, 3, 4], None)
             .unwrap();
         assert!(matches!(

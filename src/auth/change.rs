@@ -11,9 +11,10 @@
 
 use std::collections::HashSet;
 
-use super::check::{check_apex, check_glue, check_node, check_owner, CheckError, CheckErrorKind};
+use super::build::{add_empty_ancestors, join_error};
+use super::check::{check_apex, check_glue, check_node, check_record, CheckError, CheckErrorKind};
 use super::name_tree::{KeyRef, NameKey};
-use super::node::{flags, Node, RRset, NO_FILE};
+use super::node::{flags, JoinTtl, Node, Occluders, NO_FILE};
 use super::zone::{negative_ttl, Zone};
 use crate::wire::name::{is_subdomain, lowercase_into, to_presentation, NAME_BUF_BYTES};
 use crate::wire::types;
@@ -101,7 +102,13 @@ impl Applying {
                 origin: to_presentation(&self.zone.origin),
             }));
         }
-        check_owner(&self.zone.origin, self.key.name(), record.rtype).map_err(CheckError::new)
+        check_record(
+            &self.zone.origin,
+            self.key.name(),
+            record.rtype,
+            &record.rdata,
+        )
+        .map_err(CheckError::new)
     }
 
     fn remove(&mut self, record: &Record) -> Result<(), CheckError> {
@@ -145,42 +152,36 @@ impl Applying {
             .zone
             .names
             .get_or_insert_with(self.key.full(), Node::default);
-        match node.rrset_mut(record.rtype) {
-            Some(set) if set.contains(&record.rdata) => return Ok(()),
-            Some(set) if record.rtype == types::SOA => {
-                return Err(CheckError::new(CheckErrorKind::SecondSoa(set.line)));
-            }
-            Some(set) => {
-                if !set.push(&record.rdata) {
-                    return Err(CheckError::new(CheckErrorKind::TooManyRecords {
-                        owner: to_presentation(&record.owner),
-                        rtype: types::type_name(record.rtype),
-                    }));
-                }
-                set.ttl = record.ttl;
-            }
-            None => node.rrsets.push(RRset::new(
+        let ttl_before = node.rrset(record.rtype).map(|set| set.ttl);
+        let added = node
+            .join(
                 record.rtype,
                 record.ttl,
                 &record.rdata,
-                NO_FILE,
-                0,
-            )),
+                (NO_FILE, 0),
+                JoinTtl::TakeNew,
+            )
+            .map_err(|e| CheckError::new(join_error(e, &record.owner, record.rtype)))?;
+        if !added && ttl_before == Some(record.ttl) {
+            return Ok(());
         }
-        self.zone.record_count += 1;
         self.touched.insert(self.key.name().into());
         if is_new {
             self.created.insert(self.key.name().into());
-            // The empty non-terminals between the owner and the apex.
-            for labels in (self.zone.origin_labels + 1..self.key.labels()).rev() {
-                let ancestor = self.key.ancestor(labels);
-                let (_, inserted) = self.zone.names.get_or_insert_with(ancestor, Node::default);
-                if !inserted {
-                    break;
-                }
-                self.created.insert(ancestor.name().into());
-            }
+            let created = &mut self.created;
+            add_empty_ancestors(
+                &mut self.zone.names,
+                &self.key,
+                self.zone.origin_labels,
+                |name| {
+                    created.insert(name.into());
+                },
+            );
         }
+        if !added {
+            return Ok(());
+        }
+        self.zone.record_count += 1;
         if record.rtype == types::NS {
             let mut lower = [0u8; NAME_BUF_BYTES];
             let target = lowercase_into(&record.rdata, &mut lower);
@@ -327,23 +328,11 @@ impl Applying {
         // Names below whose flag must change, found walking the range in order with
         // the cuts and DNAMEs above each one on a stack.
         let mut changes: Vec<(Box<[u8]>, bool)> = Vec::new();
-        let mut occluders: Vec<&[u8]> = Vec::new();
+        let mut occluders: Occluders<&[u8]> = Occluders::new();
         for (name, node) in self.zone.subtree(top.full()) {
-            while let Some(last) = occluders.last() {
-                if name != *last && is_subdomain(name, last) {
-                    break;
-                }
-                occluders.pop();
-            }
-            let is_top = name == top.name();
-            if !is_top {
-                let occluded = base || !occluders.is_empty();
-                if occluded != (node.flags & flags::OCCLUDED != 0) {
-                    changes.push((name.into(), occluded));
-                }
-            }
-            if node.flags & flags::OCCLUDING != 0 {
-                occluders.push(name);
+            let occluded = occluders.visit(name, node.flags, || name) || base;
+            if name != top.name() && occluded != (node.flags & flags::OCCLUDED != 0) {
+                changes.push((name.into(), occluded));
             }
         }
         let mut key = NameKey::default();

@@ -2,7 +2,8 @@
 //! per record and per name so that loading a zone file and applying a change (an
 //! UPDATE, a transfer) call the same functions on what they touch.
 //!
-//! - per record ([`check_owner`]): the owner is in the zone; an SOA only at the apex;
+//! - per record ([`check_record`]): the owner is in the zone; an SOA only at the
+//!   apex; the data fits a record;
 //! - per name ([`check_node`]): a CNAME stands alone (RFC 1034 3.6.2, RFC 2181 10.1);
 //! - at the apex ([`check_apex`]): an SOA and NS records;
 //! - per NS RRset ([`check_glue`]): every NS target inside the zone has an address.
@@ -84,6 +85,12 @@ pub enum CheckErrorKind {
         /// The type.
         rtype: String,
     },
+    /// RDATA longer than 65,535 bytes.
+    #[error("record data at '{0}' longer than 65535 bytes")]
+    RdataTooLong(String),
+    /// A zone origin that is not a well-formed name.
+    #[error("bad zone origin '{0}'")]
+    BadOrigin(String),
     /// A change removes a record the zone does not hold.
     #[error("no {rtype} record at '{owner}' to remove")]
     MissingRecord {
@@ -122,8 +129,17 @@ impl CheckError {
     }
 }
 
-/// Per record: `owner` (lowercase) is at or below `origin`, and an SOA is at the apex.
-pub(crate) fn check_owner(origin: &[u8], owner: &[u8], rtype: u16) -> Result<(), CheckErrorKind> {
+/// Per record: `owner` (lowercase) is at or below `origin`, an SOA is at the apex,
+/// and the RDATA fits the 16-bit length of a record.
+pub(crate) fn check_record(
+    origin: &[u8],
+    owner: &[u8],
+    rtype: u16,
+    rdata: &[u8],
+) -> Result<(), CheckErrorKind> {
+    if rdata.len() > usize::from(u16::MAX) {
+        return Err(CheckErrorKind::RdataTooLong(to_presentation(owner)));
+    }
     if !is_subdomain(owner, origin) {
         return Err(CheckErrorKind::OutOfZone {
             owner: to_presentation(owner),
@@ -222,16 +238,21 @@ mod tests {
 
     #[test]
     fn owner_checks() {
-        assert!(check_owner(ORIGIN, b"\x03www\x07example\x00", types::A).is_ok());
+        let www = b"\x03www\x07example\x00";
+        assert!(check_record(ORIGIN, www, types::A, &[1, 2, 3, 4]).is_ok());
         assert!(matches!(
-            check_owner(ORIGIN, b"\x03www\x05other\x00", types::A),
+            check_record(ORIGIN, b"\x03www\x05other\x00", types::A, &[1, 2, 3, 4]),
             Err(CheckErrorKind::OutOfZone { .. })
         ));
         assert!(matches!(
-            check_owner(ORIGIN, b"\x03www\x07example\x00", types::SOA),
+            check_record(ORIGIN, www, types::SOA, b""),
             Err(CheckErrorKind::SoaNotAtApex(_))
         ));
-        assert!(check_owner(ORIGIN, ORIGIN, types::SOA).is_ok());
+        assert!(check_record(ORIGIN, ORIGIN, types::SOA, b"").is_ok());
+        assert!(matches!(
+            check_record(ORIGIN, www, types::TXT, &vec![0; 65_536]),
+            Err(CheckErrorKind::RdataTooLong(_))
+        ));
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub(crate) mod node;
 pub(crate) mod zone;
 pub(crate) mod zone_set;
 
-pub use answer::{answer, AnswerFlags, AnswerKind};
+pub(crate) use answer::answer;
+pub use answer::{AnswerFlags, AnswerKind};
 pub use build::{SourceLine, ZoneBuilder};
 pub use change::{ChangeSet, Record};
 pub use check::{CheckError, CheckErrorKind};

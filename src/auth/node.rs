@@ -148,6 +148,94 @@ impl Node {
     }
 }
 
+/// Which TTL an RRset keeps when a record joins it (RFC 2181 5.2: a set has one TTL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinTtl {
+    /// The set's first TTL, as BIND and Knot DNS load a zone file.
+    KeepFirst,
+    /// The joining record's, as BIND and Knot DNS apply an UPDATE (also when the
+    /// record is already there: that is a TTL change).
+    TakeNew,
+}
+
+/// Why a record could not join a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinError {
+    /// A second, different SOA (the line of the first).
+    SecondSoa(u32),
+    /// The set already holds 65,535 records.
+    TooManyRecords,
+}
+
+impl Node {
+    /// Adds a record to the node, merging an identical one (RFC 2181 5). Returns
+    /// whether the node gained a record.
+    pub(crate) fn join(
+        &mut self,
+        rtype: u16,
+        ttl: u32,
+        rdata: &[u8],
+        (file, line): (u16, u32),
+        rule: JoinTtl,
+    ) -> Result<bool, JoinError> {
+        let Some(set) = self.rrset_mut(rtype) else {
+            // Most names hold one RRset: no room for four (Vec's first growth).
+            self.rrsets.reserve_exact(1);
+            self.rrsets.push(RRset::new(rtype, ttl, rdata, file, line));
+            return Ok(true);
+        };
+        if set.contains(rdata) {
+            if rule == JoinTtl::TakeNew {
+                set.ttl = ttl;
+            }
+            return Ok(false);
+        }
+        if rtype == types::SOA {
+            return Err(JoinError::SecondSoa(set.line));
+        }
+        if !set.push(rdata) {
+            return Err(JoinError::TooManyRecords);
+        }
+        if rule == JoinTtl::TakeNew {
+            set.ttl = ttl;
+        }
+        Ok(true)
+    }
+}
+
+/// The cuts and DNAMEs above the name being visited, for a walk in canonical
+/// order (where a name's descendants follow it): a name below any of them is
+/// occluded.
+pub(crate) struct Occluders<N> {
+    /// Occluding names, each below the one before it.
+    stack: Vec<N>,
+}
+
+impl<N: AsRef<[u8]>> Occluders<N> {
+    /// An empty stack, for a walk that starts at a name no cut or DNAME is above.
+    pub(crate) fn new() -> Self {
+        Occluders { stack: Vec::new() }
+    }
+
+    /// Visits `name`, the next in canonical order, with its own flags: whether a
+    /// cut or DNAME visited before is above it. An occluding name is kept (as
+    /// `keep` makes it) for the names after it.
+    pub(crate) fn visit(&mut self, name: &[u8], node_flags: u8, keep: impl FnOnce() -> N) -> bool {
+        while let Some(top) = self.stack.last() {
+            let top = top.as_ref();
+            if name != top && crate::wire::name::is_subdomain(name, top) {
+                break;
+            }
+            self.stack.pop();
+        }
+        let occluded = !self.stack.is_empty();
+        if node_flags & flags::OCCLUDING != 0 {
+            self.stack.push(keep());
+        }
+        occluded
+    }
+}
+
 /// Iterates over the RDATA in a sequence of 16-bit length + bytes.
 pub(crate) fn rdatas(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
@@ -162,8 +250,10 @@ pub(crate) fn rdatas(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 fn push_rdata(data: &mut Vec<u8>, rdata: &[u8]) {
-    // RDATA is at most 65,535 bytes: the parser and the wire decoder both check it.
-    data.extend_from_slice(&(rdata.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+    // `check_record` refuses RDATA over 65,535 bytes before a record gets here; were
+    // one to come anyway, it is cut to what its length can say.
+    let rdata = &rdata[..rdata.len().min(usize::from(u16::MAX))];
+    data.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
     data.extend_from_slice(rdata);
 }
 

@@ -36,8 +36,16 @@ impl ZoneSet {
             return;
         };
         self.max_labels = self.max_labels.max(key.labels());
-        let (slot, _) = self.zones.get_or_insert_with(key.full(), || zone.clone());
-        *slot = zone;
+        let new = match self.zones.get_mut(key.full()) {
+            Some(slot) => {
+                *slot = zone;
+                None
+            }
+            None => Some(zone),
+        };
+        if let Some(zone) = new {
+            self.zones.get_or_insert_with(key.full(), || zone);
+        }
     }
 
     /// This set with `zone` added, or replacing the zone of the same origin.

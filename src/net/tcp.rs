@@ -95,6 +95,10 @@ async fn serve_connection(
                 Response::Reply { len, .. } => Some(len),
                 Response::Drop => None,
                 Response::Defer(route) => {
+                    let Some(permit) = server.slow.admit() else {
+                        tracing::debug!(%client, ?route, "too many requests waiting: dropped");
+                        continue;
+                    };
                     let owned = OwnedRequest {
                         packet: message.to_vec(),
                         client,
@@ -103,7 +107,9 @@ async fn serve_connection(
                     drop(zone_set);
                     // Queries of one connection are answered in order (RFC 7766 allows
                     // either); this one waits for its slow path.
-                    match server.slow.handle(route, owned).await {
+                    let slow = server.slow.handle(route, owned).await;
+                    drop(permit);
+                    match slow {
                         Some(slow) if slow.message.len() <= MAX_MESSAGE_BYTES => {
                             reply[2..2 + slow.message.len()].copy_from_slice(&slow.message);
                             Some(slow.message.len())

@@ -41,6 +41,10 @@ fn defer(
     packet: &[u8],
     client: SocketAddr,
 ) {
+    let Some(permit) = server.slow.admit() else {
+        tracing::debug!(%client, ?route, "too many requests waiting for a slow path: dropped");
+        return;
+    };
     let request = OwnedRequest {
         packet: packet.to_vec(),
         client,
@@ -51,6 +55,7 @@ fn defer(
         if let Some(reply) = server.slow.handle(route, request).await {
             send_now(&socket, &reply.message, client);
         }
+        drop(permit);
     });
 }
 

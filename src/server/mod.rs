@@ -8,14 +8,19 @@
 //! [`crate::auth`]; failures of our own never reach this layer (nothing here can fail
 //! but the size of the reply, which is TC).
 
+pub mod acl;
 pub mod chaos;
 pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod slow;
 
+pub use acl::ClientAcl;
 pub use request::{Outcome, Request, Route, Transport};
 pub use route::{respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
-pub use slow::{OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply};
+pub use slow::{
+    OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply, MAX_DEFERRED_IN_FLIGHT,
+    SLOW_PATH_DEADLINE,
+};
 
 use crate::auth::name_tree::NameKey;
 use crate::auth::ZoneSet;

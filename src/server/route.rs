@@ -54,22 +54,32 @@ pub fn respond<'z>(
     out: &mut [u8],
 ) -> Response<'z> {
     let packet = request.packet;
+    // UPDATE and NOTIFY with nobody to take them: NOTIMP from the header alone, as
+    // for every opcode we do not serve (whatever the rest of the message holds).
+    let slow_opcode = match packet.get(2).map(|b| (b >> 3) & 0xF) {
+        Some(opcode::UPDATE) => Some(Route::Update),
+        Some(opcode::NOTIFY) => Some(Route::Notify),
+        _ => None,
+    };
+    let is_query = packet.get(2).is_some_and(|b| b & 0x80 == 0);
+    if let Some(route) = slow_opcode {
+        if is_query && packet.len() >= HEADER_BYTES && server.slow.handler(route).is_none() {
+            return header_only(packet, rcode::NOTIMP, route, out);
+        }
+    }
     let query = match parse_query(packet) {
         Ok(query) => query,
         Err(QueryError::Drop) => return Response::Drop,
-        Err(QueryError::FormErr) => return header_only(packet, rcode::FORMERR, out),
-        Err(QueryError::NotImp) => return header_only(packet, rcode::NOTIMP, out),
-    };
-    let route = match query.opcode {
-        opcode::UPDATE => Some(Route::Update),
-        opcode::NOTIFY => Some(Route::Notify),
-        _ => None,
-    };
-    if let Some(route) = route {
-        if server.slow.handler(route).is_some() {
-            return Response::Defer(route);
+        Err(QueryError::FormErr) => {
+            let route = slow_opcode.unwrap_or(Route::Authoritative);
+            return header_only(packet, rcode::FORMERR, route, out);
         }
-        return header_only(packet, rcode::NOTIMP, out);
+        Err(QueryError::NotImp) => {
+            return header_only(packet, rcode::NOTIMP, Route::Authoritative, out)
+        }
+    };
+    if let Some(route) = slow_opcode {
+        return Response::Defer(route);
     }
     let max_size = match (request.transport, query.edns) {
         (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
@@ -134,7 +144,10 @@ pub fn respond<'z>(
                         request.transport == Transport::Tcp,
                     )
                 }
-                None if query.rd && server.slow.handler(Route::Recursive).is_some() => {
+                None if query.rd
+                    && server.slow.handler(Route::Recursive).is_some()
+                    && server.slow.recursion_clients.allows(request.client.ip()) =>
+                {
                     return Response::Defer(Route::Recursive);
                 }
                 // RFC 1034 4.3.2 step 2: not ours, and no recursion for this client.
@@ -165,7 +178,7 @@ fn refused() -> AnswerFlags {
 }
 
 /// A reply of just a header (FORMERR, NOTIMP): ID, opcode and RD of the request.
-fn header_only<'z>(packet: &[u8], rcode: u16, out: &mut [u8]) -> Response<'z> {
+fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> Response<'z> {
     let opcode = packet.get(2).map_or(0, |b| (b >> 3) & 0xF);
     let rd = packet.get(2).is_some_and(|b| b & 1 != 0);
     let id = packet
@@ -185,7 +198,7 @@ fn header_only<'z>(packet: &[u8], rcode: u16, out: &mut [u8]) -> Response<'z> {
     Response::Reply {
         len: HEADER_BYTES,
         outcome: Outcome {
-            route: Route::Authoritative,
+            route,
             rcode,
             kind: AnswerKind::Error,
             qtype: 0,
@@ -310,15 +323,26 @@ mod tests {
         let update = packet("z.", types::SOA, opcode::UPDATE, false);
         let notify = packet("z.", types::SOA, opcode::NOTIFY, false);
         let recursive = packet("example.org.", types::A, opcode::QUERY, true);
-        assert_eq!(outcome(&s, &update), "Authoritative 4 Error ");
-        assert_eq!(outcome(&s, &notify), "Authoritative 4 Error ");
+        assert_eq!(outcome(&s, &update), "Update 4 Error ");
+        assert_eq!(outcome(&s, &notify), "Notify 4 Error ");
+        // Without a handler, NOTIMP whatever the rest holds (as before UPDATE was parsed).
+        let mut two_zones = update.clone();
+        two_zones[5] = 2;
+        assert_eq!(outcome(&s, &two_zones), "Update 4 Error ");
         assert_eq!(outcome(&s, &recursive), "Authoritative 5 Refused ");
         s.slow.update = Some(Arc::new(Never));
         s.slow.notify = Some(Arc::new(Never));
         s.slow.recursive = Some(Arc::new(Never));
+        s.slow.recursion_clients =
+            crate::server::ClientAcl::new(vec!["192.0.2.0/24".parse().unwrap()]);
         assert_eq!(outcome(&s, &update), "defer Update");
         assert_eq!(outcome(&s, &notify), "defer Notify");
         assert_eq!(outcome(&s, &recursive), "defer Recursive");
+        // With a handler, a malformed UPDATE is FORMERR.
+        assert_eq!(outcome(&s, &two_zones), "Update 1 Error ");
+        // Recursion only for the allowed clients (the test client is 192.0.2.9).
+        s.slow.recursion_clients = crate::server::ClientAcl::loopback();
+        assert_eq!(outcome(&s, &recursive), "Authoritative 5 Refused ");
         // Our own zones are answered from zone data, RD or not; RD=0 elsewhere is refused.
         let ours = packet("ns.z.", types::A, opcode::QUERY, true);
         assert_eq!(outcome(&s, &ours), "Authoritative 0 Answer z.");

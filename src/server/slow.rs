@@ -4,13 +4,26 @@
 //! hands it to [`SlowPaths::handle`] on a task and sends the reply itself when it
 //! comes — so a UDP worker never waits, and the fast authoritative path stays
 //! synchronous and allocation-free.
+//!
+//! Slow paths are bounded: at most [`MAX_DEFERRED_IN_FLIGHT`] requests wait at once
+//! (more are dropped, as a full socket buffer would drop them), and each gets
+//! [`SLOW_PATH_DEADLINE`] before it is given up without a reply.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::acl::ClientAcl;
 use super::request::{Outcome, Route, Transport};
+
+/// Most deferred requests waiting for their slow path at once.
+pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
+/// Longest a slow path may take before the request is given up, unanswered.
+pub const SLOW_PATH_DEADLINE: Duration = Duration::from_secs(20);
 
 /// A request that outlives the receive buffer it came in.
 #[derive(Debug, Clone)]
@@ -37,20 +50,37 @@ pub type ReplyFuture = Pin<Box<dyn Future<Output = Option<SlowReply>> + Send>>;
 
 /// Something that answers requests of one route on the async runtime.
 pub trait SlowHandler: Send + Sync {
-    /// Answers `request`; the reply goes back to the client on the transport it came by.
+    /// Answers `request`; the reply goes back to the client on the transport it came
+    /// by, as it is: over UDP it must fit the client's payload size (TC set otherwise).
     fn handle(&self, request: OwnedRequest) -> ReplyFuture;
 }
 
 /// The handlers of the slow routes; a route without one is answered at once
 /// (REFUSED for recursion, NOTIMP for UPDATE and NOTIFY).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct SlowPaths {
     /// The resolver, for [`Route::Recursive`].
     pub recursive: Option<Arc<dyn SlowHandler>>,
+    /// Who may recurse: others get REFUSED for names outside our zones.
+    pub recursion_clients: ClientAcl,
     /// Dynamic updates, for [`Route::Update`].
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
     pub notify: Option<Arc<dyn SlowHandler>>,
+    /// One permit per deferred request waiting.
+    in_flight: Arc<Semaphore>,
+}
+
+impl Default for SlowPaths {
+    fn default() -> Self {
+        SlowPaths {
+            recursive: None,
+            recursion_clients: ClientAcl::loopback(),
+            update: None,
+            notify: None,
+            in_flight: Arc::new(Semaphore::new(MAX_DEFERRED_IN_FLIGHT)),
+        }
+    }
 }
 
 impl std::fmt::Debug for SlowPaths {
@@ -74,9 +104,22 @@ impl SlowPaths {
         }
     }
 
-    /// Answers a deferred request of `route`.
+    /// A place for one more deferred request, while there are fewer than
+    /// [`MAX_DEFERRED_IN_FLIGHT`]; held until its reply is sent.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.in_flight.clone().try_acquire_owned().ok()
+    }
+
+    /// Answers a deferred request of `route`, or gives it up after [`SLOW_PATH_DEADLINE`].
     pub async fn handle(&self, route: Route, request: OwnedRequest) -> Option<SlowReply> {
         let handler = self.handler(route)?.clone();
-        handler.handle(request).await
+        let client = request.client;
+        match tokio::time::timeout(SLOW_PATH_DEADLINE, handler.handle(request)).await {
+            Ok(reply) => reply,
+            Err(_) => {
+                tracing::warn!(%client, ?route, "slow path gave no answer in time");
+                None
+            }
+        }
     }
 }

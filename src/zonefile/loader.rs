@@ -34,7 +34,7 @@ fn add(builder: &mut ZoneBuilder, r: &Record<'_>) -> Result<(), LoadError> {
 
 /// Loads the zone `origin` (wire format) from `path`, running the load-time checks.
 pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, LoadError> {
-    let mut builder = ZoneBuilder::new(origin, path);
+    let mut builder = ZoneBuilder::new(origin, path)?;
     parse_file(path, origin, &mut |r| add(&mut builder, r))?;
     Ok(builder.finish()?)
 }
@@ -45,7 +45,7 @@ pub fn load_zone_text(
     text: &[u8],
     name_for_errors: &Path,
 ) -> Result<Zone, LoadError> {
-    let mut builder = ZoneBuilder::new(origin, name_for_errors);
+    let mut builder = ZoneBuilder::new(origin, name_for_errors)?;
     parse_text(text, name_for_errors, origin, &mut |r| add(&mut builder, r))?;
     Ok(builder.finish()?)
 }

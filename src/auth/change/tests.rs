@@ -37,7 +37,9 @@ const OWNERS: &[&str] = &[
     "@", "a", "b", "ns", "sub", "d", "*", "x.sub", "y.sub", "*.sub", "q.x.sub", "x.a", "q.x.a",
     "NS.sub", "x.d", "x.b", "*.x.b",
 ];
-const TARGETS: &[&str] = &["ns", "ns.sub", "x.sub", "q.x.a", "a", "ns.ext.", "ns2.ext."];
+const TARGETS: &[&str] = &[
+    "ns", "ns.sub", "Ns.Sub", "x.sub", "q.x.a", "a", "ns.ext.", "ns2.ext.",
+];
 
 fn random_record(rng: &mut Rng) -> Record {
     let owner = wire(rng.pick(OWNERS));
@@ -62,7 +64,7 @@ fn random_record(rng: &mut Rng) -> Record {
     Record {
         owner,
         rtype,
-        ttl: 300,
+        ttl: rng.pick(&[60, 300]),
         rdata,
     }
 }
@@ -97,20 +99,64 @@ fn base_records() -> Vec<Record> {
     vec![soa(1), ns, glue]
 }
 
-/// The brute-force model: build the zone from scratch from these records.
-fn fresh(records: &BTreeSet<RecordKey>) -> Result<Zone, CheckError> {
-    let mut builder = ZoneBuilder::new(ORIGIN, Path::new("model"));
-    for r in records {
-        builder.add(&r.0, r.1, 300, &r.2, None)?;
-    }
-    builder.finish()
-}
-
 /// A record as the model keeps it: lowercase owner, type, data.
 type RecordKey = (Vec<u8>, u16, Vec<u8>);
+/// An RRset as the model keeps it: lowercase owner, type.
+type SetKey = (Vec<u8>, u16);
 
 fn model_key(r: &Record) -> RecordKey {
     (r.owner.to_ascii_lowercase(), r.rtype, r.rdata.clone())
+}
+
+/// The model of a zone: its records, and each RRset's TTL.
+#[derive(Clone, Default)]
+struct Model {
+    records: BTreeSet<RecordKey>,
+    ttls: std::collections::BTreeMap<SetKey, u32>,
+}
+
+impl Model {
+    /// Adds a record; the set takes its TTL (an UPDATE's rule).
+    fn add(&mut self, r: &Record) {
+        let key = model_key(r);
+        self.ttls.insert((key.0.clone(), key.1), r.ttl);
+        self.records.insert(key);
+    }
+
+    /// Adds a record to a zone being written out: the set keeps its first TTL.
+    fn add_keeping_ttl(&mut self, r: &Record) {
+        let key = model_key(r);
+        self.ttls.entry((key.0.clone(), key.1)).or_insert(r.ttl);
+        self.records.insert(key);
+    }
+
+    fn remove(&mut self, r: &Record) {
+        let key = model_key(r);
+        self.records.remove(&key);
+        let set = (key.0, key.1);
+        if !self.records.iter().any(|k| k.0 == set.0 && k.1 == set.1) {
+            self.ttls.remove(&set);
+        }
+    }
+
+    /// The brute-force model: build the zone from scratch, each record with its
+    /// set's TTL.
+    fn fresh(&self) -> Result<Zone, CheckError> {
+        let mut builder = ZoneBuilder::new(ORIGIN, Path::new("model"))?;
+        for r in &self.records {
+            let ttl = self.ttls.get(&(r.0.clone(), r.1)).copied().unwrap_or(300);
+            builder.add(&r.0, r.1, ttl, &r.2, None)?;
+        }
+        builder.finish()
+    }
+}
+
+fn model_of(records: &[Record]) -> Model {
+    let mut model = Model::default();
+    for r in records {
+        model.add_keeping_ttl(r);
+    }
+    model
 }
 
 /// Everything a version serves, in canonical order, RRsets and their records sorted.
@@ -148,20 +194,20 @@ fn incremental_versions_equal_fresh_builds() {
     for seed in 1..=150u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // A valid starting zone: the base plus random records that keep it valid.
-        let mut records: BTreeSet<RecordKey> = base_records().iter().map(model_key).collect();
+        let mut model = model_of(&base_records());
         for _ in 0..12 {
             let r = random_record(&mut rng);
-            let mut more = records.clone();
-            more.insert(model_key(&r));
-            if fresh(&more).is_ok() {
-                records = more;
+            let mut more = model.clone();
+            more.add_keeping_ttl(&r);
+            if more.fresh().is_ok() {
+                model = more;
             }
         }
-        let mut zone = fresh(&records).unwrap();
+        let mut zone = model.fresh().unwrap();
         let mut serial = 1;
         for _ in 0..25 {
             let mut changes = ChangeSet::default();
-            let current: Vec<&RecordKey> = records.iter().collect();
+            let current: Vec<&RecordKey> = model.records.iter().collect();
             for _ in 0..rng.below(4) {
                 let (owner, rtype, rdata) = rng.pick(&current).clone();
                 if rtype == types::SOA {
@@ -185,22 +231,22 @@ fn incremental_versions_equal_fresh_builds() {
                 changes.removed.push(soa(serial));
                 changes.added.push(soa(serial + 1));
             }
-            let mut expected_records = records.clone();
+            let mut expected_model = model.clone();
             for r in &changes.removed {
-                expected_records.remove(&model_key(r));
+                expected_model.remove(r);
             }
             for r in &changes.added {
-                expected_records.insert(model_key(r));
+                expected_model.add(r);
             }
             let before = dump(&zone);
             let incremental = zone.apply(&changes);
-            let expected = fresh(&expected_records);
+            let expected = expected_model.fresh();
             assert_eq!(dump(&zone), before, "the old version is untouched");
             match (incremental, expected) {
                 (Ok(new), Ok(want)) => {
                     assert_eq!(dump(&new), dump(&want), "seed {seed}, change {changes:?}");
                     zone = new;
-                    records = expected_records;
+                    model = expected_model;
                     if changes.added.iter().any(|r| r.rtype == types::SOA) {
                         serial += 1;
                     }
@@ -222,7 +268,7 @@ fn incremental_versions_equal_fresh_builds() {
 
 #[test]
 fn a_new_cut_occludes_its_subtree_and_removing_it_restores_it() {
-    let mut builder = ZoneBuilder::new(ORIGIN, Path::new("t"));
+    let mut builder = ZoneBuilder::new(ORIGIN, Path::new("t")).unwrap();
     for r in base_records() {
         builder
             .add(&r.owner, r.rtype, r.ttl, &r.rdata, None)
@@ -273,7 +319,7 @@ fn a_new_cut_occludes_its_subtree_and_removing_it_restores_it() {
 
 #[test]
 fn removed_names_take_their_empty_ancestors_with_them() {
-    let zone = fresh(&base_records().iter().map(model_key).collect()).unwrap();
+    let zone = model_of(&base_records()).fresh().unwrap();
     let deep = Record {
         owner: wire("a.b.c"),
         rtype: types::TXT,
@@ -301,8 +347,8 @@ fn removed_names_take_their_empty_ancestors_with_them() {
 }
 
 #[test]
-fn a_record_joining_a_set_gives_it_its_ttl_and_duplicates_are_ignored() {
-    let zone = fresh(&base_records().iter().map(model_key).collect()).unwrap();
+fn a_record_joining_a_set_gives_it_its_ttl_and_a_repeated_one_only_that() {
+    let zone = model_of(&base_records()).fresh().unwrap();
     let a = |last: u8, ttl: u32| Record {
         owner: wire("ns"),
         rtype: types::A,
@@ -327,7 +373,7 @@ fn a_record_joining_a_set_gives_it_its_ttl_and_duplicates_are_ignored() {
 
 #[test]
 fn refusals_leave_nothing_behind() {
-    let zone = fresh(&base_records().iter().map(model_key).collect()).unwrap();
+    let zone = model_of(&base_records()).fresh().unwrap();
     let refused = |changes: ChangeSet| zone.apply(&changes).unwrap_err().kind;
     let glue = Record {
         owner: wire("ns"),

@@ -537,6 +537,35 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_names_fit() {
+        // 255 bytes, every byte escaped: the longest key (2 symbols a byte + separators).
+        let mut name = Vec::new();
+        for _ in 0..4 {
+            name.push(62u8);
+            name.extend(std::iter::repeat_n(0xffu8, 62));
+        }
+        name.push(1);
+        name.push(0);
+        name.push(0);
+        assert_eq!(name.len(), 255);
+        let key = NameKey::new(&name).expect("a 255-byte name");
+        assert_eq!(key.full().symbols.len(), 4 * (2 * 62 + 1) + 2 + 1);
+        assert_eq!(key.name(), &name[..]);
+        // One byte more is not a name.
+        let mut too_long = vec![1u8, b'a'];
+        too_long.extend_from_slice(&name);
+        assert!(NameKey::new(&too_long).is_none(), "257 bytes");
+        // 127 labels is the most a name can have; the 255-byte one is accepted.
+        let mut many = Vec::new();
+        for _ in 0..127 {
+            many.extend_from_slice(b"\x01a");
+        }
+        many.push(0);
+        assert_eq!(many.len(), 255);
+        assert_eq!(NameKey::new(&many).expect("127 labels").labels(), 127);
+    }
+
+    #[test]
     fn rejects_malformed_names() {
         assert!(NameKey::new(b"").is_none());
         assert!(NameKey::new(b"\x03ww").is_none());

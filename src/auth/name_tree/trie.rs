@@ -289,6 +289,12 @@ impl<V: Clone> NameTree<V> {
     /// is shared with another version.
     pub fn get_mut(&mut self, key: KeyRef<'_>) -> Option<&mut V> {
         self.get(key)?;
+        self.descend_mut(key)
+    }
+
+    /// The value at the end of `key`'s path, copying the path; the caller knows the
+    /// name is there.
+    fn descend_mut(&mut self, key: KeyRef<'_>) -> Option<&mut V> {
         let mut twig = self.root.as_mut()?;
         loop {
             match twig {
@@ -313,8 +319,8 @@ impl<V: Clone> NameTree<V> {
             Some(near) => {
                 match first_difference(key, &near.name) {
                     None => {
-                        let value = self.get_mut(key);
-                        // `get_mut` finds what `nearest` just found.
+                        let value = self.descend_mut(key);
+                        // The path `nearest` took leads to the name.
                         return match value {
                             Some(value) => (value, false),
                             None => unreachable_insert(),
