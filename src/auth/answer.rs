@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
-use super::name_tree::NameKey;
 use super::node::RRset;
 use super::zone::{Lookup, Zone};
 use super::zone_set::ZoneSet;
-use crate::wire::name::{is_subdomain, MAX_NAME_BYTES, NAME_BUF_BYTES};
+use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES, NAME_BUF_BYTES};
 use crate::wire::rcode;
 use crate::wire::types;
 use crate::wire::writer::{wire_name_len, Full, Owner, ResponseWriter, Section};
@@ -66,15 +65,16 @@ struct AdditionalSource<'z> {
 }
 
 /// Answers the question of `query` into `writer` (question already written), from
-/// `zone`, which [`ZoneSet::find`] chose for it in `zones` with `key`, the key of the
-/// question name; `key` is then reused for the names the answer goes on to (CNAME
+/// `zone`, which [`ZoneSet::find`] chose in `zones` for `qname` (the question name,
+/// lowercased); `lower` is room to lowercase the names the answer goes on to (CNAME
 /// targets, additional-section names). The kind reported is what the last name of
 /// a CNAME/DNAME chain turned out to be.
 pub(crate) fn answer<'z>(
     zones: &'z ZoneSet,
     zone: &'z Arc<Zone>,
     query: &QueryView<'_>,
-    key: &mut NameKey,
+    qname: &[u8],
+    lower: &mut [u8; NAME_BUF_BYTES],
     writer: &mut ResponseWriter<'_>,
     over_tcp: bool,
 ) -> AnswerFlags {
@@ -108,19 +108,17 @@ pub(crate) fn answer<'z>(
             } else {
                 Owner::Name(name)
             };
-            let zone: &'z Zone = if step == 0 {
-                zone
+            let (zone, lookup_name): (&'z Zone, &[u8]) = if step == 0 {
+                (zone, qname)
             } else {
                 // RFC 1034 4.3.2 step 2: past a CNAME out of our zones, the answer ends.
-                if !key.set(name) {
-                    return Ok(());
-                }
-                match zones.find(key, qtype) {
-                    Some(zone) => zone,
+                let name = lowercase_into(name, lower);
+                match zones.find(name, qtype) {
+                    Some(zone) => (zone, name),
                     None => return Ok(()),
                 }
             };
-            let lookup = zone.lookup(key, qtype);
+            let lookup = zone.lookup(lookup_name, qtype);
             if step == 0 && !matches!(lookup, Lookup::Delegation(..)) {
                 flags.aa = true;
             }
@@ -222,7 +220,7 @@ pub(crate) fn answer<'z>(
         return flags;
     }
     let sources = sources.iter().take(source_count).flatten();
-    if write_additional(writer, key, sources).is_err() {
+    if write_additional(writer, lower, sources).is_err() {
         flags.tc = true;
     }
     flags
@@ -254,7 +252,7 @@ fn write_soa(writer: &mut ResponseWriter<'_>, zone: &Zone) -> Result<(), Full> {
 /// that does not fit makes the reply truncated (RFC 9471 3): `Err` then.
 fn write_additional<'z>(
     writer: &mut ResponseWriter<'_>,
-    key: &mut NameKey,
+    lower: &mut [u8; NAME_BUF_BYTES],
     sources: impl Iterator<Item = &'z AdditionalSource<'z>>,
 ) -> Result<(), Full> {
     let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] =
@@ -264,11 +262,12 @@ fn write_additional<'z>(
     for source in sources {
         for target in source.rrset.additional_targets() {
             let target = &target[..wire_name_len(target)];
-            if !key.set(target) || !is_subdomain(key.name(), &source.zone.origin) {
+            let target_lc = lowercase_into(target, lower);
+            if !is_subdomain(target_lc, &source.zone.origin) {
                 continue;
             }
             // Addresses below a cut (glue) are given too, as Knot DNS and NSD give them.
-            let Some(node) = source.zone.node(key.full()) else {
+            let Some(node) = source.zone.node(target_lc) else {
                 continue;
             };
             for rtype in [types::A, types::AAAA] {
@@ -290,7 +289,7 @@ fn write_additional<'z>(
                     .is_err()
                 {
                     // A smaller RRset further on may still fit: keep going, as Knot DNS does.
-                    truncated |= source.cut.is_some_and(|cut| is_subdomain(key.name(), cut));
+                    truncated |= source.cut.is_some_and(|cut| is_subdomain(target_lc, cut));
                     continue;
                 }
                 if written_count < MAX_ADDITIONAL_WRITTEN {

@@ -317,14 +317,14 @@ mod tests {
         let zone = build(
             "sub NS ns.sub\nsub NS ns\nns.sub A 192.0.2.4\nx.ns.sub TXT y\nd DNAME t.\nq.d A 192.0.2.9\n",
         );
-        let flags_of = |n: &str| zone.node(key(n).full()).unwrap().flags;
+        let flags_of = |n: &str| zone.node(key(n).name()).unwrap().flags;
         assert_eq!(flags_of("sub"), flags::CUT);
         assert_eq!(flags_of("ns.sub"), flags::OCCLUDED);
         assert_eq!(flags_of("x.ns.sub"), flags::OCCLUDED);
         assert_eq!(flags_of("d"), flags::DNAME);
         assert_eq!(flags_of("q.d"), flags::OCCLUDED);
         assert_eq!(flags_of("ns"), 0);
-        let targeted = |n: &str| zone.node(key(n).full()).unwrap().ns_targeted;
+        let targeted = |n: &str| zone.node(key(n).name()).unwrap().ns_targeted;
         assert_eq!(targeted("ns"), 2, "the apex NS and sub's");
         assert_eq!(targeted("ns.sub"), 1);
     }

@@ -85,6 +85,7 @@ impl Zone {
         work.update_flags();
         let mut zone = work.zone;
         check_apex(&zone.origin, zone.apex(), &zone.files)?;
+        zone.names.sync_index();
         if let Some(soa) = zone.apex().and_then(|n| n.rrset(types::SOA)).cloned() {
             zone.negative_ttl = negative_ttl(&soa);
             zone.soa = soa;
@@ -210,7 +211,7 @@ impl Applying {
         let mut key = NameKey::default();
         for name in &self.touched {
             key.set(name);
-            let Some(node) = zone.node(key.full()) else {
+            let Some(node) = zone.node_at(key.full()) else {
                 continue;
             };
             check_node(name, node).map_err(|(kind, _)| CheckError::new(kind))?;
@@ -252,7 +253,7 @@ impl Applying {
 
     /// Whether the name of `key` exists with no records and nothing below it.
     fn is_empty_leaf(&self, key: KeyRef<'_>) -> bool {
-        let Some(node) = self.zone.node(key) else {
+        let Some(node) = self.zone.node_at(key) else {
             return false;
         };
         node.rrsets.is_empty() && self.zone.names.subtree(key).nth(1).is_none()
@@ -267,7 +268,7 @@ impl Applying {
         for name in &self.touched {
             key.set(name);
             let is_apex = **name == *self.zone.origin;
-            let Some(node) = self.zone.node(key.full()) else {
+            let Some(node) = self.zone.node_at(key.full()) else {
                 continue;
             };
             let own = node.own_flags(is_apex);
@@ -305,7 +306,7 @@ impl Applying {
     fn occluded_by_ancestors(&self, key: &NameKey) -> bool {
         (self.zone.origin_labels..key.labels()).any(|labels| {
             self.zone
-                .node(key.ancestor(labels))
+                .node_at(key.ancestor(labels))
                 .is_some_and(|n| n.flags & flags::OCCLUDING != 0)
         })
     }
@@ -313,7 +314,7 @@ impl Applying {
     /// Sets the OCCLUDED flag of the name of `key`, copying its path only on a change.
     fn set_occluded(&mut self, key: KeyRef<'_>, occluded: bool) {
         let wanted = if occluded { flags::OCCLUDED } else { 0 };
-        let current = self.zone.node(key).map(|n| n.flags & flags::OCCLUDED);
+        let current = self.zone.node_at(key).map(|n| n.flags & flags::OCCLUDED);
         if current.is_some_and(|c| c != wanted) {
             if let Some(node) = self.zone.names.get_mut(key) {
                 node.flags = (node.flags & !flags::OCCLUDED) | wanted;

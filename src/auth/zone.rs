@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::name_tree::{KeyRef, Leaf, NameKey, NameTree, WildcardKey};
+use super::name_tree::{KeyRef, Leaf, NameKey, NameTree};
 use super::node::{flags, Node, RRset};
-use crate::wire::name::label_count;
+use crate::wire::name::{label_count, suffix_offsets, MAX_NAME_BYTES, NAME_BUF_BYTES};
 use crate::wire::types;
 use crate::wire::writer::wire_name_len;
 
@@ -51,16 +51,17 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// A zone over `names` (built and checked by the caller): reads the SOA and
-    /// counts labels. `None` when the apex has no SOA.
+    /// A zone over `names` (built and checked by the caller): reads the SOA, counts
+    /// labels and brings the exact-lookup index up to date. `None` when the apex has
+    /// no SOA.
     pub(crate) fn from_names(
         origin: Box<[u8]>,
-        names: NameTree<Node>,
+        mut names: NameTree<Node>,
         files: Arc<[PathBuf]>,
         record_count: usize,
     ) -> Option<Zone> {
-        let apex_key = NameKey::new(&origin)?;
-        let soa = names.get(apex_key.full())?.value.rrset(types::SOA)?.clone();
+        names.sync_index();
+        let soa = names.get_exact(&origin)?.value.rrset(types::SOA)?.clone();
         Some(Zone {
             origin_labels: label_count(&origin),
             origin,
@@ -72,20 +73,26 @@ impl Zone {
         })
     }
 
-    /// The node at the name of `key`, if it exists.
+    /// The node at `name` (lowercase wire format), if it exists.
     #[inline]
-    pub fn node(&self, key: KeyRef<'_>) -> Option<&Node> {
+    pub fn node(&self, name: &[u8]) -> Option<&Node> {
+        self.names.get_exact(name).map(|leaf| &leaf.value)
+    }
+
+    /// The node at the name of `key`, found by walking the trie: right also while a
+    /// change is being made, before the exact-lookup index is brought up to date.
+    pub(crate) fn node_at(&self, key: KeyRef<'_>) -> Option<&Node> {
         self.names.get(key).map(|leaf| &leaf.value)
     }
 
     /// The node at `name` (wire format, any case), if it exists.
     pub fn node_by_name(&self, name: &[u8]) -> Option<&Node> {
-        self.node(NameKey::new(name)?.full())
+        self.node(NameKey::new(name)?.name())
     }
 
     /// The apex node.
     pub fn apex(&self) -> Option<&Node> {
-        self.node_by_name(&self.origin)
+        self.node(&self.origin)
     }
 
     /// Number of names, empty non-terminals included.
@@ -118,10 +125,11 @@ impl Zone {
         soa_serial(&self.soa)
     }
 
-    /// Finds what the name of `qname` (at or below the origin) is in this zone. A DS
-    /// query at a zone cut is answered from this side of the cut (RFC 4035 3.1.4.1).
-    pub fn lookup<'z>(&'z self, qname: &NameKey, qtype: u16) -> Lookup<'z> {
-        if let Some(leaf) = self.names.get(qname.full()) {
+    /// Finds what `qname` (lowercase wire format, at or below the origin) is in this
+    /// zone. A DS query at a zone cut is answered from this side of the cut (RFC 4035
+    /// 3.1.4.1). Every step is an exact lookup by hash.
+    pub fn lookup<'z>(&'z self, qname: &[u8], qtype: u16) -> Lookup<'z> {
+        if let Some(leaf) = self.names.get_exact(qname) {
             let node = &leaf.value;
             if node.flags & flags::OCCLUDED != 0 {
                 return self.walk_down(qname, qtype);
@@ -132,13 +140,11 @@ impl Zone {
             return Lookup::Found(node);
         }
         // RFC 1034 4.3.2 step 3c / RFC 4592 3.3.1: find the closest encloser.
-        let closest = (self.origin_labels..qname.labels())
-            .rev()
-            .find_map(|labels| {
-                let leaf = self.names.get(qname.ancestor(labels))?;
-                Some((labels, leaf))
-            });
-        let Some((encloser_labels, encloser)) = closest else {
+        let closest = suffix_offsets(qname)
+            .skip(1)
+            .take_while(|&off| qname.len() - off >= self.origin.len())
+            .find_map(|off| self.names.get_exact(&qname[off..]));
+        let Some(encloser) = closest else {
             return Lookup::NxDomain;
         };
         let node = &encloser.value;
@@ -151,26 +157,37 @@ impl Zone {
         if node.flags & flags::DNAME != 0 {
             return Lookup::Dname(encloser.name(), node);
         }
-        let encloser_key = qname.ancestor(encloser_labels);
-        let mut wildcard = WildcardKey::default();
-        let source = wildcard
-            .of(encloser_key)
-            .and_then(|key| self.names.get(key));
-        match source {
+        let encloser_name = encloser.name();
+        let len = encloser_name.len() + 2;
+        if len > MAX_NAME_BYTES {
+            return Lookup::NxDomain;
+        }
+        let mut wildcard = [0u8; NAME_BUF_BYTES];
+        wildcard[0] = 1;
+        wildcard[1] = b'*';
+        wildcard[2..len].copy_from_slice(encloser_name);
+        match self.names.get_exact(&wildcard[..len]) {
             Some(source) => Lookup::Wildcard(&source.value),
             None => Lookup::NxDomain,
         }
     }
 
     /// For names below a cut or DNAME: the topmost one from the apex down wins.
-    fn walk_down<'z>(&'z self, qname: &NameKey, qtype: u16) -> Lookup<'z> {
-        let labels = qname.labels();
-        for k in self.origin_labels + 1..=labels {
-            let Some(leaf) = self.names.get(qname.ancestor(k)) else {
+    fn walk_down<'z>(&'z self, qname: &[u8], qtype: u16) -> Lookup<'z> {
+        // A 255-byte name has at most 128 labels; offsets fit a byte.
+        let mut offsets = [0u8; 128];
+        let mut count = 0usize;
+        for (slot, off) in offsets.iter_mut().zip(suffix_offsets(qname)) {
+            *slot = off as u8;
+            count += 1;
+        }
+        let below_apex = count.saturating_sub(self.origin_labels + 1);
+        for off in offsets[..below_apex].iter().rev().map(|&o| usize::from(o)) {
+            let Some(leaf) = self.names.get_exact(&qname[off..]) else {
                 break;
             };
             let node = &leaf.value;
-            let is_qname = k == labels;
+            let is_qname = off == 0;
             if node.flags & flags::CUT != 0 && !(is_qname && qtype == types::DS) {
                 return Lookup::Delegation(leaf.name(), node);
             }
@@ -178,14 +195,14 @@ impl Zone {
                 return Lookup::Dname(leaf.name(), node);
             }
         }
-        if let Some(apex) = self.names.get(qname.ancestor(self.origin_labels)) {
-            if apex.value.flags & flags::DNAME != 0 && labels > self.origin_labels {
+        if let Some(apex) = self.names.get_exact(&self.origin) {
+            if apex.value.flags & flags::DNAME != 0 && qname.len() > self.origin.len() {
                 return Lookup::Dname(apex.name(), &apex.value);
             }
         }
         // Only reached for inconsistent flags; answer as for an exact match.
         self.names
-            .get(qname.full())
+            .get_exact(qname)
             .map_or(Lookup::NxDomain, |leaf| Lookup::Found(&leaf.value))
     }
 }
@@ -231,7 +248,7 @@ pub(crate) mod tests {
     }
 
     fn outcome(zone: &Zone, qname: &str, qtype: u16) -> String {
-        match zone.lookup(&key(qname), qtype) {
+        match zone.lookup(key(qname).name(), qtype) {
             Lookup::Found(n) => format!("found {}", n.rrsets.len()),
             Lookup::Delegation(o, _) => format!("delegation {}", to_presentation(o)),
             Lookup::Dname(o, _) => format!("dname {}", to_presentation(o)),
@@ -265,7 +282,7 @@ pub(crate) mod tests {
     #[test]
     fn merges_duplicates_and_keeps_first_ttl() {
         let zone = build("www A 192.0.2.1\nwww 60 A 192.0.2.1\nwww 60 A 192.0.2.2\n");
-        let node = zone.node(key("www").full()).unwrap();
+        let node = zone.node(key("www").name()).unwrap();
         let a = node.rrset(1).unwrap();
         assert_eq!((a.count, a.ttl), (2, 300));
     }

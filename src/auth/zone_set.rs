@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::name_tree::{NameKey, NameTree};
 use super::zone::Zone;
+use crate::wire::name::{label_count, suffix_offsets};
 use crate::wire::types;
 
 /// All zones served. See the module doc.
@@ -28,6 +29,7 @@ impl ZoneSet {
         for zone in zones {
             set.insert(zone);
         }
+        set.zones.sync_index();
         set
     }
 
@@ -52,6 +54,7 @@ impl ZoneSet {
     pub fn with_zone(&self, zone: Arc<Zone>) -> ZoneSet {
         let mut next = self.clone();
         next.insert(zone);
+        next.zones.sync_index();
         next
     }
 
@@ -61,19 +64,21 @@ impl ZoneSet {
         if let Some(key) = NameKey::new(origin) {
             next.zones.remove(key.full());
         }
+        next.zones.sync_index();
         next
     }
 
-    /// The zone that is authoritative for the name of `qname`. For a DS query at the
-    /// apex of a zone whose parent we also serve, the parent answers: DS lives on the
-    /// parent side of a cut (RFC 4035 3.1.4.1).
+    /// The zone that is authoritative for `qname` (lowercase wire format). For a DS
+    /// query at the apex of a zone whose parent we also serve, the parent answers: DS
+    /// lives on the parent side of a cut (RFC 4035 3.1.4.1).
     #[inline]
-    pub fn find(&self, qname: &NameKey, qtype: u16) -> Option<&Arc<Zone>> {
-        let labels = qname.labels();
+    pub fn find(&self, qname: &[u8], qtype: u16) -> Option<&Arc<Zone>> {
+        let labels = label_count(qname);
+        let skip = labels.saturating_sub(self.max_labels);
         let mut found = None;
-        for k in (0..=labels.min(self.max_labels)).rev() {
-            if let Some(leaf) = self.zones.get(qname.ancestor(k)) {
-                if k == labels && qtype == types::DS && labels > 0 {
+        for off in suffix_offsets(qname).skip(skip) {
+            if let Some(leaf) = self.zones.get_exact(&qname[off..]) {
+                if off == 0 && qtype == types::DS && qname.len() > 1 {
                     found = Some(&leaf.value);
                     continue;
                 }
@@ -86,7 +91,7 @@ impl ZoneSet {
     /// The zone with exactly this origin (wire format, any case).
     pub fn get(&self, origin: &[u8]) -> Option<&Arc<Zone>> {
         let key = NameKey::new(origin)?;
-        self.zones.get(key.full()).map(|leaf| &leaf.value)
+        self.zones.get_exact(key.name()).map(|leaf| &leaf.value)
     }
 
     /// Every zone, in canonical order of their origins.
@@ -121,7 +126,7 @@ mod tests {
     fn found(set: &ZoneSet, name: &str, qtype: u16) -> Option<String> {
         let wire = crate::wire::name::parse_presentation(name.as_bytes(), None).unwrap();
         let key = NameKey::new(&wire).unwrap();
-        set.find(&key, qtype)
+        set.find(key.name(), qtype)
             .map(|z| crate::wire::name::to_presentation(&z.origin))
     }
 

@@ -22,8 +22,8 @@ pub use slow::{
     SLOW_PATH_DEADLINE,
 };
 
-use crate::auth::name_tree::NameKey;
 use crate::auth::ZoneSet;
+use crate::wire::name::NAME_BUF_BYTES;
 
 /// Settings the request path reads.
 #[derive(Debug, Clone, Copy)]
@@ -68,9 +68,21 @@ impl Server {
     }
 }
 
-/// Buffers one worker reuses for every request, so answering allocates nothing.
-#[derive(Debug, Default)]
+/// Buffers one worker reuses for every request, so answering allocates nothing and
+/// zeroes nothing.
+#[derive(Debug)]
 pub struct Scratch {
-    /// The key of the name being looked up.
-    key: NameKey,
+    /// The question name, lowercased.
+    qname: [u8; NAME_BUF_BYTES],
+    /// Other names on the way (CNAME targets, additional-section names), lowercased.
+    name: [u8; NAME_BUF_BYTES],
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            qname: [0; NAME_BUF_BYTES],
+            name: [0; NAME_BUF_BYTES],
+        }
+    }
 }

@@ -15,6 +15,7 @@ use super::chaos;
 use super::request::{Outcome, Request, Route, Transport};
 use super::{Scratch, Server};
 use crate::auth::{answer, AnswerFlags, AnswerKind, ZoneSet};
+use crate::wire::name::lowercase_into;
 use crate::wire::query::{opcode, HEADER_BYTES};
 use crate::wire::rcode;
 use crate::wire::writer::{write_header, ReplyHeader, ReplyOpt, ResponseWriter};
@@ -129,17 +130,16 @@ pub fn respond<'z>(
     }
     let flags = match query.qclass {
         CLASS_IN => {
-            let key = &mut scratch.key;
-            // The question name was checked by `parse_query`: the key is always made.
-            key.set(query.qname);
-            match zones.find(key, query.qtype) {
+            let qname = lowercase_into(query.qname, &mut scratch.qname);
+            match zones.find(qname, query.qtype) {
                 Some(zone) => {
                     outcome.zone = Some(zone);
                     answer(
                         zones,
                         zone,
                         &query,
-                        key,
+                        qname,
+                        &mut scratch.name,
                         &mut writer,
                         request.transport == Transport::Tcp,
                     )

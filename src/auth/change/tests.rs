@@ -281,7 +281,7 @@ fn a_new_cut_occludes_its_subtree_and_removing_it_restores_it() {
     }
     let zone = builder.finish().unwrap();
     let flags_of = |zone: &Zone, name: &str| {
-        zone.node(NameKey::new(&wire(name)).unwrap().full())
+        zone.node(NameKey::new(&wire(name)).unwrap().name())
             .unwrap()
             .flags
     };
@@ -311,7 +311,7 @@ fn a_new_cut_occludes_its_subtree_and_removing_it_restores_it() {
     assert_eq!(dump(&undone), dump(&zone));
     // "sub" was an empty non-terminal before and is again.
     assert!(undone
-        .node(NameKey::new(&wire("sub")).unwrap().full())
+        .node(NameKey::new(&wire("sub")).unwrap().name())
         .unwrap()
         .rrsets
         .is_empty());
@@ -362,7 +362,7 @@ fn a_record_joining_a_set_gives_it_its_ttl_and_a_repeated_one_only_that() {
         })
         .unwrap();
     let set = next
-        .node(NameKey::new(&wire("ns")).unwrap().full())
+        .node(NameKey::new(&wire("ns")).unwrap().name())
         .unwrap()
         .rrset(types::A)
         .unwrap()

@@ -13,7 +13,8 @@
 
 use std::sync::Arc;
 
-use super::key::{first_difference, KeyRef};
+use super::index::NameIndex;
+use super::key::{first_difference, KeyRef, NameKey};
 
 /// Names and their values in canonical order. See the module doc.
 pub struct NameTree<V> {
@@ -21,6 +22,12 @@ pub struct NameTree<V> {
     root: Option<Twig<V>>,
     /// How many names the tree holds.
     len: usize,
+    /// Exact lookup by name, once built ([`NameTree::sync_index`]).
+    index: Option<NameIndex<V>>,
+    /// Names changed since the index was last brought up to date.
+    dirty: Vec<Box<[u8]>>,
+    /// Whether the index is to be rebuilt rather than brought up to date name by name.
+    rebuild: bool,
 }
 
 /// A child of a branch (or the root): a leaf or another branch.
@@ -41,19 +48,70 @@ struct Branch<V> {
     twigs: Arc<[Twig<V>]>,
 }
 
+/// A name's bytes, kept in the leaf itself when short (most owner names are): one
+/// allocation and one cache miss less per name than a separate buffer.
+#[derive(Debug, Clone)]
+enum NameBytes {
+    /// Up to [`INLINE_NAME_BYTES`] bytes, in place.
+    Inline {
+        /// Bytes in use.
+        len: u8,
+        /// The name.
+        bytes: [u8; INLINE_NAME_BYTES],
+    },
+    /// A longer name.
+    Heap(Box<[u8]>),
+}
+
+/// Longest name kept in a leaf (the enum then takes 32 bytes, like a boxed slice
+/// and its allocation's header would).
+const INLINE_NAME_BYTES: usize = 30;
+
+impl NameBytes {
+    fn new(name: &[u8]) -> Self {
+        if name.len() > INLINE_NAME_BYTES {
+            return NameBytes::Heap(name.into());
+        }
+        let mut bytes = [0u8; INLINE_NAME_BYTES];
+        bytes[..name.len()].copy_from_slice(name);
+        NameBytes::Inline {
+            len: name.len() as u8,
+            bytes,
+        }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            NameBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            NameBytes::Heap(name) => name,
+        }
+    }
+}
+
 /// A name and its value.
 #[derive(Debug, Clone)]
 pub struct Leaf<V> {
     /// The name, lowercase wire format.
-    name: Box<[u8]>,
+    name: NameBytes,
     /// What the tree holds for the name.
     pub value: V,
 }
 
 impl<V> Leaf<V> {
+    /// A leaf of `name` (lowercase wire format).
+    #[cfg(test)]
+    pub(crate) fn new(name: &[u8], value: V) -> Self {
+        Leaf {
+            name: NameBytes::new(name),
+            value,
+        }
+    }
+
     /// The name, lowercase wire format.
+    #[inline]
     pub fn name(&self) -> &[u8] {
-        &self.name
+        self.name.as_slice()
     }
 }
 
@@ -71,18 +129,27 @@ impl<V> Clone for Twig<V> {
 }
 
 impl<V> Clone for NameTree<V> {
-    /// A new version sharing everything with this one (one pointer copied).
+    /// A new version sharing everything with this one (a few pointers copied).
     fn clone(&self) -> Self {
         NameTree {
             root: self.root.clone(),
             len: self.len,
+            index: self.index.clone(),
+            dirty: self.dirty.clone(),
+            rebuild: self.rebuild,
         }
     }
 }
 
 impl<V> Default for NameTree<V> {
     fn default() -> Self {
-        NameTree { root: None, len: 0 }
+        NameTree {
+            root: None,
+            len: 0,
+            index: None,
+            dirty: Vec::new(),
+            rebuild: false,
+        }
     }
 }
 
@@ -172,16 +239,84 @@ impl<V> NameTree<V> {
         self.len == 0
     }
 
-    /// The leaf of exactly this name.
+    /// The leaf of exactly this name, found by walking the trie.
     #[inline]
     pub fn get(&self, key: KeyRef<'_>) -> Option<&Leaf<V>> {
+        self.get_arc(key).map(|leaf| &**leaf)
+    }
+
+    fn get_arc(&self, key: KeyRef<'_>) -> Option<&Arc<Leaf<V>>> {
         let mut twig = self.root.as_ref()?;
         loop {
             match twig {
                 Twig::Branch(b) => twig = b.child(key.symbol(b.offset as usize))?,
-                Twig::Leaf(leaf) => return same_name(&leaf.name, key.name).then_some(&**leaf),
+                Twig::Leaf(leaf) => return same_name(leaf.name(), key.name).then_some(leaf),
             }
         }
+    }
+
+    /// The leaf of `name` (lowercase wire format), found by hash: the query path's
+    /// lookup. Fast once [`Self::sync_index`] has run after the last change; before
+    /// that, it walks the trie.
+    #[inline]
+    pub fn get_exact(&self, name: &[u8]) -> Option<&Leaf<V>> {
+        match &self.index {
+            Some(index) if self.dirty.is_empty() && !self.rebuild => index.get(name),
+            _ => self.get(NameKey::new(name)?.full()),
+        }
+    }
+
+    /// Brings the exact-lookup index up to date with the changes since it was last:
+    /// builds it the first time, then copies only what changed (a tree shares its
+    /// index with the version it came from, as it shares the trie).
+    pub fn sync_index(&mut self) {
+        let index = match self.index.take() {
+            Some(mut index) if !self.rebuild => {
+                let mut key = NameKey::default();
+                for name in std::mem::take(&mut self.dirty) {
+                    if key.set(&name) {
+                        index.set(&name, self.get_arc(key.full()).cloned());
+                    }
+                }
+                if index.is_crowded() {
+                    let hasher = index.hasher().clone();
+                    NameIndex::build(self.arcs(), self.len, hasher)
+                } else {
+                    index
+                }
+            }
+            old => {
+                let hasher = old.map(|i| i.hasher().clone()).unwrap_or_default();
+                NameIndex::build(self.arcs(), self.len, hasher)
+            }
+        };
+        self.index = Some(index);
+        self.dirty.clear();
+        self.rebuild = false;
+    }
+
+    /// Notes that the leaf of `name` changed, for the index.
+    fn mark_dirty(&mut self, name: &[u8]) {
+        if self.index.is_none() || self.rebuild {
+            return;
+        }
+        self.dirty.push(name.into());
+        // Past a point, building anew is cheaper than copying bucket by bucket.
+        if self.dirty.len() > self.len / 8 + 64 {
+            self.rebuild = true;
+            self.dirty.clear();
+        }
+    }
+
+    /// Every leaf, for building the index.
+    fn arcs(&self) -> impl Iterator<Item = &Arc<Leaf<V>>> {
+        let mut stack: Vec<&Twig<V>> = self.root.iter().collect();
+        std::iter::from_fn(move || loop {
+            match stack.pop()? {
+                Twig::Leaf(leaf) => return Some(leaf),
+                Twig::Branch(b) => stack.extend(b.twigs.iter().rev()),
+            }
+        })
     }
 
     /// The leaf a search for `key` ends at: the one of `key` if it is here, else one
@@ -209,7 +344,7 @@ impl<V> NameTree<V> {
     /// The greatest name at or before `key` in canonical order.
     pub fn floor(&self, key: KeyRef<'_>, inclusive: bool) -> Option<&Leaf<V>> {
         let near = self.nearest(key)?;
-        let difference = first_difference(key, &near.name);
+        let difference = first_difference(key, near.name());
         if difference.is_none() && inclusive {
             return Some(near);
         }
@@ -277,7 +412,7 @@ impl<V> NameTree<V> {
         let Some(first) = twig.first_leaf() else {
             return Iter::new(None);
         };
-        match first_difference(key, &first.name) {
+        match first_difference(key, first.name()) {
             Some((at, _, _)) if at < prefix => Iter::new(None),
             _ => Iter::new(Some(twig)),
         }
@@ -295,6 +430,7 @@ impl<V: Clone> NameTree<V> {
     /// The value at the end of `key`'s path, copying the path; the caller knows the
     /// name is there.
     fn descend_mut(&mut self, key: KeyRef<'_>) -> Option<&mut V> {
+        self.mark_dirty(key.name);
         let mut twig = self.root.as_mut()?;
         loop {
             match twig {
@@ -317,7 +453,7 @@ impl<V: Clone> NameTree<V> {
         let difference = match self.nearest(key) {
             None => None,
             Some(near) => {
-                match first_difference(key, &near.name) {
+                match first_difference(key, near.name()) {
                     None => {
                         let value = self.descend_mut(key);
                         // The path `nearest` took leads to the name.
@@ -331,10 +467,11 @@ impl<V: Clone> NameTree<V> {
             }
         };
         let leaf = Twig::Leaf(Arc::new(Leaf {
-            name: key.name.into(),
+            name: NameBytes::new(key.name),
             value: make(),
         }));
         self.len += 1;
+        self.mark_dirty(key.name);
         let Some((at, new_symbol, old_symbol)) = difference else {
             let root = self.root.insert(leaf);
             return (leaf_value(root), true);
@@ -364,6 +501,7 @@ impl<V: Clone> NameTree<V> {
         };
         if removed.is_some() {
             self.len -= 1;
+            self.mark_dirty(key.name);
         }
         removed
     }
@@ -375,7 +513,7 @@ impl<V: Clone> NameTree<V> {
             match twig {
                 Twig::Leaf(leaf) => {
                     let leaf = Arc::make_mut(leaf);
-                    visit(&leaf.name, &mut leaf.value);
+                    visit(leaf.name.as_slice(), &mut leaf.value);
                 }
                 Twig::Branch(b) => {
                     for child in Arc::make_mut(&mut b.twigs).iter_mut() {
@@ -383,6 +521,9 @@ impl<V: Clone> NameTree<V> {
                     }
                 }
             }
+        }
+        if self.index.is_some() {
+            self.rebuild = true;
         }
         if let Some(root) = self.root.as_mut() {
             walk(root, &mut visit);
@@ -423,12 +564,10 @@ fn insert_below<'t, V: Clone>(
             unreachable_insert()
         };
         let (bit, index) = b.slot(new_symbol);
-        let mut twigs: Vec<Twig<V>> = Vec::with_capacity(b.twigs.len() + 1);
-        twigs.extend(b.twigs[..index].iter().cloned());
-        twigs.push(leaf);
-        twigs.extend(b.twigs[index..].iter().cloned());
         b.bitmap |= bit;
-        b.twigs = twigs.into();
+        rebuild_twigs(&mut b.twigs, |twigs| {
+            twigs.insert(index.min(twigs.len()), leaf)
+        });
         return match Arc::get_mut(&mut b.twigs).and_then(|t| t.get_mut(index)) {
             Some(new) => leaf_value(new),
             None => unreachable_insert(),
@@ -470,14 +609,42 @@ fn remove_below<V: Clone>(twig: &mut Twig<V>, key: KeyRef<'_>) -> Option<Arc<Lea
                 let sibling = b.twigs.get(1 - index)?.clone();
                 *twig = sibling;
             } else {
-                let mut twigs: Vec<Twig<V>> = Vec::with_capacity(b.twigs.len() - 1);
-                twigs.extend(b.twigs[..index].iter().cloned());
-                twigs.extend(b.twigs[index + 1..].iter().cloned());
-                b.twigs = twigs.into();
+                rebuild_twigs(&mut b.twigs, |twigs| {
+                    if index < twigs.len() {
+                        twigs.remove(index);
+                    }
+                });
                 b.bitmap &= !bit;
             }
             Some(leaf)
         }
+    }
+}
+
+/// Replaces a branch's children with `change` made to them. Children of an array
+/// this version alone holds (always, while a zone is built) are moved, not cloned
+/// and dropped: no reference count is touched but the new child's. `change` must
+/// not panic (an unwind would drop the moved children twice).
+fn rebuild_twigs<V>(twigs: &mut Arc<[Twig<V>]>, change: impl FnOnce(&mut Vec<Twig<V>>)) {
+    let unique = Arc::get_mut(twigs).is_some();
+    let mut children: Vec<Twig<V>> = Vec::with_capacity(twigs.len() + 1);
+    if unique {
+        // SAFETY: each child is read exactly once, and the array they are read from
+        // is released below without dropping them, so each is owned once, by
+        // `children`. Nothing else can see the array: this `Arc` is its only
+        // reference (`get_mut` above found no other strong or weak one).
+        children.extend(twigs.iter().map(|t| unsafe { std::ptr::read(t) }));
+    } else {
+        children.extend(twigs.iter().cloned());
+    }
+    change(&mut children);
+    let old = std::mem::replace(twigs, children.into());
+    if unique {
+        let raw: *const [Twig<V>] = Arc::into_raw(old);
+        // SAFETY: `ManuallyDrop<T>` has the layout of `T`, so this is the same
+        // allocation as the `Arc` it came from; dropping it frees the array without
+        // dropping the children moved out above.
+        drop(unsafe { Arc::from_raw(raw as *const [std::mem::ManuallyDrop<Twig<V>>]) });
     }
 }
 
@@ -612,6 +779,13 @@ mod tests {
             assert!(removed_count > 50, "the names repeat enough to remove some");
             // Every version still reads as it was: changes copied, never shared.
             versions.push((tree, model));
+            for (tree, model) in &mut versions {
+                // The index, brought up to date on each version, agrees with the trie.
+                tree.sync_index();
+                for (name, value) in model.values() {
+                    assert_eq!(tree.get_exact(name).map(|l| l.value), Some(*value));
+                }
+            }
             for (tree, model) in &versions {
                 let got: Vec<(Vec<u8>, u32)> =
                     tree.iter().map(|l| (l.name().to_vec(), l.value)).collect();
@@ -688,6 +862,20 @@ mod tests {
             old.get(other.full()).unwrap(),
             tree.get(other.full()).unwrap()
         ));
+    }
+
+    #[test]
+    fn short_names_are_kept_in_the_leaf() {
+        assert_eq!(std::mem::size_of::<NameBytes>(), 32);
+        for len in [1usize, 29, 30, 31, 100] {
+            let name: Vec<u8> = (0..len as u8).collect();
+            let bytes = NameBytes::new(&name);
+            assert_eq!(bytes.as_slice(), &name[..]);
+            assert_eq!(
+                matches!(bytes, NameBytes::Inline { .. }),
+                len <= INLINE_NAME_BYTES
+            );
+        }
     }
 
     #[test]
