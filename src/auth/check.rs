@@ -259,7 +259,7 @@ mod tests {
     fn cname_stands_alone_but_for_dnssec() {
         let cname = RRset::new(types::CNAME, 60, b"\x01x\x00", NO_FILE, 0);
         let mut node = Node {
-            rrsets: vec![cname.clone()],
+            rrsets: smallvec::smallvec![cname.clone()],
             ..Node::default()
         };
         assert!(check_node(b"\x01a\x00", &node).is_ok());
@@ -275,7 +275,7 @@ mod tests {
         let mut two = cname;
         two.push(b"\x01y\x00");
         let node = Node {
-            rrsets: vec![two],
+            rrsets: smallvec::smallvec![two],
             ..Node::default()
         };
         assert!(matches!(

@@ -26,6 +26,6 @@ pub use answer::{AnswerFlags, AnswerKind};
 pub use build::{SourceLine, ZoneBuilder};
 pub use change::{ChangeSet, Record};
 pub use check::{CheckError, CheckErrorKind};
-pub use node::{flags, Node, RRset, NO_FILE};
+pub use node::{flags, Node, RRset, INLINE_RDATA_BYTES, NO_FILE};
 pub use zone::{Lookup, Zone};
 pub use zone_set::ZoneSet;

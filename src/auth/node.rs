@@ -1,7 +1,16 @@
 //! What the zone holds for one name: its RRsets, pre-encoded in wire format, and the
 //! flags that let a lookup answer without looking at other names.
+//!
+//! Most names hold one RRset of short records (an A, an AAAA, a CNAME): the node
+//! keeps its first RRset, and an RRset up to [`INLINE_RDATA_BYTES`] of data, in
+//! place, so such a name is one allocation (its leaf) and one cache miss to answer.
+
+use smallvec::SmallVec;
 
 use crate::wire::types;
+
+/// RDATA bytes (length prefixes included) an RRset keeps in place.
+pub const INLINE_RDATA_BYTES: usize = 24;
 
 /// Index into a zone's files meaning "not from a file" (a record added by an update).
 pub const NO_FILE: u16 = u16::MAX;
@@ -19,15 +28,15 @@ pub struct RRset {
     pub line: u32,
     /// Index into the zone's files of the file that line is in ([`NO_FILE`]: none).
     pub file: u16,
-    /// The records' RDATA, each as a 16-bit length and the bytes. A `Vec` so a
-    /// record joins the set while loading without copying it; exact-sized after.
-    pub data: Vec<u8>,
+    /// The records' RDATA, each as a 16-bit length and the bytes; in place up to
+    /// [`INLINE_RDATA_BYTES`].
+    pub data: SmallVec<[u8; INLINE_RDATA_BYTES]>,
 }
 
 impl RRset {
     /// A set of one record.
     pub fn new(rtype: u16, ttl: u32, rdata: &[u8], file: u16, line: u32) -> RRset {
-        let mut data = Vec::with_capacity(rdata.len() + 2);
+        let mut data = SmallVec::new();
         push_rdata(&mut data, rdata);
         RRset {
             rtype,
@@ -107,8 +116,8 @@ pub mod flags {
 /// One name of the zone and its RRsets (none for an empty non-terminal).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Node {
-    /// RRsets, one per type (exact-sized: most names have one).
-    pub rrsets: Vec<RRset>,
+    /// RRsets, one per type; the first in place.
+    pub rrsets: SmallVec<[RRset; 1]>,
     /// See [`flags`].
     pub flags: u8,
     /// How many NS records of the zone name this node as their target: while any
@@ -179,7 +188,7 @@ impl Node {
         rule: JoinTtl,
     ) -> Result<bool, JoinError> {
         let Some(set) = self.rrset_mut(rtype) else {
-            // Most names hold one RRset: no room for four (Vec's first growth).
+            // A second RRset moves them all out of place: room for just that one.
             self.rrsets.reserve_exact(1);
             self.rrsets.push(RRset::new(rtype, ttl, rdata, file, line));
             return Ok(true);
@@ -249,7 +258,7 @@ pub(crate) fn rdatas(mut rest: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-fn push_rdata(data: &mut Vec<u8>, rdata: &[u8]) {
+fn push_rdata(data: &mut SmallVec<[u8; INLINE_RDATA_BYTES]>, rdata: &[u8]) {
     // `check_record` refuses RDATA over 65,535 bytes before a record gets here; were
     // one to come anyway, it is cut to what its length can say.
     let rdata = &rdata[..rdata.len().min(usize::from(u16::MAX))];
