@@ -4,15 +4,17 @@
 //! allocator, printed (on stderr) before the timings.
 //!
 //! `cargo bench --bench zone_change`. Run as a test (`cargo test`, nextest), it uses
-//! a zone of 10,000 records so the suite stays quick.
+//! a zone of about 10,000 records so the suite stays quick.
 #![allow(missing_docs)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::Path;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use zonal::auth::{ChangeSet, Record, Zone, ZoneBuilder};
+use zonal::auth::{ChangeSet, Record};
+
+#[path = "common/mod.rs"]
+mod common;
 
 /// Counts bytes allocated less bytes freed.
 struct Counting;
@@ -34,58 +36,7 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const ORIGIN: &[u8] = b"\x05bench\x07example\x00";
-
-fn wire(label: &str) -> Vec<u8> {
-    let mut name = vec![label.len() as u8];
-    name.extend_from_slice(label.as_bytes());
-    name.extend_from_slice(ORIGIN);
-    name
-}
-
-/// A zone shaped like benches/gen_zone.py's: hosts with A, MX, CNAMEs and
-/// delegations with glue, about `records` records.
-fn zone(records: usize) -> Zone {
-    let mut b = ZoneBuilder::new(ORIGIN, Path::new("bench")).expect("origin");
-    let mut soa = wire("ns1");
-    soa.extend_from_slice(&wire("hostmaster"));
-    for v in [1u32, 7200, 900, 1_209_600, 300] {
-        soa.extend_from_slice(&v.to_be_bytes());
-    }
-    let add = |b: &mut ZoneBuilder, owner: &[u8], rtype: u16, rdata: &[u8]| {
-        b.add(owner, rtype, 3600, rdata, None)
-            .expect("valid record");
-    };
-    add(&mut b, ORIGIN, 6, &soa);
-    add(&mut b, ORIGIN, 2, &wire("ns1"));
-    add(&mut b, &wire("ns1"), 1, &[192, 0, 2, 1]);
-    let names = records * 10 / 12;
-    for i in 0..names as u32 {
-        let [_, x, y, z] = i.to_be_bytes();
-        match i % 10 {
-            0..=5 => add(&mut b, &wire(&format!("h{i}")), 1, &[10, x, y, z]),
-            6 => {
-                let mut mx = vec![0, 10];
-                mx.extend_from_slice(&wire(&format!("h{}", i - 6)));
-                add(&mut b, &wire(&format!("m{i}")), 15, &mx);
-            }
-            7 => add(
-                &mut b,
-                &wire(&format!("c{i}")),
-                5,
-                &wire(&format!("h{}", i - 7)),
-            ),
-            _ => {
-                let cut = format!("d{i}");
-                let mut ns = b"\x02ns".to_vec();
-                ns.extend_from_slice(&wire(&cut));
-                add(&mut b, &wire(&cut), 2, &ns);
-                add(&mut b, &ns, 1, &[172, x, y, z]);
-            }
-        }
-    }
-    b.finish().expect("valid zone")
-}
+use common::wire;
 
 /// `count` new hosts, each with one A record.
 fn additions(count: usize) -> ChangeSet {
@@ -120,11 +71,12 @@ fn host_updates(count: usize, names: usize) -> ChangeSet {
 
 fn zone_change(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");
-    let records = if full { 1_000_000 } else { 10_000 };
-    let base = zone(records);
+    // 794,000 names make 1,000,000 records, as benches/zone_load.sh's zone.
+    let names = if full { 794_000 } else { 8_000 };
+    let base = common::zone(names);
     let mut group = c.benchmark_group(format!("apply_to_{}_records", base.record_count));
     group.sample_size(20);
-    let names = records * 10 / 12;
+    let names = names as usize;
     let cases = [
         ("new_name", 1usize, additions(1)),
         ("existing_name", 1, host_updates(1, names)),

@@ -32,10 +32,28 @@ fn add(builder: &mut ZoneBuilder, r: &Record<'_>) -> Result<(), LoadError> {
     Ok(builder.add(r.owner, r.rtype, r.ttl, r.rdata, Some(source))?)
 }
 
+/// Zone files from this size on are parsed on a thread of their own while the zone is
+/// built ([`super::pipeline`]); smaller ones are not worth a thread.
+const PIPELINE_FROM_BYTES: u64 = 1 << 20;
+
 /// Loads the zone `origin` (wire format) from `path`, running the load-time checks.
 pub fn load_zone(origin: &[u8], path: &Path) -> Result<Zone, LoadError> {
+    let big = std::fs::metadata(path).is_ok_and(|m| m.len() >= PIPELINE_FROM_BYTES);
+    load_zone_from(origin, path, big)
+}
+
+/// [`load_zone`], parsing on a second thread or not.
+pub(crate) fn load_zone_from(
+    origin: &[u8],
+    path: &Path,
+    two_threads: bool,
+) -> Result<Zone, LoadError> {
     let mut builder = ZoneBuilder::new(origin, path)?;
-    parse_file(path, origin, &mut |r| add(&mut builder, r))?;
+    if two_threads {
+        super::pipeline::parse_into(path, origin, &mut builder)?;
+    } else {
+        parse_file(path, origin, &mut |r| add(&mut builder, r))?;
+    }
     Ok(builder.finish()?)
 }
 
@@ -124,6 +142,56 @@ mod tests {
             .map(|z| name::to_presentation(&z.origin))
             .collect();
         assert_eq!(origins, ["example.com.", "."]);
+    }
+
+    #[test]
+    fn both_ways_of_loading_agree_on_zones_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let inc = dir.path().join("inc.zone");
+        std::fs::write(&inc, "x TXT included\n").unwrap();
+        let mut text = String::from("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("h{i} A 10.0.{}.{}\n", i / 256, i % 256));
+        }
+        text.push_str(&format!("$INCLUDE {}\n", inc.display()));
+        let good = dir.path().join("good.zone");
+        std::fs::write(&good, &text).unwrap();
+        let origin = b"\x07example\x00";
+        let one = load_zone_from(origin, &good, false).unwrap();
+        let two = load_zone_from(origin, &good, true).unwrap();
+        assert_eq!(one.record_count, 10_004);
+        assert_eq!(two.record_count, one.record_count);
+        assert_eq!(
+            one.names().map(|(n, _)| n.to_vec()).collect::<Vec<_>>(),
+            two.names().map(|(n, _)| n.to_vec()).collect::<Vec<_>>()
+        );
+        // The first error in the file wins, a per-record check before a syntax error
+        // and the other way round, whichever thread finds it.
+        for (bad_line, later, expect) in [
+            (
+                "h5.other. A 10.0.0.5\n",
+                "h9999 A not-an-address\n",
+                "outside the zone",
+            ),
+            (
+                "h5 A not-an-address\n",
+                "h9999.other. A 10.0.0.1\n",
+                "bad A data",
+            ),
+        ] {
+            let mut bad = text.replacen("h5 A 10.0.0.5\n", bad_line, 1);
+            bad = bad.replacen("h9998 A 10.0.39.14\n", later, 1);
+            let file = dir.path().join("bad.zone");
+            std::fs::write(&file, &bad).unwrap();
+            for threads in [false, true] {
+                let e = load_zone_from(origin, &file, threads)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(expect), "{threads}: {e}");
+            }
+        }
+        let check = load_zone_from(origin, &dir.path().join("missing.zone"), true);
+        assert!(matches!(check, Err(LoadError::Syntax(_))));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod error;
 mod lexer;
 mod loader;
 mod parser;
+mod pipeline;
 mod rdata;
 
 pub use builtin::builtin_zones;
