@@ -3,6 +3,8 @@
 # loopback and are driven by dnsperf in the same run.
 #
 #   benches/dnsperf.sh [SECONDS_PER_RUN]        (default 10)
+#   ZONAL_BEFORE=path/to/old/zonal benches/dnsperf.sh   (also an older build, "before")
+#   ORDER="zonal knot nsd before" ...                     (the order servers are measured in)
 #
 # Two setups: the server pinned to core 0 with one worker and dnsperf on core 1;
 # then both unpinned with two workers. For each server: queries/s, the server's CPU
@@ -15,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 PORT=5399
-ZONAL_ADDR=127.0.1.1 KNOT_ADDR=127.0.1.2 NSD_ADDR=127.0.1.3
+ZONAL_ADDR=127.0.1.1 KNOT_ADDR=127.0.1.2 NSD_ADDR=127.0.1.3 BEFORE_ADDR=127.0.1.4
+BEFORE=${ZONAL_BEFORE:-}
 TICKS=$(getconf CLK_TCK)
 
 work=$(mktemp -d /tmp/zonal-bench.XXXXXX)
@@ -34,8 +37,8 @@ cargo build --release -q
 ZONE=bench.example
 
 # --- servers -----------------------------------------------------------------
-start_zonal() { # workers
-  target/release/zonal --listen "$ZONAL_ADDR:$PORT" --zone-dir "$work/zones" --workers "$1" >/dev/null 2>"$work/zonal.log" &
+start_zonal() { # workers [binary address]
+  "${2:-target/release/zonal}" --listen "${3:-$ZONAL_ADDR}:$PORT" --zone-dir "$work/zones" --workers "$1" >/dev/null 2>"$work/zonal.log" &
   echo $!
 }
 start_knot() { # workers
@@ -150,9 +153,12 @@ run_setup() { # title workers server_cpus dnsperf_cpus
   echo "== $title"
   printf "%-6s %10s %9s %12s %8s %16s %12s\n" server "q/s" "cpu" "q/s/core" lost "p50/p99/p999 us" "cpu@20k"
   : >"$work/results"
-  for server in zonal knot nsd; do
+  local servers="zonal knot nsd"
+  [ -n "$BEFORE" ] && servers="${ORDER:-before zonal knot nsd}"
+  for server in $servers; do
     local addr pid
     case $server in
+      before) addr=$BEFORE_ADDR; pid=$(start_zonal "$workers" "$BEFORE" "$BEFORE_ADDR") ;;
       zonal) addr=$ZONAL_ADDR; pid=$(start_zonal "$workers") ;;
       knot) addr=$KNOT_ADDR; pid=$(start_knot "$workers") ;;
       nsd) addr=$NSD_ADDR; pid=$(start_nsd "$workers") ;;
@@ -170,7 +176,9 @@ run_setup() { # title workers server_cpus dnsperf_cpus
        END {bq = (q["knot"] > q["nsd"] ? q["knot"] : q["nsd"]); bc = (c["knot"] > c["nsd"] ? c["knot"] : c["nsd"]);
             bf = (f["knot"] < f["nsd"] ? f["knot"] : f["nsd"]);
             printf "zonal / best peer: q/s %.2f, q/s per core %.2f, cpu@20k %.2f (lower is better)\n",
-              q["zonal"] / bq, c["zonal"] / bc, f["zonal"] / bf}' "$work/results"
+              q["zonal"] / bq, c["zonal"] / bc, f["zonal"] / bf;
+            if (q["before"]) printf "zonal / before: q/s %.2f, q/s per core %.2f, cpu@20k %.2f\n",
+              q["zonal"] / q["before"], c["zonal"] / c["before"], f["zonal"] / f["before"]}' "$work/results"
 }
 
 echo "zone: $(grep -c . "$work/zones/bench.example.zone") lines, queries: $(wc -l <"$work/zones/queries.txt"), ${DUR}s per run, $(nproc) cores"

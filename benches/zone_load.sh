@@ -4,6 +4,7 @@
 # answers a query; memory is the server's resident set size once it answers.
 #
 #   benches/zone_load.sh [NAMES]     (default 794000 names ≈ 1,000,000 records)
+#   ZONAL_BEFORE=path/to/old/zonal benches/zone_load.sh   (also an older build, "before")
 #
 # Needs knot and dig (apt-get install knot bind9-dnsutils). Servers are stopped here.
 set -euo pipefail
@@ -40,12 +41,16 @@ report() { # name start_ms pid
 echo "zone: $records records"
 printf "%-6s %10s %12s\n" server "load time" "memory (RSS)"
 
-start=$(now_ms)
-target/release/zonal --listen 127.0.2.1:$PORT --zone-dir "$work/zones" --workers 1 >/dev/null 2>&1 &
-pid=$!; pids+=("$pid")
-wait_answer 127.0.2.1 "$pid"
-report zonal "$start" "$pid"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+load_zonal() { # name binary address
+  start=$(now_ms)
+  "$2" --listen "$3:$PORT" --zone-dir "$work/zones" --workers 1 >/dev/null 2>&1 &
+  pid=$!; pids+=("$pid")
+  wait_answer "$3" "$pid"
+  report "$1" "$start" "$pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+[ -n "${ZONAL_BEFORE:-}" ] && load_zonal before "$ZONAL_BEFORE" 127.0.2.3
+load_zonal zonal target/release/zonal 127.0.2.1
 
 mkdir -p "$work/knot"
 cat >"$work/knot/knot.conf" <<CONF
