@@ -22,3 +22,6 @@ pub mod net;
 pub mod server;
 pub mod wire;
 pub mod zonefile;
+
+#[cfg(test)]
+mod test_rng;

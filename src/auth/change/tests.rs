@@ -6,26 +6,10 @@ use std::path::Path;
 use super::*;
 use crate::auth::build::ZoneBuilder;
 use crate::auth::node::rdatas;
+use crate::test_rng::Rng;
 use crate::wire::name::parse_presentation;
 
 const ORIGIN: &[u8] = b"\x07example\x00";
-
-/// A small xorshift generator: random but repeatable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 fn wire(text: &str) -> Vec<u8> {
     parse_presentation(text.as_bytes(), Some(ORIGIN)).unwrap()
@@ -192,7 +176,7 @@ fn incremental_versions_equal_fresh_builds() {
     let mut applied = 0usize;
     let mut refused = 0usize;
     for seed in 1..=150u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Rng::seeded(seed);
         // A valid starting zone: the base plus random records that keep it valid.
         let mut model = model_of(&base_records());
         for _ in 0..12 {

@@ -700,20 +700,7 @@ mod tests {
 
     use super::*;
     use crate::auth::name_tree::NameKey;
-
-    /// A small xorshift generator: the tests are random but repeatable.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// A random name of one to four labels over a small alphabet, so that names share
     /// prefixes, are ancestors of each other and need escapes.
@@ -740,7 +727,7 @@ mod tests {
     #[test]
     fn matches_a_sorted_map_under_random_inserts_and_removes() {
         for seed in 1..=20u64 {
-            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = Rng::seeded(seed);
             let mut tree: NameTree<u32> = NameTree::new();
             let mut model: BTreeMap<Vec<u8>, (Vec<u8>, u32)> = BTreeMap::new();
             let mut versions = Vec::new();
