@@ -20,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod net;
 pub mod server;
+pub mod update;
 pub mod wire;
 pub mod zonefile;
 

@@ -13,6 +13,7 @@ mod loader;
 mod parser;
 mod pipeline;
 mod rdata;
+mod writer;
 
 pub use builtin::builtin_zones;
 pub use error::{SyntaxError, SyntaxErrorKind};
@@ -20,3 +21,4 @@ pub use loader::{
     load_zone, load_zone_text, origin_from_text, zones_in_dir, LoadError, ZoneSource,
 };
 pub use rdata::RdataError;
+pub use writer::{write_zone, write_zone_file};

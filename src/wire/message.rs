@@ -1,0 +1,308 @@
+//! Whole messages for the slow paths (UPDATE, TSIG, NOTIFY): every section read,
+//! names decompressed, records kept with where they lie in the packet.
+//!
+//! The query fast path never uses this (see [`super::query`]); it allocates freely.
+//! Compression pointers must point backwards and a name may follow at most
+//! [`MAX_POINTERS`] of them, so a malicious packet cannot make the reader loop.
+
+use super::name::MAX_NAME_BYTES;
+use super::query::HEADER_BYTES;
+use super::types;
+
+/// Most compression pointers one name may follow.
+const MAX_POINTERS: usize = 64;
+
+/// A message that cannot be read: answered FORMERR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed message at byte {0}")]
+pub struct Malformed(pub usize);
+
+/// The header fields (RFC 1035 4.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// Message ID.
+    pub id: u16,
+    /// Flags: QR, opcode, AA, TC, RD, RA, Z, AD, CD, rcode.
+    pub flags: u16,
+    /// Entries in each section: question (zone), answer (prerequisite), authority
+    /// (update), additional.
+    pub counts: [u16; 4],
+}
+
+impl Header {
+    /// The opcode.
+    pub fn opcode(&self) -> u8 {
+        ((self.flags >> 11) & 0xF) as u8
+    }
+
+    /// Whether this is a response (QR).
+    pub fn is_response(&self) -> bool {
+        self.flags & 0x8000 != 0
+    }
+}
+
+/// One question (or UPDATE zone) entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// The name, uncompressed wire format, case as sent.
+    pub name: Vec<u8>,
+    /// Type.
+    pub qtype: u16,
+    /// Class.
+    pub qclass: u16,
+}
+
+/// One resource record, its owner decompressed, its RDATA where the packet has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordView {
+    /// Owner name, uncompressed wire format, case as sent.
+    pub owner: Vec<u8>,
+    /// Type.
+    pub rtype: u16,
+    /// Class.
+    pub class: u16,
+    /// TTL.
+    pub ttl: u32,
+    /// Offset of the RDATA in the packet.
+    pub rdata_at: usize,
+    /// RDATA length.
+    pub rdata_len: usize,
+    /// Offset of the record's first byte (its owner) in the packet.
+    pub start: usize,
+}
+
+impl RecordView {
+    /// The RDATA as it is in `packet` (names possibly compressed).
+    pub fn rdata<'p>(&self, packet: &'p [u8]) -> &'p [u8] {
+        packet
+            .get(self.rdata_at..self.rdata_at + self.rdata_len)
+            .unwrap_or_default()
+    }
+}
+
+/// A message read whole. See the module doc.
+#[derive(Debug, Clone)]
+pub struct Message<'p> {
+    /// The packet.
+    pub packet: &'p [u8],
+    /// The header.
+    pub header: Header,
+    /// The question (zone) section.
+    pub questions: Vec<Question>,
+    /// Answer (prerequisite) section.
+    pub answers: Vec<RecordView>,
+    /// Authority (update) section.
+    pub authorities: Vec<RecordView>,
+    /// Additional section.
+    pub additionals: Vec<RecordView>,
+}
+
+impl<'p> Message<'p> {
+    /// Reads every section of `packet`; trailing bytes are an error.
+    pub fn parse(packet: &'p [u8]) -> Result<Message<'p>, Malformed> {
+        let head = packet.get(..HEADER_BYTES).ok_or(Malformed(0))?;
+        let word = |i: usize| u16::from_be_bytes([head[i], head[i + 1]]);
+        let header = Header {
+            id: word(0),
+            flags: word(2),
+            counts: [word(4), word(6), word(8), word(10)],
+        };
+        let mut pos = HEADER_BYTES;
+        let mut questions = Vec::new();
+        for _ in 0..header.counts[0] {
+            let (name, next) = read_name(packet, pos)?;
+            let fixed = packet.get(next..next + 4).ok_or(Malformed(next))?;
+            questions.push(Question {
+                name,
+                qtype: u16::from_be_bytes([fixed[0], fixed[1]]),
+                qclass: u16::from_be_bytes([fixed[2], fixed[3]]),
+            });
+            pos = next + 4;
+        }
+        let mut sections: [Vec<RecordView>; 3] = Default::default();
+        for (section, count) in sections.iter_mut().zip(&header.counts[1..]) {
+            for _ in 0..*count {
+                let (record, next) = read_record(packet, pos)?;
+                section.push(record);
+                pos = next;
+            }
+        }
+        if pos != packet.len() {
+            return Err(Malformed(pos));
+        }
+        let [answers, authorities, additionals] = sections;
+        Ok(Message {
+            packet,
+            header,
+            questions,
+            answers,
+            authorities,
+            additionals,
+        })
+    }
+
+    /// The RDATA of `record` with every name in it decompressed, for the types
+    /// whose RDATA names may be compressed (RFC 3597 4); other types as they are.
+    pub fn rdata_uncompressed(&self, record: &RecordView) -> Result<Vec<u8>, Malformed> {
+        uncompressed_rdata(self.packet, record)
+    }
+}
+
+fn read_record(packet: &[u8], start: usize) -> Result<(RecordView, usize), Malformed> {
+    let (owner, pos) = read_name(packet, start)?;
+    let fixed = packet.get(pos..pos + 10).ok_or(Malformed(pos))?;
+    let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let class = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+    let rdata_len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    let rdata_at = pos + 10;
+    if packet.len() < rdata_at + rdata_len {
+        return Err(Malformed(rdata_at));
+    }
+    Ok((
+        RecordView {
+            owner,
+            rtype,
+            class,
+            ttl,
+            rdata_at,
+            rdata_len,
+            start,
+        },
+        rdata_at + rdata_len,
+    ))
+}
+
+/// Reads the (possibly compressed) name at `start`: the name, uncompressed, and the
+/// offset just after it in the packet.
+pub fn read_name(packet: &[u8], start: usize) -> Result<(Vec<u8>, usize), Malformed> {
+    let mut name = Vec::with_capacity(32);
+    let mut pos = start;
+    let mut end = None;
+    let mut pointers = 0usize;
+    loop {
+        let len = *packet.get(pos).ok_or(Malformed(pos))?;
+        match len {
+            0 => {
+                name.push(0);
+                if name.len() > MAX_NAME_BYTES {
+                    return Err(Malformed(pos));
+                }
+                return Ok((name, end.unwrap_or(pos + 1)));
+            }
+            1..=63 => {
+                let label = packet
+                    .get(pos..pos + 1 + usize::from(len))
+                    .ok_or(Malformed(pos))?;
+                name.extend_from_slice(label);
+                if name.len() >= MAX_NAME_BYTES {
+                    return Err(Malformed(pos));
+                }
+                pos += 1 + usize::from(len);
+            }
+            0xC0..=0xFF => {
+                let low = *packet.get(pos + 1).ok_or(Malformed(pos))?;
+                let target = (usize::from(len & 0x3F) << 8) | usize::from(low);
+                pointers += 1;
+                // Backwards only, and not forever.
+                if target >= pos || pointers > MAX_POINTERS {
+                    return Err(Malformed(pos));
+                }
+                end.get_or_insert(pos + 2);
+                pos = target;
+            }
+            _ => return Err(Malformed(pos)),
+        }
+    }
+}
+
+/// Where the names lie in the RDATA of a type: a fixed prefix, then names, then
+/// the rest as it is.
+fn name_layout(rtype: u16) -> Option<(usize, usize)> {
+    // (bytes before the first name, number of names)
+    match rtype {
+        types::NS | types::CNAME | types::PTR | types::DNAME | 3 | 4 | 7 | 8 | 9 => Some((0, 1)),
+        types::MX | 18 | 36 => Some((2, 1)),  // MX, AFSDB, KX
+        types::SOA | 14 | 17 => Some((0, 2)), // SOA, MINFO, RP
+        types::SRV => Some((6, 1)),
+        _ => None,
+    }
+}
+
+fn uncompressed_rdata(packet: &[u8], record: &RecordView) -> Result<Vec<u8>, Malformed> {
+    let rdata = record.rdata(packet);
+    let Some((prefix, names)) = name_layout(record.rtype) else {
+        return Ok(rdata.to_vec());
+    };
+    if rdata.is_empty() {
+        return Ok(Vec::new());
+    }
+    let end = record.rdata_at + record.rdata_len;
+    let mut out = Vec::with_capacity(rdata.len() + 32);
+    out.extend_from_slice(rdata.get(..prefix).ok_or(Malformed(record.rdata_at))?);
+    let mut pos = record.rdata_at + prefix;
+    for _ in 0..names {
+        let (name, next) = read_name(packet, pos)?;
+        if next > end {
+            return Err(Malformed(pos));
+        }
+        out.extend_from_slice(&name);
+        pos = next;
+    }
+    out.extend_from_slice(packet.get(pos..end).ok_or(Malformed(pos))?);
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_compressed_owner_and_rdata() {
+        // Question example.com/SOA, then an MX at www.example.com pointing at
+        // mail.example.com, all compressed against the question.
+        let mut p = vec![0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        p.extend_from_slice(b"\x07example\x03com\x00\x00\x06\x00\x01");
+        p.extend_from_slice(b"\x03www\xc0\x0c"); // owner
+        p.extend_from_slice(&[0, 15, 0, 1, 0, 0, 0, 60, 0, 9, 0, 10]);
+        p.extend_from_slice(b"\x04mail\xc0\x0c");
+        let m = Message::parse(&p).unwrap();
+        assert_eq!(m.header.opcode(), 5);
+        assert_eq!(m.questions[0].name, b"\x07example\x03com\x00");
+        let mx = &m.authorities[0];
+        assert_eq!(mx.owner, b"\x03www\x07example\x03com\x00");
+        assert_eq!(
+            m.rdata_uncompressed(mx).unwrap(),
+            b"\x00\x0a\x04mail\x07example\x03com\x00"
+        );
+    }
+
+    #[test]
+    fn rejects_loops_forward_pointers_and_trailing_bytes() {
+        let mut looped = vec![0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        looped.extend_from_slice(b"\xc0\x0c\x00\x06\x00\x01");
+        assert!(Message::parse(&looped).is_err());
+        let mut forward = vec![0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        forward.extend_from_slice(b"\xc0\x20\x00\x06\x00\x01");
+        assert!(Message::parse(&forward).is_err());
+        let mut trailing = vec![0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        trailing.extend_from_slice(b"\x00\x00\x06\x00\x01\xff");
+        assert!(Message::parse(&trailing).is_err());
+        assert!(Message::parse(&[0; 5]).is_err());
+    }
+
+    #[test]
+    fn every_cut_of_a_message_is_an_error_not_a_panic() {
+        let mut p = vec![0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        p.extend_from_slice(b"\x07example\x03com\x00\x00\x06\x00\x01");
+        p.extend_from_slice(b"\x03www\xc0\x0c");
+        p.extend_from_slice(&[0, 6, 0, 1, 0, 0, 0, 60, 0, 24]);
+        p.extend_from_slice(b"\xc0\x0c\xc0\x0c");
+        p.extend_from_slice(&[0; 20]);
+        assert!(Message::parse(&p).is_ok());
+        for cut in 0..p.len() {
+            assert!(Message::parse(&p[..cut]).is_err());
+        }
+    }
+}
