@@ -6,7 +6,20 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::server::ClientAcl;
+use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
+use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
+use crate::update::serial::SerialPolicy;
+use crate::update::updater::UpdateSettings;
+use crate::wire::name::parse_presentation;
 use crate::zonefile::{origin_from_text, zones_in_dir, ZoneSource};
+
+/// Default state folder, relative to the working directory.
+pub const DEFAULT_STATE_DIR: &str = "zonal-state";
+/// Default changes kept in a journal after its zone is saved.
+pub const DEFAULT_JOURNAL_KEEP: usize = 1000;
+/// Default seconds between saves of a changed zone.
+pub const DEFAULT_ZONE_SAVE_SECS: u64 = 300;
 
 /// Default listen address: loopback, an unprivileged port.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
@@ -42,6 +55,54 @@ pub struct ConfigFile {
     /// Zones listed one by one.
     #[serde(default)]
     pub zone: Vec<ZoneEntry>,
+    /// TSIG key files (`tsig-keygen` output).
+    pub tsig_key_files: Option<Vec<PathBuf>>,
+    /// TSIG keys written out.
+    #[serde(default)]
+    pub key: Vec<KeyEntry>,
+    /// Keys that may update every zone.
+    pub allow_update: Option<Vec<String>>,
+    /// Update rules.
+    #[serde(default)]
+    pub update: Vec<UpdateEntry>,
+    /// How serials advance on updates.
+    pub serial_policy: Option<SerialPolicy>,
+    /// Where journals and saved zones go.
+    pub state_dir: Option<PathBuf>,
+    /// Changes kept in a journal after its zone is saved.
+    pub journal_keep: Option<usize>,
+    /// Seconds between saves of a changed zone.
+    pub zone_save_secs: Option<u64>,
+}
+
+/// A `[[key]]` table: a TSIG key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    /// The key's name.
+    pub name: String,
+    /// `hmac-sha256` and the like.
+    pub algorithm: String,
+    /// The secret, base64.
+    pub secret: String,
+}
+
+/// An `[[update]]` table: who may update what.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEntry {
+    /// The key that must sign the update.
+    pub key: String,
+    /// Zones covered (all when absent).
+    pub zones: Option<Vec<String>>,
+    /// Client networks (any when absent).
+    pub networks: Option<Vec<String>>,
+    /// Only this name.
+    pub name: Option<String>,
+    /// Only this name and the names below it.
+    pub subdomain: Option<String>,
+    /// Only these types (mnemonics).
+    pub types: Option<Vec<String>>,
 }
 
 /// A `[[zone]]` table.
@@ -65,6 +126,12 @@ pub struct Overrides {
     pub zone_dir: Option<PathBuf>,
     /// `--workers N`.
     pub workers: Option<usize>,
+    /// `--tsig-key FILE`, repeatable.
+    pub tsig_keys: Vec<PathBuf>,
+    /// `--allow-update KEY`, repeatable.
+    pub allow_update: Vec<String>,
+    /// `--state-dir DIR`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Where zones come from.
@@ -97,6 +164,8 @@ pub struct Config {
     pub version: String,
     /// CHAOS identity text (empty: not told).
     pub identity: String,
+    /// Dynamic updates: keys, policy, journals.
+    pub update: UpdateSettings,
 }
 
 /// A configuration that cannot be used.
@@ -131,6 +200,9 @@ pub enum ConfigError {
     /// A zone folder or zone name that cannot be used.
     #[error("config: {0}")]
     Zone(#[from] crate::zonefile::SyntaxError),
+    /// A key file or key that cannot be used.
+    #[error("config: {0}")]
+    Key(#[from] crate::update::keys::KeyError),
 }
 
 impl Config {
@@ -252,6 +324,7 @@ impl Config {
             }
             ZoneOrigin::Files(sources)
         };
+        let update = update_settings(&file, overrides, &resolve)?;
         Ok(Config {
             listen,
             workers,
@@ -264,8 +337,147 @@ impl Config {
                 .version
                 .unwrap_or_else(|| format!("zonal {}", env!("CARGO_PKG_VERSION"))),
             identity: file.identity.unwrap_or_else(hostname),
+            update,
         })
     }
+}
+
+/// Keys, update rules and journal settings from the file and the flags.
+fn update_settings(
+    file: &ConfigFile,
+    overrides: &Overrides,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<UpdateSettings, ConfigError> {
+    let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+    let mut keys = Vec::new();
+    let files = file.tsig_key_files.iter().flatten().map(|p| resolve(p));
+    for path in files.chain(overrides.tsig_keys.iter().cloned()) {
+        keys.extend(read_key_file(&path)?);
+    }
+    for entry in &file.key {
+        let algorithm = Algorithm::from_mnemonic(&entry.algorithm).ok_or_else(|| {
+            invalid(
+                "key",
+                format!("'{}': unknown algorithm '{}'", entry.name, entry.algorithm),
+            )
+        })?;
+        // The error names the key, never its secret.
+        let key = TsigKey::new(&entry.name, algorithm, &entry.secret)
+            .map_err(|e| invalid("key", format!("'{}': {e}", entry.name)))?;
+        keys.push(key);
+    }
+    let ring = KeyRing::new(keys);
+    let key_name = |key: &'static str, name: &str| -> Result<Vec<u8>, ConfigError> {
+        ring.by_name(
+            &name_wire(name).ok_or_else(|| invalid(key, format!("bad key name '{name}'")))?,
+        )
+        .map(|k| k.name.clone())
+        .ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "no key '{name}' (give it with --tsig-key FILE, tsig_key_files or [[key]])"
+                ),
+            )
+        })
+    };
+    let mut rules = Vec::new();
+    for name in file
+        .allow_update
+        .iter()
+        .flatten()
+        .chain(&overrides.allow_update)
+    {
+        rules.push(UpdateRule::everything(key_name("allow_update", name)?));
+    }
+    for entry in &file.update {
+        let zones = entry
+            .zones
+            .as_ref()
+            .map(|list| {
+                list.iter()
+                    .map(|z| {
+                        name_wire(z)
+                            .ok_or_else(|| invalid("update", format!("bad zone name '{z}'")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let networks = entry
+            .networks
+            .as_ref()
+            .map(|list| {
+                list.iter()
+                    .map(|n| {
+                        n.parse().map_err(|_| {
+                            invalid("update", format!("'{n}' is not a network (CIDR)"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(ClientAcl::new)
+            })
+            .transpose()?;
+        let names = match (&entry.name, &entry.subdomain) {
+            (None, None) => NameScope::Zone,
+            (Some(n), None) => NameScope::Name(
+                name_wire(n).ok_or_else(|| invalid("update", format!("bad name '{n}'")))?,
+            ),
+            (None, Some(n)) => NameScope::Subdomain(
+                name_wire(n).ok_or_else(|| invalid("update", format!("bad name '{n}'")))?,
+            ),
+            (Some(_), Some(_)) => {
+                return Err(invalid("update", "give name or subdomain, not both".into()))
+            }
+        };
+        let types = entry
+            .types
+            .as_ref()
+            .map(|list| {
+                list.iter()
+                    .map(|t| {
+                        crate::wire::types::type_code(t)
+                            .ok_or_else(|| invalid("update", format!("unknown type '{t}'")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        rules.push(UpdateRule {
+            key: key_name("update", &entry.key)?,
+            zones,
+            networks,
+            names,
+            types,
+        });
+    }
+    let state_dir = overrides
+        .state_dir
+        .clone()
+        .or_else(|| file.state_dir.as_deref().map(resolve))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    let save_secs = file.zone_save_secs.unwrap_or(DEFAULT_ZONE_SAVE_SECS);
+    if save_secs == 0 {
+        return Err(invalid("zone_save_secs", "must be at least 1".into()));
+    }
+    Ok(UpdateSettings {
+        keys: ring,
+        policy: UpdatePolicy { rules },
+        serial_policy: file.serial_policy.unwrap_or_default(),
+        state_dir,
+        journal_keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
+        save_interval: std::time::Duration::from_secs(save_secs),
+    })
+}
+
+/// A name in presentation form (relative taken as absolute), lowercase wire format.
+fn name_wire(text: &str) -> Option<Vec<u8>> {
+    let absolute = if text.ends_with('.') {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    };
+    parse_presentation(absolute.as_bytes(), None)
+        .ok()
+        .map(|n| n.to_ascii_lowercase())
 }
 
 /// This machine's host name (Linux), the default CHAOS identity; empty if unknown.

@@ -11,6 +11,7 @@ use zonal::config::{Config, Overrides, ZoneOrigin};
 use zonal::net::{Listeners, TcpLimits};
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{Server, ServerOptions};
+use zonal::update::updater::Updater;
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
 
@@ -35,6 +36,15 @@ struct Cli {
     /// UDP worker threads per address (default: one per core).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// A TSIG key file as tsig-keygen writes it; repeat for more.
+    #[arg(long = "tsig-key", value_name = "FILE")]
+    tsig_keys: Vec<PathBuf>,
+    /// Let this key update every zone; repeat for more keys.
+    #[arg(long, value_name = "KEY")]
+    allow_update: Vec<String>,
+    /// Folder for journals and saved zones of dynamic zones (default ./zonal-state).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -54,29 +64,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let overrides = Overrides {
+        config: cli.config,
+        listen: cli.listen,
+        zone_dir: cli.zone_dir,
+        workers: cli.workers,
+        tsig_keys: cli.tsig_keys,
+        allow_update: cli.allow_update,
+        state_dir: cli.state_dir,
+    };
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
-        Some(Command::CheckConfig) => check_config(&Overrides {
-            config: cli.config.clone(),
-            listen: cli.listen.clone(),
-            zone_dir: cli.zone_dir.clone(),
-            workers: cli.workers,
-        }),
-        None => {
-            let overrides = Overrides {
-                config: cli.config,
-                listen: cli.listen,
-                zone_dir: cli.zone_dir,
-                workers: cli.workers,
-            };
-            match run(&overrides) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("zonal: {message}");
-                    ExitCode::FAILURE
-                }
+        Some(Command::CheckConfig) => check_config(&overrides),
+        None => match run(&overrides) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("zonal: {message}");
+                ExitCode::FAILURE
             }
-        }
+        },
     }
 }
 
@@ -152,6 +158,9 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     // Sockets first: a port in use is reported before any time goes into loading zones.
     let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
     let zones = load_zones(&config.zones);
+    // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
+    let updater = Arc::new(Updater::new(config.update.clone()));
+    let zones = updater.restore(zones);
     let zone_count = zones.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -167,22 +176,28 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             identity: ChaosText::new(&config.identity),
         },
     };
-    let server = Arc::new(Server::new(
-        ZoneSet::new(zones.into_iter().map(Arc::new)),
-        options,
-    ));
+    let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
+    server.slow.update = Some(updater.clone());
+    if !config.update.keys.is_empty() {
+        server.slow.signed = Some(updater.clone());
+    }
+    let server = Arc::new(server);
     let limits = TcpLimits {
         idle_timeout: config.tcp_idle_timeout,
         max_connections: config.tcp_max_connections,
     };
     listeners
-        .serve(runtime.handle(), server, limits)
+        .serve(runtime.handle(), server.clone(), limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
+    runtime.spawn(updater.clone().save_periodically(server.clone()));
     let addrs: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
     tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers, "zonal ready");
 
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down");
+    // Every acknowledged update is in a journal already; saving the changed zones
+    // now makes the next start quick.
+    runtime.block_on(updater.save_changed(&server));
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     Ok(())
 }

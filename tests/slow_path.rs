@@ -26,7 +26,11 @@ struct SlowEcho {
 }
 
 impl SlowHandler for SlowEcho {
-    fn handle(&self, request: OwnedRequest) -> ReplyFuture {
+    fn handle(
+        self: Arc<Self>,
+        _server: Arc<zonal::server::Server>,
+        request: OwnedRequest,
+    ) -> ReplyFuture {
         if let Ok(mut seen) = self.seen.lock() {
             seen.push((request.client, request.transport));
         }

@@ -58,7 +58,7 @@ pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits
 async fn serve_connection(
     stream: TcpStream,
     client: std::net::SocketAddr,
-    server: &Server,
+    server: &Arc<Server>,
     idle: Duration,
 ) -> std::io::Result<()> {
     let (reader, mut writer) = stream.into_split();
@@ -107,7 +107,7 @@ async fn serve_connection(
                     drop(zone_set);
                     // Queries of one connection are answered in order (RFC 7766 allows
                     // either); this one waits for its slow path.
-                    let slow = server.slow.handle(route, owned).await;
+                    let slow = server.slow.handle(server, route, owned).await;
                     drop(permit);
                     match slow {
                         Some(slow) if slow.message.len() <= MAX_MESSAGE_BYTES => {

@@ -52,7 +52,7 @@ fn defer(
     };
     let (socket, server) = (socket.clone(), server.clone());
     runtime.spawn(async move {
-        if let Some(reply) = server.slow.handle(route, request).await {
+        if let Some(reply) = server.slow.handle(&server, route, request).await {
             send_now(&socket, &reply.message, client);
         }
         drop(permit);

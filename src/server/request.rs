@@ -39,6 +39,8 @@ pub enum Route {
     Update,
     /// A NOTIFY (RFC 1996).
     Notify,
+    /// A QUERY signed with TSIG (RFC 8945): checked, then answered signed.
+    Signed,
 }
 
 /// What became of a request: what the reply said and of which zone.

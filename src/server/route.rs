@@ -82,6 +82,9 @@ pub fn respond<'z>(
     if let Some(route) = slow_opcode {
         return Response::Defer(route);
     }
+    if query.tsig && server.slow.handler(Route::Signed).is_some() {
+        return Response::Defer(Route::Signed);
+    }
     let max_size = match (request.transport, query.edns) {
         (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
         // RFC 6891 6.2.5: a payload below 512 is taken as 512.
@@ -312,7 +315,7 @@ mod tests {
 
     struct Never;
     impl SlowHandler for Never {
-        fn handle(&self, _: OwnedRequest) -> ReplyFuture {
+        fn handle(self: Arc<Self>, _: Arc<Server>, _: OwnedRequest) -> ReplyFuture {
             Box::pin(async { None })
         }
     }

@@ -19,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::acl::ClientAcl;
 use super::request::{Outcome, Route, Transport};
+use super::Server;
 
 /// Most deferred requests waiting for their slow path at once.
 pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
@@ -50,9 +51,10 @@ pub type ReplyFuture = Pin<Box<dyn Future<Output = Option<SlowReply>> + Send>>;
 
 /// Something that answers requests of one route on the async runtime.
 pub trait SlowHandler: Send + Sync {
-    /// Answers `request`; the reply goes back to the client on the transport it came
-    /// by, as it is: over UDP it must fit the client's payload size (TC set otherwise).
-    fn handle(&self, request: OwnedRequest) -> ReplyFuture;
+    /// Answers `request` for `server` (whose zones it may read and replace); the
+    /// reply goes back to the client on the transport it came by, as it is: over UDP
+    /// it must fit the client's payload size (TC set otherwise).
+    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture;
 }
 
 /// The handlers of the slow routes; a route without one is answered at once
@@ -67,6 +69,9 @@ pub struct SlowPaths {
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
     pub notify: Option<Arc<dyn SlowHandler>>,
+    /// Signed queries (TSIG), for [`Route::Signed`]; without one, the signature of a
+    /// query is not looked at.
+    pub signed: Option<Arc<dyn SlowHandler>>,
     /// One permit per deferred request waiting.
     in_flight: Arc<Semaphore>,
 }
@@ -78,6 +83,7 @@ impl Default for SlowPaths {
             recursion_clients: ClientAcl::loopback(),
             update: None,
             notify: None,
+            signed: None,
             in_flight: Arc::new(Semaphore::new(MAX_DEFERRED_IN_FLIGHT)),
         }
     }
@@ -89,6 +95,7 @@ impl std::fmt::Debug for SlowPaths {
             .field("recursive", &self.recursive.is_some())
             .field("update", &self.update.is_some())
             .field("notify", &self.notify.is_some())
+            .field("signed", &self.signed.is_some())
             .finish()
     }
 }
@@ -100,6 +107,7 @@ impl SlowPaths {
             Route::Recursive => self.recursive.as_ref(),
             Route::Update => self.update.as_ref(),
             Route::Notify => self.notify.as_ref(),
+            Route::Signed => self.signed.as_ref(),
             Route::Authoritative | Route::Chaos => None,
         }
     }
@@ -111,10 +119,16 @@ impl SlowPaths {
     }
 
     /// Answers a deferred request of `route`, or gives it up after [`SLOW_PATH_DEADLINE`].
-    pub async fn handle(&self, route: Route, request: OwnedRequest) -> Option<SlowReply> {
+    pub async fn handle(
+        &self,
+        server: &Arc<Server>,
+        route: Route,
+        request: OwnedRequest,
+    ) -> Option<SlowReply> {
         let handler = self.handler(route)?.clone();
         let client = request.client;
-        match tokio::time::timeout(SLOW_PATH_DEADLINE, handler.handle(request)).await {
+        let reply = handler.handle(server.clone(), request);
+        match tokio::time::timeout(SLOW_PATH_DEADLINE, reply).await {
             Ok(reply) => reply,
             Err(_) => {
                 tracing::warn!(%client, ?route, "slow path gave no answer in time");

@@ -7,3 +7,4 @@ pub mod process;
 pub mod serial;
 pub mod state;
 pub mod tsig;
+pub mod updater;

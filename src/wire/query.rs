@@ -58,6 +58,8 @@ pub struct QueryView<'p> {
     pub qclass: u16,
     /// The OPT record, when the query had one.
     pub edns: Option<Edns>,
+    /// Whether the message carries a TSIG record (RFC 8945).
+    pub tsig: bool,
 }
 
 /// Why a packet is not an ordinary query.
@@ -101,6 +103,7 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
 
     let mut pos = question_end;
     let mut edns = None;
+    let mut tsig = false;
     let records = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
     for index in 0..records {
         let in_additional = index >= usize::from(ancount) + usize::from(nscount);
@@ -117,6 +120,7 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
             return Err(QueryError::FormErr);
         }
         pos += rdlen;
+        tsig |= rtype == super::types::TSIG;
         if rtype == TYPE_OPT {
             // RFC 6891 6.1.1: one OPT at most, in the additional section, owned by the root.
             if edns.is_some() || !in_additional || !owner_is_root {
@@ -144,6 +148,7 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
         qtype,
         qclass,
         edns,
+        tsig,
     })
 }
 

@@ -99,6 +99,27 @@ impl Zonal {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops zonal as an operator would (SIGTERM) and waits until it has exited
+    /// (at most 10 s); a clean stop saves what it must.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("zonal did not stop on SIGTERM:\n{}", self.stderr());
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -1,0 +1,493 @@
+//! The UPDATE handler: checks who is asking, runs RFC 2136 on the zone, makes the
+//! change durable, then publishes it — and answers signed queries.
+//!
+//! Per update: the zone section (FORMERR, NOTAUTH), the TSIG signature
+//! ([`super::tsig`]), the policy ([`super::policy`]: REFUSED when no rule lets the
+//! key change the zone from this address), then, holding the zone's lock (updates to
+//! one zone are serialized, different zones proceed in parallel), the update on the
+//! zone's current version ([`super::process`]), the change appended to the journal
+//! and synced ([`super::journal`]), the new version swapped in for queries, and the
+//! reply (signed when the request was). A crash before the sync loses an update
+//! that was never acknowledged; after it, the journal replays it at start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+
+use super::journal::{Entry, Journal};
+use super::keys::KeyRing;
+use super::policy::UpdatePolicy;
+use super::process::process;
+use super::serial::SerialPolicy;
+use super::state::{restore, save, StatePaths};
+use super::tsig::{self, SignedRequest, TsigCheck};
+use crate::auth::{AnswerKind, Zone};
+use crate::server::{
+    respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
+    SlowHandler, SlowReply, Transport, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES,
+};
+use crate::wire::message::Message;
+use crate::wire::name::to_presentation;
+use crate::wire::query::HEADER_BYTES;
+use crate::wire::{rcode, types};
+
+/// What the updater is told at start.
+#[derive(Debug, Clone)]
+pub struct UpdateSettings {
+    /// The TSIG keys known.
+    pub keys: KeyRing,
+    /// Who may update what.
+    pub policy: UpdatePolicy,
+    /// How a zone's serial advances.
+    pub serial_policy: SerialPolicy,
+    /// Where journals and saved zones are kept.
+    pub state_dir: PathBuf,
+    /// Changes kept in a journal after the zone is saved (history for IXFR).
+    pub journal_keep: usize,
+    /// How often a changed zone is saved (and its journal trimmed).
+    pub save_interval: Duration,
+}
+
+/// A zone that has taken updates: its journal, and how much changed since it was
+/// last saved.
+#[derive(Debug, Default)]
+struct DynamicZone {
+    /// The open journal (`None` until the first update of a zone that had none).
+    journal: Option<Journal>,
+    /// Changes since the zone was last saved.
+    unsaved: usize,
+}
+
+/// A zone's lock and what it guards.
+type ZoneLock = Arc<tokio::sync::Mutex<DynamicZone>>;
+
+/// The handler. See the module doc.
+#[derive(Debug)]
+pub struct Updater {
+    settings: UpdateSettings,
+    /// Per zone (by lowercase origin): its lock and state.
+    zones: DashMap<Box<[u8]>, ZoneLock>,
+}
+
+impl Updater {
+    /// An updater with these settings and nothing restored yet.
+    pub fn new(settings: UpdateSettings) -> Updater {
+        Updater {
+            settings,
+            zones: DashMap::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &UpdateSettings {
+        &self.settings
+    }
+
+    /// Brings the zones just loaded up to date from the state folder (saved zones,
+    /// journals), keeping each journal open. Zones with no state are left as they
+    /// are and get their state on their first update.
+    pub fn restore(&self, zones: Vec<Zone>) -> Vec<Zone> {
+        zones
+            .into_iter()
+            .map(|zone| {
+                let paths = StatePaths::new(&self.settings.state_dir, &zone.origin);
+                if !paths.journal.exists() && !paths.zone.exists() {
+                    return zone;
+                }
+                let name = to_presentation(&zone.origin);
+                let fallback = zone.clone();
+                match restore(&self.settings.state_dir, zone) {
+                    Ok(restored) => {
+                        if restored.replayed > 0 {
+                            tracing::info!(zone = %name, changes = restored.replayed,
+                                serial = restored.zone.serial(), "journal replayed");
+                        }
+                        self.zones.insert(
+                            restored.zone.origin.clone(),
+                            Arc::new(tokio::sync::Mutex::new(DynamicZone {
+                                journal: Some(restored.journal),
+                                unsaved: restored.replayed,
+                            })),
+                        );
+                        restored.zone
+                    }
+                    Err(e) => {
+                        tracing::error!(zone = %name, error = %e, "zone state unusable: serving the zone file");
+                        fallback
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn zone_state(&self, origin: &[u8]) -> ZoneLock {
+        self.zones
+            .entry(origin.into())
+            .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(DynamicZone::default())))
+            .clone()
+    }
+
+    /// Saves every zone changed since it was last saved (and trims its journal).
+    pub async fn save_changed(&self, server: &Server) {
+        let states: Vec<(Box<[u8]>, ZoneLock)> = self
+            .zones
+            .iter()
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
+        for (origin, state) in states {
+            let mut state = state.lock().await;
+            if state.unsaved == 0 {
+                continue;
+            }
+            let Some(zone) = server.zones.load().get(&origin).cloned() else {
+                continue;
+            };
+            let Some(mut journal) = state.journal.take() else {
+                continue;
+            };
+            let settings = self.settings.clone();
+            let saved = tokio::task::spawn_blocking(move || {
+                let result = save(
+                    &settings.state_dir,
+                    &zone,
+                    &mut journal,
+                    settings.journal_keep,
+                );
+                (journal, result, zone.serial())
+            })
+            .await;
+            match saved {
+                Ok((journal, result, serial)) => {
+                    state.journal = Some(journal);
+                    match result {
+                        Ok(()) => {
+                            state.unsaved = 0;
+                            tracing::info!(zone = %to_presentation(&origin), serial, "zone saved, journal trimmed");
+                        }
+                        Err(e) => {
+                            tracing::error!(zone = %to_presentation(&origin), error = %e, "zone not saved")
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "saving task failed"),
+            }
+        }
+    }
+
+    /// Runs forever: saves changed zones every `save_interval`.
+    pub async fn save_periodically(self: Arc<Self>, server: Arc<Server>) {
+        let mut tick = tokio::time::interval(self.settings.save_interval);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            self.save_changed(&server).await;
+        }
+    }
+
+    async fn update(&self, server: Arc<Server>, request: OwnedRequest) -> Option<SlowReply> {
+        let now = tsig::now();
+        let Ok(message) = Message::parse(&request.packet) else {
+            return Some(header_reply(&request.packet, rcode::FORMERR));
+        };
+        let reply = |code: u16, signer: Option<&SignedRequest<'_>>| {
+            Some(update_reply(&message, code, signer, now))
+        };
+        // RFC 2136 3.1: one zone, type SOA, class IN, and ours.
+        let [zone_entry] = message.questions.as_slice() else {
+            return reply(rcode::FORMERR, None);
+        };
+        if zone_entry.qtype != types::SOA || zone_entry.qclass != 1 {
+            return reply(rcode::FORMERR, None);
+        }
+        let origin = zone_entry.name.to_ascii_lowercase();
+        let shown = to_presentation(&origin);
+        let client = request.client;
+        let signed = match tsig::check(&message, &self.settings.keys, now) {
+            TsigCheck::Failed(failure) => {
+                tracing::info!(zone = %shown, %client, key = %to_presentation(&failure.key_name),
+                    tsig_error = failure.error, "update refused: TSIG does not check");
+                return Some(tsig_failure_reply(&message, &failure, now));
+            }
+            TsigCheck::Unsigned => None,
+            TsigCheck::Signed(signed) => Some(signed),
+        };
+        let signer = signed.as_ref();
+        let Some(zone) = server.zones.load().get(&origin).cloned() else {
+            return reply(rcode::NOTAUTH, signer);
+        };
+        if !self.settings.policy.covers(&origin) {
+            tracing::info!(zone = %shown, %client, "update refused: no update policy for the zone");
+            return reply(rcode::REFUSED, signer);
+        }
+        let Some(signed) = signer else {
+            tracing::info!(zone = %shown, %client, "update refused: not signed");
+            return reply(rcode::NOTAUTH, None);
+        };
+        let rules = self
+            .settings
+            .policy
+            .rules_for(&origin, &signed.key.name, client.ip());
+        if rules.is_empty() {
+            tracing::info!(zone = %shown, %client, key = %signed.key.display_name(),
+                "update refused: the key may not update this zone from this address");
+            return reply(rcode::REFUSED, signer);
+        }
+        if is_signed_zone(&zone) {
+            tracing::warn!(zone = %shown, %client, "update refused: the zone is signed (DNSSEC) and zonal does not sign online yet");
+            return reply(rcode::REFUSED, signer);
+        }
+
+        let state = self.zone_state(&origin);
+        let mut state = state.lock().await;
+        // The version to change is the current one, under the lock.
+        let Some(zone) = server.zones.load().get(&origin).cloned() else {
+            return reply(rcode::NOTAUTH, signer);
+        };
+        let allowed = |owner: &[u8], rtype: u16| rules.iter().any(|r| r.allows(owner, rtype));
+        let applied = match process(&message, &zone, &allowed, self.settings.serial_policy, now) {
+            Ok(Some(applied)) => applied,
+            Ok(None) => return reply(rcode::NOERROR, signer),
+            Err(rejection) => {
+                tracing::info!(zone = %shown, %client, rcode = rejection.rcode, reason = %rejection.reason, "update refused");
+                return reply(rejection.rcode, signer);
+            }
+        };
+        let entry = Entry {
+            from: zone.serial(),
+            to: applied.serial,
+            changes: applied.changes,
+        };
+        let journal = match state.journal.take() {
+            Some(journal) => Ok(journal),
+            None => {
+                let dir = self.settings.state_dir.clone();
+                let path = StatePaths::new(&dir, &origin).journal;
+                std::fs::create_dir_all(&dir).and_then(|()| Journal::open(&path).map(|o| o.journal))
+            }
+        };
+        let mut journal = match journal {
+            Ok(journal) => journal,
+            Err(e) => {
+                tracing::error!(zone = %shown, error = %e, "cannot open the journal: update not made");
+                return reply(rcode::SERVFAIL, signer);
+            }
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let result = journal.append(&entry);
+            (journal, result)
+        })
+        .await;
+        let (journal, result) = match written {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(zone = %shown, error = %e, "journal task failed: update not made");
+                return reply(rcode::SERVFAIL, signer);
+            }
+        };
+        state.journal = Some(journal);
+        if let Err(e) = result {
+            tracing::error!(zone = %shown, error = %e, "journal write failed: update not made");
+            return reply(rcode::SERVFAIL, signer);
+        }
+        // On disk: now the queries see it.
+        let new = Arc::new(applied.zone);
+        server.zones.rcu(|set| set.with_zone(new.clone()));
+        state.unsaved += 1;
+        tracing::info!(zone = %shown, %client, key = %signed.key.display_name(), serial = applied.serial, "update applied");
+        reply(rcode::NOERROR, signer)
+    }
+
+    /// A query signed with TSIG: checked, answered from the zones, signed.
+    fn signed_query(&self, server: &Server, request: &OwnedRequest) -> Option<SlowReply> {
+        let now = tsig::now();
+        let Ok(message) = Message::parse(&request.packet) else {
+            return Some(header_reply(&request.packet, rcode::FORMERR));
+        };
+        let signed = match tsig::check(&message, &self.settings.keys, now) {
+            TsigCheck::Failed(failure) => {
+                tracing::debug!(client = %request.client, tsig_error = failure.error, "signed query: TSIG does not check");
+                return Some(tsig_failure_reply(&message, &failure, now));
+            }
+            TsigCheck::Unsigned => None,
+            TsigCheck::Signed(signed) => Some(signed),
+        };
+        // The query as it was before it was signed, answered as any other.
+        let tsig_start = message
+            .additionals
+            .last()
+            .map_or(request.packet.len(), |r| r.start);
+        let mut packet = request.packet.get(..tsig_start)?.to_vec();
+        if signed.is_some() && packet.len() >= HEADER_BYTES {
+            let arcount = u16::from_be_bytes([packet[10], packet[11]]).saturating_sub(1);
+            packet[10..12].copy_from_slice(&arcount.to_be_bytes());
+        }
+        let limit = match request.transport {
+            Transport::Tcp => MAX_MESSAGE_BYTES,
+            Transport::Udp => udp_limit(&message, server.options.udp_max_payload),
+        };
+        let room = signed.as_ref().map_or(0, |s| tsig_room(s));
+        let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
+        let zones = server.zones.load();
+        let inner = Request {
+            packet: &packet,
+            client: request.client,
+            transport: request.transport,
+        };
+        let Response::Reply { len, outcome } =
+            respond(server, &zones, &inner, &mut Scratch::default(), &mut out)
+        else {
+            return None;
+        };
+        out.truncate(len);
+        if let Some(signed) = &signed {
+            tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
+        }
+        Some(SlowReply {
+            message: out,
+            outcome: Outcome {
+                route: Route::Signed,
+                zone: None,
+                ..outcome
+            },
+        })
+    }
+}
+
+impl SlowHandler for Updater {
+    /// UPDATEs and signed queries (the router sends both here).
+    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
+        Box::pin(async move {
+            let opcode = request.packet.get(2).map(|b| (b >> 3) & 0xF);
+            if opcode == Some(crate::wire::query::opcode::UPDATE) {
+                self.update(server, request).await
+            } else {
+                self.signed_query(&server, &request)
+            }
+        })
+    }
+}
+
+/// Whether the zone is signed (DNSKEY or RRSIG at the apex).
+fn is_signed_zone(zone: &Zone) -> bool {
+    zone.apex().is_some_and(|apex| {
+        apex.rrset(types::DNSKEY).is_some() || apex.rrset(types::RRSIG).is_some()
+    })
+}
+
+/// The UDP size limit for a reply to `message`: its EDNS size (at least 512) up to
+/// ours, or 512 without EDNS.
+fn udp_limit(message: &Message<'_>, ours: u16) -> usize {
+    message
+        .additionals
+        .iter()
+        .find(|r| r.rtype == types::OPT)
+        .map_or(MIN_UDP_PAYLOAD_BYTES, |opt| {
+            usize::from(opt.class.min(ours)).max(MIN_UDP_PAYLOAD_BYTES)
+        })
+}
+
+/// Bytes the TSIG record of a reply signed with this key takes.
+fn tsig_room(signed: &SignedRequest<'_>) -> usize {
+    signed.key.name.len()
+        + 10
+        + signed.key.algorithm.wire_name().len()
+        + 16
+        + signed.key.algorithm.mac_len()
+        + 6
+}
+
+/// A reply of just a header: ID, opcode, RD of the request, and `code`.
+fn header_reply(packet: &[u8], code: u16) -> SlowReply {
+    let mut out = vec![0u8; HEADER_BYTES];
+    if let Some(head) = packet.get(..4) {
+        out[..2].copy_from_slice(&head[..2]);
+        out[2] = 0x80 | (head[2] & 0x79);
+    }
+    out[3] = (code & 0xF) as u8;
+    slow_reply(out, code, AnswerKind::Error, Route::Update)
+}
+
+/// The reply to an UPDATE: the header with `code`, the zone section copied, and a
+/// TSIG record when the request was signed (RFC 2136 3.8, RFC 8945 5.3).
+fn update_reply(
+    message: &Message<'_>,
+    code: u16,
+    signer: Option<&SignedRequest<'_>>,
+    now: u64,
+) -> SlowReply {
+    let mut out = reply_head(message, code);
+    if let Some(signed) = signer {
+        tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
+    }
+    let kind = if code == rcode::NOERROR {
+        AnswerKind::Answer
+    } else if code == rcode::REFUSED {
+        AnswerKind::Refused
+    } else {
+        AnswerKind::Error
+    };
+    slow_reply(out, code, kind, Route::Update)
+}
+
+/// Header and question section of a reply to `message`.
+fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
+    let h = message.header;
+    let flags = 0x8000 | (h.flags & 0x7900) | (code & 0xF);
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(&h.id.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&(message.questions.len() as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    for q in &message.questions {
+        out.extend_from_slice(&q.name);
+        out.extend_from_slice(&q.qtype.to_be_bytes());
+        out.extend_from_slice(&q.qclass.to_be_bytes());
+    }
+    out
+}
+
+/// NOTAUTH (or FORMERR) with the TSIG error: unsigned, but for BADTIME, which is
+/// signed and tells the server's time (RFC 8945 5.2).
+fn tsig_failure_reply(
+    message: &Message<'_>,
+    failure: &tsig::TsigFailure<'_>,
+    now: u64,
+) -> SlowReply {
+    let mut out = reply_head(message, failure.rcode);
+    if failure.rcode == rcode::NOTAUTH {
+        match &failure.signer {
+            Some(signed) => tsig::sign(
+                &mut out,
+                signed.key,
+                Some(&signed.mac),
+                failure.error,
+                &tsig::time_other(now),
+                now,
+            ),
+            None => tsig::append_error(
+                &mut out,
+                &failure.key_name,
+                &failure.algorithm,
+                failure.error,
+                now,
+            ),
+        }
+    }
+    slow_reply(out, failure.rcode, AnswerKind::Error, Route::Update)
+}
+
+fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
+    SlowReply {
+        message,
+        outcome: Outcome {
+            route,
+            rcode: code,
+            kind,
+            qtype: types::SOA,
+            zone: None,
+            truncated: false,
+        },
+    }
+}
