@@ -98,26 +98,7 @@ wait_ready() { # addr
   echo "server at $1 did not come up" >&2; return 1
 }
 
-# The server's process and all its descendants (NSD: xfrd → main → one server per worker).
-tree() {
-  local c
-  echo "$1"
-  for c in $(pgrep -P "$1" || true); do tree "$c"; done
-}
-
-# CPU time (user + system, in clock ticks) of the server's processes, all threads.
-cpu_ticks() {
-  local total=0 p
-  for p in $(tree "$1"); do
-    # Fields after "pid (comm) ": comm may hold spaces ("nsd: server 1"); utime and stime are the 12th and 13th.
-    [ -r "/proc/$p/stat" ] && total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
-
-pin() { # pid cpus
-  for p in $(tree "$1"); do taskset -a -p -c "$2" "$p" >/dev/null; done
-}
+source benches/common/proc.sh # tree, cpu_ticks, pin, stop_tree
 
 # --- one measurement -------------------------------------------------------------
 measure() { # name addr pid dnsperf_prefix
@@ -168,8 +149,7 @@ run_setup() { # title workers server_cpus dnsperf_cpus
     kill -0 "$pid" 2>/dev/null || { echo "$server exited at start (port $PORT in use?)" >&2; exit 1; }
     [ -n "$scpu" ] && pin "$pid" "$scpu"
     measure "$server" "$addr" "$pid" "$prefix"
-    for p in $(tree "$pid"); do kill "$p" 2>/dev/null || true; done
-    wait "$pid" 2>/dev/null || true
+    stop_tree "$pid"
     sleep 0.5
   done
   awk '{q[$1] = $2; c[$1] = $3; f[$1] = $4}

@@ -50,15 +50,7 @@ cp "$work/zones/bench.test.zone" "$work/knot/bench.test.zone"
 cp "$work/zones/bench.test.zone" "$work/named/bench.test.zone"
 printf 'key "bench" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$SECRET" >"$work/bench.key"
 
-tree() { local c; echo "$1"; for c in $(pgrep -P "$1" || true); do tree "$c"; done; }
-cpu_ticks() {
-  local total=0 p
-  for p in $(tree "$1"); do
-    [ -r "/proc/$p/stat" ] && total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$total"
-}
-rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+source benches/common/proc.sh # tree, cpu_ticks, pin, stop_tree, rss_mib
 wait_ready() { # addr zone
   for _ in $(seq 1 200); do
     dig +short +time=1 +tries=1 @"$1" -p $PORT "$2" SOA 2>/dev/null | grep -q hostmaster && return 0
@@ -149,8 +141,7 @@ for server in ${SERVERS:-zonal knot bind}; do
     [ "$bad" = 0 ] || { echo "  ($server: $bad updates refused or timed out: $out)"; tail -3 "$work/$server.log" | sed "s/^/    /"; }
     echo "$server $clients $rate" >>"$work/results"
   done
-  for p in $(tree "$pid"); do kill "$p" 2>/dev/null || true; done
-  wait "$pid" 2>/dev/null || true
+  stop_tree "$pid"
 done
 [ -f "$work/results" ] && awk '{r[$1" "$2] = $3} END {for (c = 1; c <= 8; c *= 8) printf "zonal / knot with %d client(s): %.2f, zonal / bind: %.2f\n", c, r["zonal "c] / r["knot "c], r["zonal "c] / r["bind "c]}' "$work/results"
 
@@ -165,7 +156,7 @@ with open(sys.argv[1], "w") as f:
 EOF
 pid=$(start_zonal "$work/zones" $ZONAL); pids+=("$pid")
 wait_ready $ZONAL bench.test
-for p in $(tree "$pid"); do taskset -a -p -c 0 "$p" >/dev/null; done
+pin "$pid" 0
 measure_queries() { # label
   c0=$(cpu_ticks "$pid")
   out=$(taskset -c 1 dnsperf -s $ZONAL -p $PORT -d "$work/queries.txt" -l "$DUR" -c 20 -T 1 -q 500 2>&1)
@@ -187,8 +178,7 @@ for rate in 200 0; do # a steady 200 updates/s, then as fast as one client gets 
   echo "  (updates meanwhile: $(cat "$work/stream.out"))"
 done
 awk '{r[$1] = $2} END {for (k in r) if (k != "idle") printf "q/s per core %s / idle: %.2f\n", k, r[k] / r["idle"]}' "$work/query-results"
-for p in $(tree "$pid"); do kill "$p" 2>/dev/null || true; done
-wait "$pid" 2>/dev/null || true
+stop_tree "$pid"
 
 echo
 echo "== a 1-record update to a 1,000,000-record zone"

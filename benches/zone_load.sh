@@ -31,7 +31,7 @@ wait_answer() { # addr pid
   done
   return 1
 }
-rss_mib() { awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+source benches/common/proc.sh # rss_mib
 
 report() { # name start_ms pid
   local ms=$(( $(now_ms) - $2 ))
