@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::recursive::cache::TtlLimits;
+use crate::recursive::hints::RootHints;
+use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
@@ -73,6 +76,42 @@ pub struct ConfigFile {
     pub journal_keep: Option<usize>,
     /// Seconds between saves of a changed zone.
     pub zone_save_secs: Option<u64>,
+    /// The caching resolver.
+    pub resolver: Option<ResolverFile>,
+}
+
+/// The `[resolver]` table. See the README for each key.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolverFile {
+    /// Client networks that may recurse (CIDRs); empty: the resolver is off.
+    pub allow: Option<Vec<String>>,
+    /// A `named.root` file.
+    pub root_hints: Option<PathBuf>,
+    /// Cache budget, MiB.
+    pub cache_size_mib: Option<usize>,
+    /// Longest TTL kept, seconds.
+    pub max_ttl: Option<u32>,
+    /// Shortest TTL kept, seconds.
+    pub min_ttl: Option<u32>,
+    /// Longest negative TTL kept, seconds.
+    pub max_negative_ttl: Option<u32>,
+    /// QNAME minimisation.
+    pub qname_minimisation: Option<bool>,
+    /// 0x20 case randomisation upstream.
+    pub randomize_case: Option<bool>,
+    /// Whether loopback upstream addresses may be asked.
+    pub query_localhost: Option<bool>,
+    /// Whether IPv6 upstream addresses are used.
+    pub ipv6_upstreams: Option<bool>,
+    /// Port upstream servers are asked on.
+    pub upstream_port: Option<u16>,
+    /// Wait for one upstream reply, ms.
+    pub query_timeout_ms: Option<u64>,
+    /// Time budget of one client question, seconds.
+    pub resolve_timeout_secs: Option<u64>,
+    /// Most upstream queries for one client question.
+    pub max_upstream_queries: Option<u32>,
 }
 
 /// A `[[key]]` table: a TSIG key.
@@ -132,6 +171,12 @@ pub struct Overrides {
     pub allow_update: Vec<String>,
     /// `--state-dir DIR`.
     pub state_dir: Option<PathBuf>,
+    /// `--recursion-allow CIDR`, repeatable.
+    pub recursion_allow: Vec<String>,
+    /// `--no-recursion`.
+    pub no_recursion: bool,
+    /// `--root-hints FILE`.
+    pub root_hints: Option<PathBuf>,
 }
 
 /// Where zones come from.
@@ -166,6 +211,19 @@ pub struct Config {
     pub identity: String,
     /// Dynamic updates: keys, policy, journals.
     pub update: UpdateSettings,
+    /// The caching resolver; `None`: off.
+    pub resolver: Option<ResolverConfig>,
+}
+
+/// The resolver's validated settings.
+#[derive(Debug, Clone)]
+pub struct ResolverConfig {
+    /// Who may recurse.
+    pub allow: ClientAcl,
+    /// Where walks start.
+    pub hints: RootHints,
+    /// The rest.
+    pub settings: ResolverSettings,
 }
 
 /// A configuration that cannot be used.
@@ -325,6 +383,7 @@ impl Config {
             ZoneOrigin::Files(sources)
         };
         let update = update_settings(&file, overrides, &resolve)?;
+        let resolver = resolver_config(&file, overrides, &resolve)?;
         Ok(Config {
             listen,
             workers,
@@ -338,8 +397,107 @@ impl Config {
                 .unwrap_or_else(|| format!("zonal {}", env!("CARGO_PKG_VERSION"))),
             identity: file.identity.unwrap_or_else(hostname),
             update,
+            resolver,
         })
     }
+}
+
+/// The resolver from the `[resolver]` table and the flags: on for loopback clients
+/// unless the flags or an empty `allow` turn it off.
+fn resolver_config(
+    file: &ConfigFile,
+    overrides: &Overrides,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<Option<ResolverConfig>, ConfigError> {
+    let table = file.resolver.clone().unwrap_or_default();
+    let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+    let allow_text = if !overrides.recursion_allow.is_empty() {
+        Some(overrides.recursion_allow.clone())
+    } else {
+        table.allow.clone()
+    };
+    let allow = match allow_text {
+        None => ClientAcl::loopback(),
+        Some(list) => ClientAcl::new(
+            list.iter()
+                .map(|n| {
+                    parse_network(n).ok_or_else(|| {
+                        invalid("resolver.allow", format!("'{n}' is not a network (CIDR)"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    if overrides.no_recursion || allow.is_empty() {
+        return Ok(None);
+    }
+    let hints = match overrides
+        .root_hints
+        .clone()
+        .or_else(|| table.root_hints.as_deref().map(resolve))
+    {
+        Some(path) => RootHints::from_file(&path)
+            .map_err(|e| invalid("resolver.root_hints", e.to_string()))?,
+        None => RootHints::builtin(),
+    };
+    let defaults = ResolverSettings::default();
+    let ttl = TtlLimits {
+        max: table.max_ttl.unwrap_or(defaults.ttl.max),
+        min: table.min_ttl.unwrap_or(defaults.ttl.min),
+        max_negative: table.max_negative_ttl.unwrap_or(defaults.ttl.max_negative),
+    };
+    if ttl.min > ttl.max {
+        return Err(invalid(
+            "resolver.min_ttl",
+            "must not be above max_ttl".into(),
+        ));
+    }
+    let cache_mib = table.cache_size_mib.unwrap_or(defaults.cache_bytes >> 20);
+    if cache_mib == 0 || cache_mib > 1 << 20 {
+        return Err(invalid(
+            "resolver.cache_size_mib",
+            "must be 1 to 1048576".into(),
+        ));
+    }
+    let query_timeout = table
+        .query_timeout_ms
+        .map_or(defaults.query_timeout, std::time::Duration::from_millis);
+    let resolve_timeout = table
+        .resolve_timeout_secs
+        .map_or(defaults.resolve_timeout, std::time::Duration::from_secs);
+    if query_timeout.is_zero() || resolve_timeout.is_zero() {
+        return Err(invalid(
+            "resolver",
+            "query_timeout_ms and resolve_timeout_secs must be at least 1".into(),
+        ));
+    }
+    let max_upstream_queries = table
+        .max_upstream_queries
+        .unwrap_or(defaults.max_upstream_queries);
+    if max_upstream_queries == 0 {
+        return Err(invalid(
+            "resolver.max_upstream_queries",
+            "must be at least 1".into(),
+        ));
+    }
+    Ok(Some(ResolverConfig {
+        allow,
+        hints,
+        settings: ResolverSettings {
+            ttl,
+            cache_bytes: cache_mib << 20,
+            qname_minimisation: table
+                .qname_minimisation
+                .unwrap_or(defaults.qname_minimisation),
+            randomize_case: table.randomize_case.unwrap_or(defaults.randomize_case),
+            query_localhost: table.query_localhost.unwrap_or(defaults.query_localhost),
+            ipv6_upstreams: table.ipv6_upstreams.unwrap_or(defaults.ipv6_upstreams),
+            upstream_port: table.upstream_port.unwrap_or(defaults.upstream_port),
+            query_timeout,
+            resolve_timeout,
+            max_upstream_queries,
+        },
+    }))
 }
 
 /// Keys, update rules and journal settings from the file and the flags.
@@ -409,7 +567,7 @@ fn update_settings(
             .map(|list| {
                 list.iter()
                     .map(|n| {
-                        n.parse().map_err(|_| {
+                        parse_network(n).ok_or_else(|| {
                             invalid("update", format!("'{n}' is not a network (CIDR)"))
                         })
                     })
@@ -465,6 +623,15 @@ fn update_settings(
         state_dir,
         journal_keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
         save_interval: std::time::Duration::from_secs(save_secs),
+    })
+}
+
+/// A network in CIDR form (`192.0.2.0/24`, `2001:db8::/32`), or one address.
+fn parse_network(text: &str) -> Option<ipnet::IpNet> {
+    text.parse().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
     })
 }
 

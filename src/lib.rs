@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod net;
+pub mod recursive;
 pub mod server;
 pub mod update;
 pub mod wire;

@@ -9,8 +9,9 @@ use tracing_subscriber::EnvFilter;
 use zonal::auth::{Zone, ZoneSet};
 use zonal::config::{Config, Overrides, ZoneOrigin};
 use zonal::net::{Listeners, TcpLimits};
+use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
-use zonal::server::{Server, ServerOptions};
+use zonal::server::{ClientAcl, Server, ServerOptions};
 use zonal::update::updater::Updater;
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
@@ -45,6 +46,15 @@ struct Cli {
     /// Folder for journals and saved zones of dynamic zones (default ./zonal-state).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Client network that may recurse (CIDR); repeat for more (default: loopback only).
+    #[arg(long, value_name = "CIDR")]
+    recursion_allow: Vec<String>,
+    /// Answer for our zones only: no resolver.
+    #[arg(long)]
+    no_recursion: bool,
+    /// Root hints in named.root format (default: the IANA hints built in).
+    #[arg(long, value_name = "FILE")]
+    root_hints: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -72,6 +82,9 @@ fn main() -> ExitCode {
         tsig_keys: cli.tsig_keys,
         allow_update: cli.allow_update,
         state_dir: cli.state_dir,
+        recursion_allow: cli.recursion_allow,
+        no_recursion: cli.no_recursion,
+        root_hints: cli.root_hints,
     };
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
@@ -180,6 +193,22 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     server.slow.update = Some(updater.clone());
     if !config.update.keys.is_empty() {
         server.slow.signed = Some(updater.clone());
+    }
+    if let Some(resolver_config) = &config.resolver {
+        let resolver = Arc::new(Resolver::new(
+            resolver_config.hints.clone(),
+            resolver_config.settings.clone(),
+        ));
+        server.slow.recursive = Some(resolver.clone());
+        server.slow.recursion_clients = resolver_config.allow.clone();
+        runtime.spawn(async move {
+            match resolver.prime().await {
+                Ok(count) => tracing::info!(root_servers = count, "resolver primed"),
+                Err(e) => tracing::warn!(error = %e, "resolver priming failed: starting from the root hints"),
+            }
+        });
+    } else {
+        server.slow.recursion_clients = ClientAcl::default();
     }
     let server = Arc::new(server);
     let limits = TcpLimits {

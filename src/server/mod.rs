@@ -16,7 +16,7 @@ pub(crate) mod slow;
 
 pub use acl::ClientAcl;
 pub use request::{Outcome, Request, Route, Transport};
-pub use route::{respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
+pub use route::{reply_limits, respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
 pub use slow::{
     OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply, MAX_DEFERRED_IN_FLIGHT,
     SLOW_PATH_DEADLINE,

@@ -16,6 +16,7 @@ use super::request::{Outcome, Request, Route, Transport};
 use super::{Scratch, Server};
 use crate::auth::{answer, AnswerFlags, AnswerKind, ZoneSet};
 use crate::wire::name::lowercase_into;
+use crate::wire::query::QueryView;
 use crate::wire::query::{opcode, HEADER_BYTES};
 use crate::wire::rcode;
 use crate::wire::writer::{write_header, ReplyHeader, ReplyOpt, ResponseWriter};
@@ -85,19 +86,7 @@ pub fn respond<'z>(
     if query.tsig && server.slow.handler(Route::Signed).is_some() {
         return Response::Defer(Route::Signed);
     }
-    let max_size = match (request.transport, query.edns) {
-        (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
-        // RFC 6891 6.2.5: a payload below 512 is taken as 512.
-        (Transport::Udp, Some(edns)) => {
-            usize::from(edns.udp_payload.min(server.options.udp_max_payload))
-                .max(MIN_UDP_PAYLOAD_BYTES)
-        }
-        (Transport::Udp, None) => MIN_UDP_PAYLOAD_BYTES,
-    };
-    let opt = query.edns.map(|edns| ReplyOpt {
-        udp_payload: server.options.udp_max_payload,
-        dnssec_ok: edns.dnssec_ok,
-    });
+    let (max_size, opt) = reply_limits(server, request.transport, &query);
     let mut writer = ResponseWriter::new(out, max_size, opt);
     let mut header = ReplyHeader {
         id: query.id,
@@ -168,6 +157,29 @@ pub fn respond<'z>(
     header.tc = flags.tc;
     outcome.kind = flags.kind;
     finish(writer, header, outcome)
+}
+
+/// How long a reply to `query` may be, and the OPT record it carries (when the
+/// query had one).
+pub fn reply_limits(
+    server: &Server,
+    transport: Transport,
+    query: &QueryView<'_>,
+) -> (usize, Option<ReplyOpt>) {
+    let max_size = match (transport, query.edns) {
+        (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
+        // RFC 6891 6.2.5: a payload below 512 is taken as 512.
+        (Transport::Udp, Some(edns)) => {
+            usize::from(edns.udp_payload.min(server.options.udp_max_payload))
+                .max(MIN_UDP_PAYLOAD_BYTES)
+        }
+        (Transport::Udp, None) => MIN_UDP_PAYLOAD_BYTES,
+    };
+    let opt = query.edns.map(|edns| ReplyOpt {
+        udp_payload: server.options.udp_max_payload,
+        dnssec_ok: edns.dnssec_ok,
+    });
+    (max_size, opt)
 }
 
 /// The flags of a refused question.

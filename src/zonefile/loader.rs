@@ -68,6 +68,26 @@ pub fn load_zone_text(
     Ok(builder.finish()?)
 }
 
+/// The records of zone-file text that is not a zone (root hints, test data): parsed
+/// with `origin` as the starting `$ORIGIN`, none of the zone checks applied.
+pub fn parse_records_text(
+    text: &[u8],
+    name_for_errors: &Path,
+    origin: &[u8],
+) -> Result<Vec<crate::auth::Record>, SyntaxError> {
+    let mut records = Vec::new();
+    parse_text(text, name_for_errors, origin, &mut |r: &Record<'_>| {
+        records.push(crate::auth::Record {
+            owner: r.owner.to_vec(),
+            rtype: r.rtype,
+            ttl: r.ttl,
+            rdata: r.rdata.to_vec(),
+        });
+        Ok::<(), SyntaxError>(())
+    })?;
+    Ok(records)
+}
+
 /// A zone to load: its origin and file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneSource {

@@ -18,7 +18,8 @@ mod writer;
 pub use builtin::builtin_zones;
 pub use error::{SyntaxError, SyntaxErrorKind};
 pub use loader::{
-    load_zone, load_zone_text, origin_from_text, zones_in_dir, LoadError, ZoneSource,
+    load_zone, load_zone_text, origin_from_text, parse_records_text, zones_in_dir, LoadError,
+    ZoneSource,
 };
 pub use rdata::RdataError;
 pub use writer::{write_zone, write_zone_file};

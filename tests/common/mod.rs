@@ -46,24 +46,7 @@ impl Zonal {
     /// Starts zonal on a fresh address with `args` (plus `--listen`), and waits until it answers.
     pub fn start(args: &[&str]) -> Zonal {
         for _ in 0..5 {
-            let addr = unique_addr();
-            let dir = tempfile::tempdir().expect("tempdir");
-            let stderr_path = dir.path().join("stderr");
-            let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-            let child = Command::new(env!("CARGO_BIN_EXE_zonal"))
-                .args(args)
-                .args(["--listen", &addr.to_string(), "--workers", "2"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .expect("zonal starts");
-            let mut zonal = Zonal {
-                child,
-                addr,
-                stderr_path,
-                _dir: dir,
-            };
+            let mut zonal = Zonal::spawn(unique_addr(), args, 2);
             if zonal.wait_ready() {
                 return zonal;
             }
@@ -75,9 +58,46 @@ impl Zonal {
         panic!("no free loopback address for zonal");
     }
 
+    /// Starts zonal on `addr` (one worker) with `args`, and waits until it answers;
+    /// for servers whose address must be known before they start (a test hierarchy).
+    pub fn start_at(addr: SocketAddr, args: &[&str]) -> Zonal {
+        let mut zonal = Zonal::spawn(addr, args, 1);
+        assert!(
+            zonal.wait_ready(),
+            "zonal did not start at {addr}:\n{}",
+            zonal.stderr()
+        );
+        zonal
+    }
+
     /// Starts zonal serving the zone files in `dir`.
     pub fn with_zone_dir(dir: &Path) -> Zonal {
         Zonal::start(&["--zone-dir", dir.to_str().expect("utf-8 path")])
+    }
+
+    fn spawn(addr: SocketAddr, args: &[&str], workers: u32) -> Zonal {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stderr_path = dir.path().join("stderr");
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let child = Command::new(env!("CARGO_BIN_EXE_zonal"))
+            .args(args)
+            .args([
+                "--listen",
+                &addr.to_string(),
+                "--workers",
+                &workers.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("zonal starts");
+        Zonal {
+            child,
+            addr,
+            stderr_path,
+            _dir: dir,
+        }
     }
 
     fn wait_ready(&mut self) -> bool {

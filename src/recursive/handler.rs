@@ -1,0 +1,108 @@
+//! The slow path of recursive queries: the router defers a recursive question for
+//! a name outside our zones from an allowed client here; the answer is resolved on
+//! the async runtime and written as a reply (RA set, TTLs as they stand in the
+//! cache, TC when it does not fit the client's UDP size), or SERVFAIL when the
+//! question could not be resolved within its budget.
+
+use std::sync::Arc;
+
+use super::iterator::Resolution;
+use super::scrub::TtlRRset;
+use super::Resolver;
+use crate::auth::AnswerKind;
+use crate::server::{
+    reply_limits, Outcome, OwnedRequest, ReplyFuture, Route, Server, SlowHandler, SlowReply,
+};
+use crate::wire::parse_query;
+use crate::wire::rcode;
+use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
+
+impl SlowHandler for Resolver {
+    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
+        Box::pin(async move {
+            let query = parse_query(&request.packet).ok()?;
+            let qname = query.qname.to_ascii_lowercase();
+            let result = self.resolve(&qname, query.qtype).await;
+            if let Err(e) = &result {
+                tracing::debug!(name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
+            }
+            let (max_size, opt) = reply_limits(&server, request.transport, &query);
+            let mut out = vec![0u8; max_size];
+            let mut writer = ResponseWriter::new(&mut out, max_size, opt);
+            let mut header = ReplyHeader {
+                id: query.id,
+                opcode: query.opcode,
+                rd: query.rd,
+                ra: true,
+                cd: query.cd,
+                ..Default::default()
+            };
+            let kind = match &result {
+                _ if writer.write_question(query.question).is_err() => {
+                    header.rcode = rcode::SERVFAIL;
+                    AnswerKind::Error
+                }
+                Ok(resolution) => {
+                    header.rcode = resolution.rcode;
+                    header.tc = write_resolution(&mut writer, resolution, &qname);
+                    match (resolution.rcode, resolution.answer.is_empty()) {
+                        (rcode::NXDOMAIN, _) => AnswerKind::NxDomain,
+                        (_, true) => AnswerKind::NoData,
+                        _ => AnswerKind::Answer,
+                    }
+                }
+                Err(_) => {
+                    header.rcode = rcode::SERVFAIL;
+                    AnswerKind::Error
+                }
+            };
+            let len = writer.finish(header);
+            out.truncate(len);
+            Some(SlowReply {
+                message: out,
+                outcome: Outcome {
+                    route: Route::Recursive,
+                    rcode: header.rcode,
+                    kind,
+                    qtype: query.qtype,
+                    zone: None,
+                    truncated: header.tc,
+                },
+            })
+        })
+    }
+}
+
+/// Writes the answer and authority sections; whether something did not fit (TC).
+fn write_resolution(
+    writer: &mut ResponseWriter<'_>,
+    resolution: &Resolution,
+    qname: &[u8],
+) -> bool {
+    let sections = [
+        (Section::Answer, &resolution.answer),
+        (Section::Authority, &resolution.authority),
+    ];
+    for (section, rrsets) in sections {
+        for r in rrsets.iter() {
+            if write(writer, section, r, qname).is_err() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn write(
+    writer: &mut ResponseWriter<'_>,
+    section: Section,
+    r: &TtlRRset,
+    qname: &[u8],
+) -> Result<(), crate::wire::writer::Full> {
+    let owner = if r.rrset.owner.as_ref() == qname {
+        Owner::Question
+    } else {
+        Owner::Name(&r.rrset.owner)
+    };
+    writer.write_rrset(section, owner, r.rrset.rtype, r.ttl, &r.rrset.rdata)
+}

@@ -1,0 +1,147 @@
+//! Upstream server selection: a smoothed round-trip time per address (as BIND and
+//! Unbound keep), the fastest tried first, addresses never measured tried early
+//! (that is how a new server gets measured), and now and then a random one first
+//! (exploration among measured addresses, so a server that got faster is noticed;
+//! unmeasured ones are listed in the order given). An address that stops
+//! answering is backed off exponentially and tried only when nothing else is left.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+
+/// Weight of a new sample in the smoothed RTT: 1/`SRTT_WEIGHT`.
+const SRTT_WEIGHT: u32 = 4;
+/// The score of an address never measured, ms: low, so it is tried early.
+const UNKNOWN_RTT_MS: u32 = 5;
+/// What a timeout counts as, ms.
+const TIMEOUT_PENALTY_MS: u32 = 1_000;
+/// One ordering in this many puts a random candidate first.
+const EXPLORE_ONE_IN: u32 = 20;
+/// Longest back-off.
+const MAX_BACKOFF: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    srtt_ms: u32,
+    timeouts_in_a_row: u32,
+    backoff_until: Option<Instant>,
+    no_edns: bool,
+}
+
+impl Default for Stat {
+    fn default() -> Self {
+        Stat {
+            srtt_ms: UNKNOWN_RTT_MS,
+            timeouts_in_a_row: 0,
+            backoff_until: None,
+            no_edns: false,
+        }
+    }
+}
+
+/// What is known of every upstream address. See the module doc.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    map: DashMap<IpAddr, Stat, foldhash::fast::RandomState>,
+}
+
+impl ServerStats {
+    /// Orders `addresses` best first: those not backed off by smoothed RTT, then the
+    /// backed-off ones; sometimes a random one first.
+    pub fn order(&self, addresses: &mut [IpAddr]) {
+        let now = Instant::now();
+        let score = |ip: &IpAddr| -> (bool, u32) {
+            match self.map.get(ip) {
+                Some(s) => (s.backoff_until.is_some_and(|t| t > now), s.srtt_ms),
+                None => (false, UNKNOWN_RTT_MS),
+            }
+        };
+        addresses.sort_by_key(score);
+        let usable = addresses.iter().filter(|ip| !score(ip).0).count();
+        // Addresses never measured come early anyway; exploration is for measured ones.
+        let all_measured = addresses[..usable]
+            .iter()
+            .all(|ip| self.map.contains_key(ip));
+        if usable > 1 && all_measured && rand::random::<u32>() % EXPLORE_ONE_IN == 0 {
+            let pick = rand::random::<u32>() as usize % usable;
+            addresses[..usable].swap(0, pick);
+        }
+    }
+
+    /// Records an answer from `ip` after `rtt`.
+    pub fn answered(&self, ip: IpAddr, rtt: Duration) {
+        let sample = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX).max(1);
+        let mut s = self.map.entry(ip).or_default();
+        s.srtt_ms = if s.timeouts_in_a_row == 0 && s.srtt_ms != UNKNOWN_RTT_MS {
+            (s.srtt_ms * (SRTT_WEIGHT - 1) + sample) / SRTT_WEIGHT
+        } else {
+            sample
+        };
+        s.timeouts_in_a_row = 0;
+        s.backoff_until = None;
+    }
+
+    /// Records that `ip` did not answer: its score worsens and, from the second
+    /// timeout in a row, it is backed off for 1, 2, 4, ... seconds.
+    pub fn timed_out(&self, ip: IpAddr) {
+        let mut s = self.map.entry(ip).or_default();
+        s.timeouts_in_a_row = s.timeouts_in_a_row.saturating_add(1);
+        s.srtt_ms = s.srtt_ms.saturating_add(TIMEOUT_PENALTY_MS);
+        if s.timeouts_in_a_row >= 2 {
+            let secs = 1u64 << (s.timeouts_in_a_row - 2).min(7);
+            s.backoff_until = Some(Instant::now() + Duration::from_secs(secs).min(MAX_BACKOFF));
+        }
+    }
+
+    /// Whether `ip` answered FORMERR to EDNS and is asked without it.
+    pub fn no_edns(&self, ip: IpAddr) -> bool {
+        self.map.get(&ip).is_some_and(|s| s.no_edns)
+    }
+
+    /// Remembers that `ip` does not take EDNS.
+    pub fn set_no_edns(&self, ip: IpAddr) {
+        self.map.entry(ip).or_default().no_edns = true;
+    }
+
+    /// The smoothed RTT of `ip`, ms, when measured.
+    pub fn srtt_ms(&self, ip: IpAddr) -> Option<u32> {
+        self.map.get(&ip).map(|s| s.srtt_ms)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faster_first_and_silent_ones_last() {
+        let stats = ServerStats::default();
+        let (fast, slow, dead): (IpAddr, IpAddr, IpAddr) = (
+            "192.0.2.1".parse().unwrap(),
+            "192.0.2.2".parse().unwrap(),
+            "192.0.2.3".parse().unwrap(),
+        );
+        for _ in 0..4 {
+            stats.answered(fast, Duration::from_millis(10));
+            stats.answered(slow, Duration::from_millis(80));
+        }
+        stats.timed_out(dead);
+        stats.timed_out(dead);
+        let mut firsts = 0;
+        for _ in 0..1_000 {
+            let mut order = [dead, slow, fast];
+            stats.order(&mut order);
+            assert_eq!(order[2], dead, "backed off goes last");
+            firsts += usize::from(order[0] == fast);
+        }
+        assert!(
+            firsts > 900,
+            "the fastest is first most of the time ({firsts}/1000)"
+        );
+        assert!(firsts < 1_000, "the other is explored now and then");
+        stats.answered(dead, Duration::from_millis(5));
+        assert_eq!(stats.srtt_ms(dead), Some(5), "an answer ends the back-off");
+    }
+}

@@ -1,0 +1,452 @@
+//! The caching resolver end to end, through a fake DNS hierarchy on loopback built
+//! from zonal's own authoritative instances: a root, the TLDs `test.` and `other.`,
+//! and a leaf server for the zones below them, each on its own 127.x.y.z address.
+//! The root and `test.` servers sit behind a tap that records every question they
+//! are asked, so the tests can count upstream queries and see what was asked.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{answers, query, unique_addr, Zonal};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+
+/// A UDP relay in front of an authoritative server that records the questions.
+struct Tap {
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Tap {
+    fn start(listen: SocketAddr, backend: SocketAddr) -> Tap {
+        let socket = UdpSocket::bind(listen).expect("tap binds");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65_535];
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok((len, client)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Ok(m) = Message::from_vec(&buf[..len]) {
+                    if let Some(q) = m.queries.first() {
+                        seen2.lock().expect("lock").push(format!(
+                            "{} {}",
+                            q.name().to_ascii().to_lowercase(),
+                            q.query_type()
+                        ));
+                    }
+                }
+                if let Some(reply) = common::udp_raw(backend, &buf[..len], Duration::from_secs(2)) {
+                    let _ = socket.send_to(&reply, client);
+                }
+            }
+        });
+        Tap {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    fn clear(&self) {
+        self.seen.lock().expect("lock").clear();
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The hierarchy and a resolver in front of it.
+struct Hierarchy {
+    resolver: Zonal,
+    root_tap: Tap,
+    tld_tap: Tap,
+    leaf: Zonal,
+    _servers: Vec<Zonal>,
+    silent: Tap,
+    _dir: tempfile::TempDir,
+}
+
+fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {
+    let folder = dir.join(server);
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(folder.join(file), text).expect("write zone");
+}
+
+fn ip(addr: SocketAddr) -> String {
+    addr.ip().to_string()
+}
+
+impl Hierarchy {
+    /// Starts the hierarchy and a resolver with `resolver_extra` in its `[resolver]`.
+    fn start(resolver_extra: &str) -> Hierarchy {
+        let [root, root_backend, tld, tld_backend, other, leaf, silent, resolver_addr] =
+            std::array::from_fn(|_| unique_addr());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let soa = "SOA ns hostmaster 1 3600 600 86400 300";
+        write_zone(
+            d,
+            "root",
+            "root.zone",
+            &format!(
+                "$TTL 86400\n. {soa}\n. NS ns.nic.test.\nns.nic.test. A {r}\n\
+             test. NS ns1.nic.test.\nns1.nic.test. A {t}\n\
+             other. NS ns.other.\nns.other. A {o}\n",
+                soa = "SOA ns.nic.test. hostmaster.nic.test. 1 3600 600 86400 300",
+                r = ip(root),
+                t = ip(tld),
+                o = ip(other)
+            ),
+        );
+        write_zone(
+            d,
+            "tld",
+            "test.zone",
+            &format!(
+                "$ORIGIN test.\n$TTL 86400\n@ {soa}\n@ NS ns1.nic\nns1.nic A {t}\nns.nic A {r}\n\
+             example NS ns0.example\nexample NS ns1.example\nns0.example A {s}\nns1.example A {l}\n\
+             lame NS ns1.lame\nlame NS ns2.lame\nns1.lame A {t}\nns2.lame A {l}\n\
+             outside NS ns.outside.other.\n\
+             loop NS ns.loop.other.\n",
+                soa = "SOA ns1.nic hostmaster.nic 1 3600 600 86400 300",
+                t = ip(tld),
+                r = ip(root),
+                l = ip(leaf),
+                s = ip(silent)
+            ),
+        );
+        write_zone(d, "other", "other.zone", &format!(
+            "$ORIGIN other.\n$TTL 86400\n@ {soa}\n@ NS ns\nns A {o}\nns.outside A {l}\nwww A 192.0.2.99\n\
+             loop NS ns.loop.test.\n",
+            o = ip(other), l = ip(leaf)));
+        let mut big = String::new();
+        for i in 0..24 {
+            big.push_str(&format!("big TXT \"record {i:02} {}\"\n", "x".repeat(90)));
+        }
+        write_zone(d, "leaf", "example.test.zone", &format!(
+            "$ORIGIN example.test.\n$TTL 3600\n@ {soa}\n@ NS ns0\n@ NS ns1\nns0 A {s}\nns1 A {l}\n\
+             www A 192.0.2.1\nalias CNAME www.other.\nchain CNAME alias\nmail MX 10 mx\nmx A 192.0.2.25\n\
+             *.wild A 192.0.2.77\n{big}",
+            l = ip(leaf), s = ip(silent)));
+        write_zone(
+            d,
+            "leaf",
+            "lame.test.zone",
+            &format!(
+                "$TTL 3600\n@ {soa}\n@ NS ns1\n@ NS ns2\nns1 A {t}\nns2 A {l}\nwww A 192.0.2.2\n",
+                t = ip(tld),
+                l = ip(leaf)
+            ),
+        );
+        write_zone(
+            d,
+            "leaf",
+            "outside.test.zone",
+            &format!("$TTL 3600\n@ {soa}\n@ NS ns.outside.other.\nwww A 192.0.2.3\n"),
+        );
+        let serve = |name: &str, addr: SocketAddr| {
+            let folder = d.join(name);
+            Zonal::start_at(
+                addr,
+                &[
+                    "--no-recursion",
+                    "--zone-dir",
+                    folder.to_str().expect("utf-8"),
+                ],
+            )
+        };
+        let servers = vec![
+            serve("root", root_backend),
+            serve("tld", tld_backend),
+            serve("other", other),
+        ];
+        let leaf_server = serve("leaf", leaf);
+        let root_tap = Tap::start(root, root_backend);
+        let tld_tap = Tap::start(tld, tld_backend);
+        // A server that takes queries and never answers (a tap with nothing behind).
+        let silent_tap = Tap::start(silent, "127.0.0.1:9".parse().expect("addr"));
+        std::fs::write(
+            d.join("hints.root"),
+            format!(
+                ". 3600000 NS ns.nic.test.\nns.nic.test. 3600000 A {}\n",
+                ip(root)
+            ),
+        )
+        .expect("hints");
+        std::fs::create_dir_all(d.join("none")).expect("mkdir");
+        let config = d.join("resolver.toml");
+        std::fs::write(&config, format!(
+            "zone_dir = \"{none}\"\n[resolver]\nroot_hints = \"{hints}\"\nquery_localhost = true\nupstream_port = {port}\n\
+             allow = [\"{client}/32\"]\nquery_timeout_ms = 300\nresolve_timeout_secs = 4\n{resolver_extra}\n",
+            none = d.join("none").display(), hints = d.join("hints.root").display(), port = root.port(),
+            client = "127.0.0.1")).expect("config");
+        let resolver = Zonal::start_at(
+            resolver_addr,
+            &["--config", config.to_str().expect("utf-8")],
+        );
+        Hierarchy {
+            resolver,
+            root_tap,
+            tld_tap,
+            leaf: leaf_server,
+            _servers: servers,
+            silent: silent_tap,
+            _dir: dir,
+        }
+    }
+
+    /// Questions the silent server got.
+    fn silent_queries(&self) -> usize {
+        self.silent.seen().len()
+    }
+
+    fn ask(&self, name: &str, rtype: RecordType) -> Message {
+        let mut q = query(name, rtype, Some(1232));
+        q.metadata.recursion_desired = true;
+        q.metadata.id = rand_id();
+        let reply = common::udp_raw(
+            self.resolver.addr,
+            &q.to_vec().expect("encode"),
+            Duration::from_secs(6),
+        )
+        .unwrap_or_else(|| panic!("no reply for {name}:\n{}", self.resolver.stderr()));
+        Message::from_vec(&reply).expect("decode")
+    }
+}
+
+fn rand_id() -> u16 {
+    (Instant::now().elapsed().subsec_nanos() ^ std::process::id()) as u16
+}
+
+fn answer_lines(m: &Message) -> Vec<String> {
+    answers(m)
+}
+
+#[test]
+fn resolves_through_the_hierarchy_and_caches() {
+    let mut h = Hierarchy::start("");
+    // Simple A: not authoritative, recursion available.
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.metadata.recursion_available && !m.metadata.authoritative);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    // QNAME minimisation: the root was asked for test., never for the full name.
+    let root_seen = h.root_tap.seen();
+    assert!(root_seen.iter().any(|q| q == "test. A"), "{root_seen:?}");
+    assert!(
+        !root_seen.iter().any(|q| q.starts_with("www.")),
+        "{root_seen:?}"
+    );
+    let tld_seen = h.tld_tap.seen();
+    assert!(
+        tld_seen.iter().any(|q| q == "example.test. A"),
+        "{tld_seen:?}"
+    );
+    assert!(
+        !tld_seen.iter().any(|q| q.starts_with("www.")),
+        "{tld_seen:?}"
+    );
+
+    // A cache hit asks nobody, and its TTL counts down.
+    h.root_tap.clear();
+    h.tld_tap.clear();
+    std::thread::sleep(Duration::from_millis(1_100));
+    let again = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&again), ["www.example.test. A 192.0.2.1"]);
+    assert!(
+        again.answers[0].ttl < m.answers[0].ttl,
+        "{} then {}",
+        m.answers[0].ttl,
+        again.answers[0].ttl
+    );
+    // A second name of the zone skips the root and the TLD.
+    let mx = h.ask("mail.example.test.", RecordType::MX);
+    assert_eq!(
+        answer_lines(&mx),
+        ["mail.example.test. MX 10 mx.example.test."]
+    );
+    assert!(
+        h.root_tap.seen().is_empty() && h.tld_tap.seen().is_empty(),
+        "{:?} {:?}",
+        h.root_tap.seen(),
+        h.tld_tap.seen()
+    );
+
+    // CNAME chain across zones (example.test → other.).
+    let m = h.ask("chain.example.test.", RecordType::A);
+    assert_eq!(
+        answer_lines(&m),
+        [
+            "alias.example.test. CNAME www.other.",
+            "chain.example.test. CNAME alias.example.test.",
+            "www.other. A 192.0.2.99"
+        ]
+    );
+    // NXDOMAIN and NODATA with the zone's SOA.
+    let m = h.ask("nope.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(m.authorities.len(), 1);
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+    assert!(
+        m.authorities[0].ttl <= 300,
+        "negative TTL from the SOA MINIMUM"
+    );
+    let m = h.ask("www.example.test.", RecordType::AAAA);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert!(m.answers.is_empty());
+    assert_eq!(m.authorities[0].record_type(), RecordType::SOA);
+
+    // Negative answers are cached too: with the leaf gone, both still come back.
+    h.leaf.terminate();
+    let m = h.ask("nope.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+    let m = h.ask("www.example.test.", RecordType::AAAA);
+    assert_eq!(
+        (m.metadata.response_code, m.answers.len()),
+        (ResponseCode::NoError, 0)
+    );
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    // A name not cached now fails: SERVFAIL, in bounded time.
+    let started = Instant::now();
+    let m = h.ask("new.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn lame_silent_and_out_of_bailiwick_servers() {
+    let h = Hierarchy::start("");
+    // example.test: ns0, listed first, never answers; every name still resolves,
+    // the first after ns0's timeout (300 ms), the others at once from ns1.
+    let started = Instant::now();
+    let m = h.ask("h0.wild.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["h0.wild.example.test. A 192.0.2.77"]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "the silent server was asked first"
+    );
+    assert_eq!(h.silent_queries(), 1);
+    let started = Instant::now();
+    for i in 1..6 {
+        let m = h.ask(&format!("h{i}.wild.example.test."), RecordType::A);
+        assert_eq!(
+            answer_lines(&m),
+            [format!("h{i}.wild.example.test. A 192.0.2.77")]
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "the silent server is not waited for again"
+    );
+    // lame.test: ns1 is the TLD server (not authoritative), ns2 works.
+    let m = h.ask("www.lame.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.lame.test. A 192.0.2.2"]);
+    // outside.test: its only NS is in other., with no glue: resolved as a sub-query.
+    let m = h.ask("www.outside.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.outside.test. A 192.0.2.3"]);
+    // A delegation whose name servers depend on each other (loop.test → ns.loop.other
+    // → loop.other → ns.loop.test): SERVFAIL within the budget, and the next
+    // question is answered.
+    let started = Instant::now();
+    let m = h.ask("www.loop.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+}
+
+#[test]
+fn truncated_upstream_answers_come_over_tcp() {
+    let h = Hierarchy::start("");
+    let out = h
+        .resolver
+        .dig(&["+tcp", "+norec", "big.example.test.", "TXT"]);
+    // +norec: no RD, so not resolved: REFUSED for a name not ours.
+    assert!(out.contains("REFUSED"), "{out}");
+    let out = h.resolver.dig(&["+tcp", "big.example.test.", "TXT"]);
+    assert!(out.contains("ANSWER: 24"), "{out}");
+    // Over UDP the client gets TC (the answer does not fit 1232 bytes).
+    let out = h
+        .resolver
+        .dig(&["+ignore", "+bufsize=1232", "big.example.test.", "TXT"]);
+    assert!(out.contains(" tc") || out.contains("tc "), "{out}");
+}
+
+#[test]
+fn only_allowed_clients_may_recurse_and_questions_are_coalesced() {
+    let h = Hierarchy::start("");
+    // From 127.0.0.2, not on the allow-list: REFUSED, no RA, nothing asked upstream.
+    let socket = UdpSocket::bind("127.0.0.2:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let mut q = query("www.example.test.", RecordType::A, None);
+    q.metadata.recursion_desired = true;
+    socket
+        .send_to(&q.to_vec().expect("encode"), h.resolver.addr)
+        .expect("send");
+    let mut buf = [0u8; 1500];
+    let (len, _) = socket.recv_from(&mut buf).expect("a reply");
+    let m = Message::from_vec(&buf[..len]).expect("decode");
+    assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    assert!(!m.metadata.recursion_available);
+    assert!(
+        h.root_tap.seen().is_empty() || h.root_tap.seen().iter().all(|q| q == ". NS"),
+        "{:?}",
+        h.root_tap.seen()
+    );
+
+    // Twenty clients ask the same new question at once: one resolution.
+    h.tld_tap.clear();
+    let addr = h.resolver.addr;
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut q = query("www.outside.test.", RecordType::A, None);
+                q.metadata.recursion_desired = true;
+                q.metadata.id = i;
+                common::udp_raw(addr, &q.to_vec().expect("encode"), Duration::from_secs(6))
+                    .map(|r| Message::from_vec(&r).expect("decode"))
+            })
+        })
+        .collect();
+    for t in threads {
+        let m = t.join().expect("thread").expect("a reply");
+        assert_eq!(answer_lines(&m), ["www.outside.test. A 192.0.2.3"]);
+    }
+    let asked: Vec<String> = h
+        .tld_tap
+        .seen()
+        .into_iter()
+        .filter(|q| q.contains("outside"))
+        .collect();
+    assert_eq!(
+        asked.len(),
+        1,
+        "one question to the TLD for twenty clients: {asked:?}"
+    );
+}
