@@ -200,6 +200,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             resolver_config.settings.clone(),
         ));
         server.slow.recursive = Some(resolver.clone());
+        server.slow.cached = Some(resolver.clone());
         server.slow.recursion_clients = resolver_config.allow.clone();
         runtime.spawn(async move {
             match resolver.prime().await {

@@ -249,9 +249,20 @@ fn any_is_minimal_over_udp() {
 
 #[test]
 fn dig_sees_an_authoritative_answer() {
-    let (z, _d) = tricky();
+    let (z, dir) = tricky();
     let out = z.dig(&["www.tricky.example", "A", "+norec"]);
     assert!(out.contains("status: NOERROR"), "{out}");
-    assert!(out.contains("flags: qr aa;"), "{out}");
+    // RA: the resolver is on for loopback clients by default.
+    assert!(out.contains("flags: qr aa ra;"), "{out}");
     assert!(out.contains("192.0.2.10"), "{out}");
+    let quiet = Zonal::start(&[
+        "--no-recursion",
+        "--zone-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let out = quiet.dig(&["www.tricky.example", "A", "+norec"]);
+    assert!(
+        out.contains("flags: qr aa;"),
+        "no RA without recursion: {out}"
+    );
 }

@@ -119,3 +119,98 @@ fn respond_does_not_allocate() {
         after - before
     );
 }
+
+#[test]
+fn cache_hits_do_not_allocate() {
+    use zonal::recursive::cache::{CachedRRset, Rank};
+    use zonal::recursive::hints::RootHints;
+    use zonal::recursive::{Resolver, ResolverSettings};
+    use zonal::server::Route;
+
+    let resolver = Arc::new(Resolver::new(
+        RootHints::builtin(),
+        ResolverSettings::default(),
+    ));
+    let name = |text: &str| parse_presentation(text.as_bytes(), None).expect("name");
+    let rrset = |owner: &str, rtype: u16, rdata: &[u8]| CachedRRset {
+        owner: name(owner).into(),
+        rtype,
+        rdata: [&(rdata.len() as u16).to_be_bytes()[..], rdata]
+            .concat()
+            .into(),
+    };
+    let cache = &resolver.cache;
+    cache.insert_rrset(
+        rrset("www.example.net.", 1, &[192, 0, 2, 1]),
+        300,
+        Rank::Answer,
+    );
+    cache.insert_rrset(
+        rrset("alias.example.net.", 5, &name("www.example.net.")),
+        300,
+        Rank::Answer,
+    );
+    let soa_rdata = [name("ns.example.net."), name("h.example.net."), vec![0; 20]].concat();
+    let soa = rrset("example.net.", 6, &soa_rdata);
+    cache.insert_negative(&name("nope.example.net."), 1, true, Some(soa.clone()), 300);
+    cache.insert_negative(&name("www.example.net."), 28, false, Some(soa), 300);
+    let mut server = Server::new(ZoneSet::new([]), ServerOptions::default());
+    server.slow.recursive = Some(resolver.clone());
+    server.slow.cached = Some(resolver);
+    let zone_set = server.zones.load();
+    let questions = [
+        ("www.example.net.", 1, 1),
+        ("ALIAS.example.net.", 1, 2),
+        ("nope.example.net.", 1, 0),
+        ("www.example.net.", 28, 0),
+    ];
+    let packets: Vec<Vec<u8>> = questions
+        .iter()
+        .map(|(n, qtype, _)| {
+            let qname = name(n);
+            let mut p = Vec::new();
+            encode_query(&OutgoingQuery::new(&qname, *qtype), &mut p);
+            p
+        })
+        .collect();
+    let mut out = vec![0u8; 65_535];
+    let mut scratch = Box::<Scratch>::default();
+    let client = "127.0.0.1:5353".parse().expect("address");
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..100 {
+        for (p, (_, _, answers)) in packets.iter().zip(&questions) {
+            let request = Request {
+                packet: p,
+                client,
+                transport: Transport::Udp,
+            };
+            let response = respond(&server, &zone_set, &request, &mut scratch, &mut out);
+            let Response::Reply { outcome, len } = response else {
+                panic!("a cache hit is answered at once");
+            };
+            assert_eq!(outcome.route, Route::Recursive);
+            assert_eq!(u16::from_be_bytes([out[6], out[7]]), *answers);
+            assert!(len > 12 && out[3] & 0x80 != 0, "RA set");
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert_eq!(
+        after - before,
+        0,
+        "cache hits allocated {} times",
+        after - before
+    );
+    // A miss goes to the resolver.
+    let qname = name("other.example.net.");
+    let mut p = Vec::new();
+    encode_query(&OutgoingQuery::new(&qname, 1), &mut p);
+    let request = Request {
+        packet: &p,
+        client,
+        transport: Transport::Udp,
+    };
+    assert!(matches!(
+        respond(&server, &zone_set, &request, &mut scratch, &mut out),
+        Response::Defer(Route::Recursive)
+    ));
+}

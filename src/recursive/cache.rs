@@ -25,7 +25,7 @@ pub const QUEUE_SHARDS: usize = 64;
 /// Bytes counted for an entry beyond its key and data (map slot, queue slot, Arc).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
 /// The type under which a name's NXDOMAIN is kept (type 0 is reserved).
-const NXDOMAIN_TYPE: u16 = 0;
+pub(super) const NXDOMAIN_TYPE: u16 = 0;
 
 /// How trustworthy cached data is (RFC 2181 5.4.1), lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,6 +7,7 @@
 //! This module uses `auth`, `wire` and `server`; none of them uses it.
 
 pub mod cache;
+pub mod fast;
 pub mod handler;
 pub mod hints;
 pub mod iterator;

@@ -18,8 +18,8 @@ pub use acl::ClientAcl;
 pub use request::{Outcome, Request, Route, Transport};
 pub use route::{reply_limits, respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
 pub use slow::{
-    OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply, MAX_DEFERRED_IN_FLIGHT,
-    SLOW_PATH_DEADLINE,
+    CachedAnswers, OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply,
+    MAX_DEFERRED_IN_FLIGHT, SLOW_PATH_DEADLINE,
 };
 
 use crate::auth::ZoneSet;

@@ -122,6 +122,9 @@ pub fn respond<'z>(
     }
     let flags = match query.qclass {
         CLASS_IN => {
+            // RA: recursion is there for this client (RFC 1035 4.1.1), as BIND says.
+            header.ra = server.slow.recursive.is_some()
+                && server.slow.recursion_clients.allows(request.client.ip());
             let qname = lowercase_into(query.qname, &mut scratch.qname);
             match zones.find(qname, query.qtype) {
                 Some(zone) => {
@@ -140,7 +143,18 @@ pub fn respond<'z>(
                     && server.slow.handler(Route::Recursive).is_some()
                     && server.slow.recursion_clients.allows(request.client.ip()) =>
                 {
-                    return Response::Defer(Route::Recursive);
+                    // A cache hit is answered here, like zone data; a miss waits
+                    // for the resolver on the slow path.
+                    let hit = server
+                        .slow
+                        .cached
+                        .as_ref()
+                        .and_then(|cache| cache.answer(qname, query.qtype, &mut writer));
+                    let Some(flags) = hit else {
+                        return Response::Defer(Route::Recursive);
+                    };
+                    outcome.route = Route::Recursive;
+                    flags
                 }
                 // RFC 1034 4.3.2 step 2: not ours, and no recursion for this client.
                 None => refused(),

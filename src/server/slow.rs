@@ -20,6 +20,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::acl::ClientAcl;
 use super::request::{Outcome, Route, Transport};
 use super::Server;
+use crate::auth::AnswerFlags;
+use crate::wire::writer::ResponseWriter;
 
 /// Most deferred requests waiting for their slow path at once.
 pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
@@ -57,12 +59,28 @@ pub trait SlowHandler: Send + Sync {
     fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture;
 }
 
+/// Answers a recursive question from what is already known (the resolver's
+/// cache), at once, on the worker thread that received it: no waiting, no
+/// allocation. `None` sends the question on to the slow path.
+pub trait CachedAnswers: Send + Sync {
+    /// Writes the answer for `qname` (lowercase wire format) / `qtype` after the
+    /// question in `writer` and returns its flags, if everything needed is cached.
+    fn answer(
+        &self,
+        qname: &[u8],
+        qtype: u16,
+        writer: &mut ResponseWriter<'_>,
+    ) -> Option<AnswerFlags>;
+}
+
 /// The handlers of the slow routes; a route without one is answered at once
 /// (REFUSED for recursion, NOTIMP for UPDATE and NOTIFY).
 #[derive(Clone)]
 pub struct SlowPaths {
     /// The resolver, for [`Route::Recursive`].
     pub recursive: Option<Arc<dyn SlowHandler>>,
+    /// The resolver's cache, for recursive questions answered at once.
+    pub cached: Option<Arc<dyn CachedAnswers>>,
     /// Who may recurse: others get REFUSED for names outside our zones.
     pub recursion_clients: ClientAcl,
     /// Dynamic updates, for [`Route::Update`].
@@ -80,6 +98,7 @@ impl Default for SlowPaths {
     fn default() -> Self {
         SlowPaths {
             recursive: None,
+            cached: None,
             recursion_clients: ClientAcl::loopback(),
             update: None,
             notify: None,
