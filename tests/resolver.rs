@@ -164,6 +164,15 @@ impl Hierarchy {
         write_zone(
             d,
             "leaf",
+            "lab.corp.zone",
+            &format!(
+                "$TTL 3600\n@ {soa}\n@ NS ns\nns A {l}\nwww A 192.0.2.50\n",
+                l = ip(leaf)
+            ),
+        );
+        write_zone(
+            d,
+            "leaf",
             "outside.test.zone",
             &format!("$TTL 3600\n@ {soa}\n@ NS ns.outside.other.\nwww A 192.0.2.3\n"),
         );
@@ -196,12 +205,22 @@ impl Hierarchy {
             ),
         )
         .expect("hints");
-        std::fs::create_dir_all(d.join("none")).expect("mkdir");
+        // The resolver's own zone, corp., delegates lab.corp. to the leaf.
+        write_zone(
+            d,
+            "own",
+            "corp.zone",
+            &format!(
+                "$TTL 3600\n@ {soa}\n@ NS ns\nns A {r}\nlab NS ns.lab\nns.lab A {l}\n",
+                r = ip(resolver_addr),
+                l = ip(leaf)
+            ),
+        );
         let config = d.join("resolver.toml");
         std::fs::write(&config, format!(
-            "zone_dir = \"{none}\"\n[resolver]\nroot_hints = \"{hints}\"\nquery_localhost = true\nupstream_port = {port}\n\
+            "zone_dir = \"{own}\"\n[resolver]\nroot_hints = \"{hints}\"\nquery_localhost = true\nupstream_port = {port}\n\
              allow = [\"{client}/32\"]\nquery_timeout_ms = 300\nresolve_timeout_secs = 4\n{resolver_extra}\n",
-            none = d.join("none").display(), hints = d.join("hints.root").display(), port = root.port(),
+            own = d.join("own").display(), hints = d.join("hints.root").display(), port = root.port(),
             client = "127.0.0.1")).expect("config");
         let resolver = Zonal::start_at(
             resolver_addr,
@@ -449,4 +468,31 @@ fn only_allowed_clients_may_recurse_and_questions_are_coalesced() {
         1,
         "one question to the TLD for twenty clients: {asked:?}"
     );
+}
+
+#[test]
+fn delegations_in_our_own_zones_are_followed_for_recursive_clients() {
+    let h = Hierarchy::start("");
+    // RD=1 from an allowed client: the resolver follows corp.'s delegation.
+    let m = h.ask("www.lab.corp.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.lab.corp. A 192.0.2.50"]);
+    assert!(!m.metadata.authoritative && m.metadata.recursion_available);
+    // RD=0: the referral, from our zone, as an authoritative server gives it.
+    let q = query("www.lab.corp.", RecordType::A, None);
+    let reply = common::udp_raw(
+        h.resolver.addr,
+        &q.to_vec().expect("encode"),
+        Duration::from_secs(3),
+    )
+    .expect("reply");
+    let m = Message::from_vec(&reply).expect("decode");
+    assert!(m.answers.is_empty());
+    assert_eq!(
+        m.authorities.first().map(|r| r.record_type()),
+        Some(RecordType::NS)
+    );
+    // Names of our own zone are answered from it, with AA, never resolved.
+    let m = h.ask("ns.corp.", RecordType::A);
+    assert!(m.metadata.authoritative);
+    assert_eq!(answer_lines(&m).len(), 1);
 }

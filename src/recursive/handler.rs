@@ -6,13 +6,17 @@
 
 use std::sync::Arc;
 
+use super::cache::Rank;
 use super::iterator::Resolution;
 use super::scrub::TtlRRset;
+use super::scrub::{classify, Classified};
 use super::Resolver;
 use crate::auth::AnswerKind;
 use crate::server::{
-    reply_limits, Outcome, OwnedRequest, ReplyFuture, Route, Server, SlowHandler, SlowReply,
+    reply_limits, respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch,
+    Server, SlowHandler, SlowReply, Transport, MAX_MESSAGE_BYTES,
 };
+use crate::wire::message::Message;
 use crate::wire::parse_query;
 use crate::wire::rcode;
 use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
@@ -22,6 +26,7 @@ impl SlowHandler for Resolver {
         Box::pin(async move {
             let query = parse_query(&request.packet).ok()?;
             let qname = query.qname.to_ascii_lowercase();
+            self.learn_our_delegation(&server, &request, &qname, query.qtype);
             let result = self.resolve(&qname, query.qtype).await;
             if let Err(e) = &result {
                 tracing::debug!(name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
@@ -70,6 +75,50 @@ impl SlowHandler for Resolver {
                 },
             })
         })
+    }
+}
+
+impl Resolver {
+    /// When `qname` is below a delegation in one of our zones, caches that
+    /// delegation (NS and glue, as our zone has them) so the walk starts there.
+    fn learn_our_delegation(
+        &self,
+        server: &Server,
+        request: &OwnedRequest,
+        qname: &[u8],
+        qtype: u16,
+    ) {
+        let zones = server.zones.load();
+        let Some(zone) = zones.find(qname, qtype) else {
+            return;
+        };
+        // Our own answer to the question without RD: the referral.
+        let mut packet = request.packet.clone();
+        if let Some(flags) = packet.get_mut(2) {
+            *flags &= !0x01;
+        }
+        let mut out = vec![0u8; MAX_MESSAGE_BYTES];
+        let mut scratch = Box::<Scratch>::default();
+        let ours = Request {
+            packet: &packet,
+            client: request.client,
+            transport: Transport::Tcp,
+        };
+        let Response::Reply { len, .. } = respond(server, &zones, &ours, &mut scratch, &mut out)
+        else {
+            return;
+        };
+        let Some(Ok(message)) = out.get(..len).map(Message::parse) else {
+            return;
+        };
+        if let Classified::Referral { ns, glue, .. } =
+            classify(&message, &zone.origin, qname, qtype)
+        {
+            for g in glue {
+                self.cache.insert_rrset(g.rrset, g.ttl, Rank::Glue);
+            }
+            self.cache.insert_rrset(ns.rrset, ns.ttl, Rank::Referral);
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! Upstream server selection: a smoothed round-trip time per address (as BIND and
 //! Unbound keep), the fastest tried first, addresses never measured tried early
 //! (that is how a new server gets measured), and now and then a random one first
-//! (exploration among measured addresses, so a server that got faster is noticed;
-//! unmeasured ones are listed in the order given). An address that stops
-//! answering is backed off exponentially and tried only when nothing else is left.
+//! (exploration among measured addresses within 400 ms of the best, as Unbound's
+//! RTT band, so a server that got faster is noticed; unmeasured ones are tried in
+//! the order given). An address that stops answering is backed off exponentially
+//! and tried only when nothing else is left.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ const SRTT_WEIGHT: u32 = 4;
 const UNKNOWN_RTT_MS: u32 = 5;
 /// What a timeout counts as, ms.
 const TIMEOUT_PENALTY_MS: u32 = 1_000;
+/// How much slower than the best an address may be and still be explored, ms.
+const EXPLORE_BAND_MS: u32 = 400;
 /// One ordering in this many puts a random candidate first.
 const EXPLORE_ONE_IN: u32 = 20;
 /// Longest back-off.
@@ -58,14 +61,20 @@ impl ServerStats {
             }
         };
         addresses.sort_by_key(score);
-        let usable = addresses.iter().filter(|ip| !score(ip).0).count();
-        // Addresses never measured come early anyway; exploration is for measured ones.
-        let all_measured = addresses[..usable]
+        // Exploration: among measured addresses within the RTT band of the best
+        // (as Unbound's); never measured ones come early anyway, slow or silent
+        // ones are not picked.
+        let best = addresses.first().map_or(0, |ip| score(ip).1);
+        let band = addresses
             .iter()
-            .all(|ip| self.map.contains_key(ip));
-        if usable > 1 && all_measured && rand::random::<u32>() % EXPLORE_ONE_IN == 0 {
-            let pick = rand::random::<u32>() as usize % usable;
-            addresses[..usable].swap(0, pick);
+            .take_while(|ip| {
+                let (backed_off, rtt) = score(ip);
+                !backed_off && rtt <= best + EXPLORE_BAND_MS && self.map.contains_key(*ip)
+            })
+            .count();
+        if band > 1 && rand::random::<u32>() % EXPLORE_ONE_IN == 0 {
+            let pick = rand::random::<u32>() as usize % band;
+            addresses[..band].swap(0, pick);
         }
     }
 

@@ -129,7 +129,7 @@ pub fn respond<'z>(
             match zones.find(qname, query.qtype) {
                 Some(zone) => {
                     outcome.zone = Some(zone);
-                    answer(
+                    let flags = answer(
                         zones,
                         zone,
                         &query,
@@ -137,7 +137,13 @@ pub fn respond<'z>(
                         &mut scratch.name,
                         &mut writer,
                         request.transport == Transport::Tcp,
-                    )
+                    );
+                    // A delegation inside our zones, for a client that may recurse and
+                    // asked to: followed by the resolver (as BIND does), not referred.
+                    if flags.kind == AnswerKind::Referral && query.rd && header.ra {
+                        return Response::Defer(Route::Recursive);
+                    }
+                    flags
                 }
                 None if query.rd
                     && server.slow.handler(Route::Recursive).is_some()
