@@ -78,11 +78,106 @@ impl Drop for Tap {
     }
 }
 
+/// The server of spoof.test.: for every question it first sends forgeries — a
+/// reply with another ID, one for another name, one from another port — then the
+/// real answer (www.spoof.test. A 192.0.2.60), with poison beside it: an
+/// out-of-bailiwick address for www.other. and an NS for other.
+struct Hostile {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Hostile {
+    fn start(addr: SocketAddr) -> Hostile {
+        use hickory_proto::op::MessageType;
+        use hickory_proto::rr::rdata::{A, NS};
+        use hickory_proto::rr::{Name, RData, Record};
+        let socket = UdpSocket::bind(addr).expect("hostile binds");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        let other_port = UdpSocket::bind(SocketAddr::new(addr.ip(), 0)).expect("second socket");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !stop2.load(Ordering::Relaxed) {
+                let Ok((len, client)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let Ok(q) = Message::from_vec(&buf[..len]) else {
+                    continue;
+                };
+                let Some(question) = q.queries.first().cloned() else {
+                    continue;
+                };
+                let reply = |id: u16, qname: &Name, address: [u8; 4]| {
+                    let mut m = Message::new(id, MessageType::Response, q.metadata.op_code);
+                    m.metadata.authoritative = true;
+                    let mut asked = question.clone();
+                    asked.set_name(qname.clone());
+                    m.queries.push(asked);
+                    m.answers.push(Record::from_rdata(
+                        qname.clone(),
+                        300,
+                        RData::A(A(std::net::Ipv4Addr::from(address))),
+                    ));
+                    m
+                };
+                let evil = [6, 6, 6, 6];
+                let name = question.name().clone();
+                let id = q.metadata.id;
+                let forged = [
+                    reply(id ^ 0x5a5a, &name, evil),
+                    reply(
+                        id,
+                        &Name::from_ascii("evil.spoof.test.").expect("name"),
+                        evil,
+                    ),
+                ];
+                for m in forged {
+                    let _ = socket.send_to(&m.to_vec().expect("encode"), client);
+                }
+                let _ =
+                    other_port.send_to(&reply(id, &name, evil).to_vec().expect("encode"), client);
+                std::thread::sleep(Duration::from_millis(20));
+                let mut real = reply(id, &name, [192, 0, 2, 60]);
+                let www_other = Name::from_ascii("www.other.").expect("name");
+                real.additionals.push(Record::from_rdata(
+                    www_other,
+                    300,
+                    RData::A(A(std::net::Ipv4Addr::from(evil))),
+                ));
+                let other = Name::from_ascii("other.").expect("name");
+                let evil_ns = Name::from_ascii("ns.evil.").expect("name");
+                real.authorities
+                    .push(Record::from_rdata(other, 300, RData::NS(NS(evil_ns))));
+                let _ = socket.send_to(&real.to_vec().expect("encode"), client);
+            }
+        });
+        Hostile {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The hierarchy and a resolver in front of it.
 struct Hierarchy {
     resolver: Zonal,
     root_tap: Tap,
     tld_tap: Tap,
+    other_tap: Tap,
+    _hostile: Hostile,
     leaf: Zonal,
     _servers: Vec<Zonal>,
     silent: Tap,
@@ -102,7 +197,7 @@ fn ip(addr: SocketAddr) -> String {
 impl Hierarchy {
     /// Starts the hierarchy and a resolver with `resolver_extra` in its `[resolver]`.
     fn start(resolver_extra: &str) -> Hierarchy {
-        let [root, root_backend, tld, tld_backend, other, leaf, silent, resolver_addr] =
+        let [root, root_backend, tld, tld_backend, other, other_backend, leaf, silent, resolver_addr, hostile] =
             std::array::from_fn(|_| unique_addr());
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
@@ -130,12 +225,18 @@ impl Hierarchy {
              example NS ns0.example\nexample NS ns1.example\nns0.example A {s}\nns1.example A {l}\n\
              lame NS ns1.lame\nlame NS ns2.lame\nns1.lame A {t}\nns2.lame A {l}\n\
              outside NS ns.outside.other.\n\
-             loop NS ns.loop.other.\n",
+             loop NS ns.loop.other.\n\
+             spoof NS ns.spoof\nns.spoof A {h}\n\
+             {fan}",
                 soa = "SOA ns1.nic hostmaster.nic 1 3600 600 86400 300",
                 t = ip(tld),
                 r = ip(root),
                 l = ip(leaf),
-                s = ip(silent)
+                s = ip(silent),
+                h = ip(hostile),
+                fan = (1..=10)
+                    .map(|i| format!("fan NS ns{i}.missing.other.\n"))
+                    .collect::<String>(),
             ),
         );
         write_zone(d, "other", "other.zone", &format!(
@@ -190,11 +291,13 @@ impl Hierarchy {
         let servers = vec![
             serve("root", root_backend),
             serve("tld", tld_backend),
-            serve("other", other),
+            serve("other", other_backend),
         ];
         let leaf_server = serve("leaf", leaf);
         let root_tap = Tap::start(root, root_backend);
         let tld_tap = Tap::start(tld, tld_backend);
+        let other_tap = Tap::start(other, other_backend);
+        let hostile_server = Hostile::start(hostile);
         // A server that takes queries and never answers (a tap with nothing behind).
         let silent_tap = Tap::start(silent, "127.0.0.1:9".parse().expect("addr"));
         std::fs::write(
@@ -230,6 +333,8 @@ impl Hierarchy {
             resolver,
             root_tap,
             tld_tap,
+            other_tap,
+            _hostile: hostile_server,
             leaf: leaf_server,
             _servers: servers,
             silent: silent_tap,
@@ -495,4 +600,48 @@ fn delegations_in_our_own_zones_are_followed_for_recursive_clients() {
     let m = h.ask("ns.corp.", RecordType::A);
     assert!(m.metadata.authoritative);
     assert_eq!(answer_lines(&m).len(), 1);
+}
+
+#[test]
+fn forged_replies_and_out_of_bailiwick_records_are_ignored() {
+    let h = Hierarchy::start("");
+    // Forgeries (wrong ID, wrong question, wrong port) come first; the real answer wins.
+    let m = h.ask("www.spoof.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.spoof.test. A 192.0.2.60"]);
+    // The poison that came with it (www.other. A 6.6.6.6, other. NS ns.evil.) was
+    // not cached: www.other. is asked of other.'s real server.
+    let m = h.ask("www.other.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.other. A 192.0.2.99"]);
+    assert!(
+        h.other_tap
+            .seen()
+            .iter()
+            .any(|q| q.starts_with("www.other.")),
+        "{:?}",
+        h.other_tap.seen()
+    );
+}
+
+#[test]
+fn name_server_fan_out_is_bounded() {
+    let h = Hierarchy::start("");
+    // fan.test. has ten NS names under other., none of which exists: the resolver
+    // tries a few of them, not all ten, and answers SERVFAIL.
+    let m = h.ask("www.fan.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+    let asked: Vec<String> = h
+        .other_tap
+        .seen()
+        .into_iter()
+        .filter(|q| q.contains("missing"))
+        .collect();
+    let names: std::collections::BTreeSet<&str> = asked
+        .iter()
+        .filter_map(|q| q.split(' ').next())
+        .filter(|n| n.starts_with("ns"))
+        .collect();
+    assert!(
+        !names.is_empty() && names.len() <= 3,
+        "NS names resolved: {names:?} ({asked:?})"
+    );
 }
