@@ -30,6 +30,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:5353";
 pub const DEFAULT_UDP_MAX_PAYLOAD: u16 = 1232;
 /// Default idle time before a TCP connection is closed (RFC 7766 6.2.3).
 pub const DEFAULT_TCP_IDLE_TIMEOUT_SECS: u64 = 10;
+/// How long after expiry data may be served stale by default (RFC 8767 5: 1 to 3 days).
+pub const DEFAULT_SERVE_STALE_SECS: u32 = 86_400;
 /// Default cap on concurrent TCP connections.
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
 
@@ -112,6 +114,12 @@ pub struct ResolverFile {
     pub resolve_timeout_secs: Option<u64>,
     /// Most upstream queries for one client question.
     pub max_upstream_queries: Option<u32>,
+    /// Prefetch entries asked for in the last tenth of their TTL.
+    pub prefetch: Option<bool>,
+    /// Serve expired data when resolution fails (RFC 8767).
+    pub serve_stale: Option<bool>,
+    /// How long after expiry data may be served stale, seconds.
+    pub serve_stale_max_secs: Option<u32>,
 }
 
 /// A `[[key]]` table: a TSIG key.
@@ -496,6 +504,15 @@ fn resolver_config(
             query_timeout,
             resolve_timeout,
             max_upstream_queries,
+            prefetch: table.prefetch.unwrap_or(false),
+            serve_stale_secs: if table.serve_stale.unwrap_or(false) {
+                table
+                    .serve_stale_max_secs
+                    .unwrap_or(DEFAULT_SERVE_STALE_SECS)
+                    .max(1)
+            } else {
+                0
+            },
         },
     }))
 }

@@ -201,6 +201,12 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         ));
         server.slow.recursive = Some(resolver.clone());
         server.slow.cached = Some(resolver.clone());
+        resolver.start_prefetch(runtime.handle());
+        tracing::info!(
+            root_servers = resolver_config.hints.servers.len(),
+            cache_mib = resolver_config.settings.cache_bytes >> 20,
+            "resolver on for the allowed clients"
+        );
         server.slow.recursion_clients = resolver_config.allow.clone();
         runtime.spawn(async move {
             match resolver.prime().await {

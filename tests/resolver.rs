@@ -645,3 +645,37 @@ fn name_server_fan_out_is_bounded() {
         "NS names resolved: {names:?} ({asked:?})"
     );
 }
+
+#[test]
+fn serve_stale_answers_expired_data_when_the_servers_are_gone() {
+    let mut h = Hierarchy::start("serve_stale = true\nmax_ttl = 1");
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    assert!(m.answers[0].ttl <= 1);
+    h.leaf.terminate();
+    std::thread::sleep(Duration::from_millis(1_300));
+    // Expired, and nobody to ask: the stale answer, at TTL 30 (RFC 8767).
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    assert_eq!(m.answers[0].ttl, 30);
+}
+
+#[test]
+fn prefetch_refreshes_an_entry_asked_for_near_its_end() {
+    let mut h = Hierarchy::start("prefetch = true\nmax_ttl = 2");
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    // In the last tenth of its 2 s: this hit starts a refresh in the background.
+    std::thread::sleep(Duration::from_millis(1_850));
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+    std::thread::sleep(Duration::from_millis(400));
+    // The leaf goes away after the refresh: past the first entry's end, the
+    // refreshed one still answers.
+    h.leaf.terminate();
+    std::thread::sleep(Duration::from_millis(200));
+    let m = h.ask("www.example.test.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{:?}", m);
+    assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+}

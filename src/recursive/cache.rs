@@ -25,7 +25,7 @@ pub const QUEUE_SHARDS: usize = 64;
 /// Bytes counted for an entry beyond its key and data (map slot, queue slot, Arc).
 const ENTRY_OVERHEAD_BYTES: usize = 96;
 /// The type under which a name's NXDOMAIN is kept (type 0 is reserved).
-pub(super) const NXDOMAIN_TYPE: u16 = 0;
+pub(crate) const NXDOMAIN_TYPE: u16 = 0;
 
 /// How trustworthy cached data is (RFC 2181 5.4.1), lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,11 +94,15 @@ impl Cached {
 #[derive(Debug)]
 struct Entry {
     data: Cached,
-    /// Seconds since the cache's epoch after which the entry is gone.
+    /// Milliseconds since the cache's epoch after which the entry is gone.
     expires: u64,
     rank: Rank,
+    /// The TTL it was cached with, seconds.
+    ttl: u32,
     /// Read since it was last queued (CLOCK's reference bit).
     referenced: AtomicBool,
+    /// A prefetch of it has been started.
+    refreshing: AtomicBool,
 }
 
 /// Bounds on the TTLs the cache keeps.
@@ -143,6 +147,11 @@ pub struct Cache {
     limit_bytes: usize,
     epoch: Instant,
     ttl: TtlLimits,
+    /// How long expired entries are kept for serve-stale (RFC 8767); 0: not kept.
+    keep_stale_ms: u64,
+    /// Seconds the tests pretend have passed.
+    #[cfg(test)]
+    skew: AtomicUsize,
 }
 
 /// The key of a name and type: the lowercase name then the type, big-endian.
@@ -167,11 +176,27 @@ impl Cache {
             limit_bytes,
             epoch: Instant::now(),
             ttl,
+            keep_stale_ms: 0,
+            #[cfg(test)]
+            skew: AtomicUsize::new(0),
         }
     }
 
+    /// Keeps expired entries `secs` longer, for [`Self::stale`] (serve-stale).
+    pub fn keep_stale(mut self, secs: u32) -> Cache {
+        self.keep_stale_ms = u64::from(secs) * 1_000;
+        self
+    }
+
+    /// Milliseconds since the epoch.
+    #[cfg(not(test))]
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_secs()
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    #[cfg(test)]
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + self.skew.load(Ordering::Relaxed) as u64 * 1_000
     }
 
     /// Entries held.
@@ -202,13 +227,46 @@ impl Cache {
         let now = self.now();
         let entry = self.map.get(key)?;
         if entry.expires <= now {
+            let gone = entry.expires + self.keep_stale_ms <= now;
             drop(entry);
-            self.remove_expired(key, now);
+            if gone {
+                self.remove_expired(key, now);
+            }
             return None;
         }
-        entry.referenced.store(true, Ordering::Relaxed);
-        let ttl = u32::try_from(entry.expires - now).unwrap_or(u32::MAX);
+        // Written only when not set already: a hot entry's cache line stays shared.
+        if !entry.referenced.load(Ordering::Relaxed) {
+            entry.referenced.store(true, Ordering::Relaxed);
+        }
+        // Whole seconds, rounded up: a fresh entry shows the TTL it came with.
+        let ttl = u32::try_from((entry.expires - now).div_ceil(1_000)).unwrap_or(u32::MAX);
         Some(read(&entry.data, ttl))
+    }
+
+    /// An expired entry still within the serve-stale window (RFC 8767), copied out.
+    pub fn stale(&self, name: &[u8], rtype: u16) -> Option<Cached> {
+        let mut buf = [0u8; NAME_BUF_BYTES + 2];
+        let key = key_into(name, rtype, &mut buf);
+        let now = self.now();
+        let entry = self.map.get(key)?;
+        (entry.expires <= now && now < entry.expires + self.keep_stale_ms)
+            .then(|| entry.data.clone())
+    }
+
+    /// Whether a live entry is in the last tenth of its TTL with no refresh started
+    /// yet; the first caller to see it so is told `true` and should refresh it.
+    pub fn refresh_due(&self, name: &[u8], rtype: u16) -> bool {
+        let mut buf = [0u8; NAME_BUF_BYTES + 2];
+        let key = key_into(name, rtype, &mut buf);
+        let now = self.now();
+        let Some(entry) = self.map.get(key) else {
+            return false;
+        };
+        let left = entry.expires.saturating_sub(now);
+        left > 0
+            && left * 10 < u64::from(entry.ttl) * 1_000
+            && !entry.refreshing.load(Ordering::Relaxed)
+            && !entry.refreshing.swap(true, Ordering::Relaxed)
     }
 
     /// [`Self::with`], copied out.
@@ -225,7 +283,10 @@ impl Cache {
     }
 
     fn remove_expired(&self, key: &[u8], now: u64) {
-        if let Some((_, entry)) = self.map.remove_if(key, |_, e| e.expires <= now) {
+        if let Some((_, entry)) = self
+            .map
+            .remove_if(key, |_, e| e.expires + self.keep_stale_ms <= now)
+        {
             self.bytes
                 .fetch_sub(entry_bytes(key, &entry.data), Ordering::Relaxed);
         }
@@ -272,9 +333,11 @@ impl Cache {
         let added = entry_bytes(&key, &data);
         let entry = Entry {
             data,
-            expires: now + u64::from(ttl),
+            expires: now + u64::from(ttl) * 1_000,
             rank,
+            ttl,
             referenced: AtomicBool::new(false),
+            refreshing: AtomicBool::new(false),
         };
         let mut queued_before = false;
         match self.map.entry(key.clone()) {
@@ -399,6 +462,31 @@ mod tests {
             cache.get(b"\x01z\x00", types::MX).is_none(),
             "TTL 0 is not cached"
         );
+    }
+
+    #[test]
+    fn prefetch_is_due_once_in_the_last_tenth_and_stale_data_is_kept() {
+        let cache = Cache::new(1 << 20, TtlLimits::default()).keep_stale(3_600);
+        let name = b"\x03www\x07example\x00";
+        cache.insert_rrset(a(name, 1), 100, Rank::Answer);
+        assert!(!cache.refresh_due(name, types::A));
+        cache.skew.store(95, Ordering::Relaxed);
+        assert!(cache.refresh_due(name, types::A));
+        assert!(
+            !cache.refresh_due(name, types::A),
+            "only the first caller refreshes"
+        );
+        assert!(cache.stale(name, types::A).is_none(), "not expired yet");
+        cache.skew.store(200, Ordering::Relaxed);
+        assert!(cache.get(name, types::A).is_none(), "expired: a miss");
+        assert_eq!(cache.stale(name, types::A), Some(Cached::RRset(a(name, 1))));
+        cache.skew.store(100 + 3_600, Ordering::Relaxed);
+        assert!(cache.get(name, types::A).is_none());
+        assert!(
+            cache.stale(name, types::A).is_none(),
+            "past the stale window"
+        );
+        assert!(cache.is_empty(), "and removed");
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl CachedAnswers for Resolver {
                             .write_rrset(Section::Answer, owner, rrset.rtype, ttl, &rrset.rdata)
                             .is_err();
                         if rrset.rtype != types::CNAME || qtype == types::CNAME {
+                            self.prefetch_if_due(name, qtype);
                             return Found::Done(flags(rcode::NOERROR, AnswerKind::Answer, tc));
                         }
                         let Some(target) = rrset.records().next() else {

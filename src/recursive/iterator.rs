@@ -325,6 +325,14 @@ impl Resolver {
         })
     }
 
+    /// Asks upstream for `name`/`qtype` again, cache or not, and caches the answer
+    /// (a prefetch).
+    pub(super) async fn refresh(&self, name: &[u8], qtype: u16) -> Result<(), ResolveError> {
+        let settings = &self.settings;
+        let mut budget = Budget::new(settings.max_upstream_queries, settings.resolve_timeout);
+        self.walk(name, qtype, &mut budget, 0).await.map(drop)
+    }
+
     /// TTLs as the cache would keep them.
     fn capped(&self, chain: Vec<TtlRRset>) -> Vec<TtlRRset> {
         let limits = self.settings.ttl;

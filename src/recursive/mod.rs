@@ -15,10 +15,11 @@ pub mod scrub;
 pub mod selection;
 pub mod upstream;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::OnceCell;
 
 use cache::{Cache, Rank, TtlLimits};
@@ -27,10 +28,12 @@ use iterator::{Budget, Resolution, ResolveError};
 use scrub::Classified;
 use selection::ServerStats;
 
-use crate::wire::types;
+use crate::wire::{rcode, types};
 
 /// Longest CNAME chain followed for one question.
 pub const MAX_CNAME_CHAIN: usize = 12;
+/// The TTL of an answer served stale (RFC 8767 4).
+pub const STALE_ANSWER_TTL: u32 = 30;
 
 /// How the resolver behaves; every field has a config key (see the README).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,11 @@ pub struct ResolverSettings {
     pub resolve_timeout: Duration,
     /// Most upstream queries for one client question.
     pub max_upstream_queries: u32,
+    /// Refresh an entry asked for in the last tenth of its TTL, before it expires.
+    pub prefetch: bool,
+    /// Answer from expired data (TTL 30) when resolution fails, for this many
+    /// seconds after expiry (RFC 8767); 0: off.
+    pub serve_stale_secs: u32,
 }
 
 impl Default for ResolverSettings {
@@ -70,6 +78,8 @@ impl Default for ResolverSettings {
             query_timeout: Duration::from_millis(800),
             resolve_timeout: Duration::from_secs(10),
             max_upstream_queries: 64,
+            prefetch: false,
+            serve_stale_secs: 0,
         }
     }
 }
@@ -86,17 +96,21 @@ pub struct Resolver {
     hints: RootHints,
     settings: ResolverSettings,
     in_flight: DashMap<(Vec<u8>, u16), InFlight, foldhash::fast::RandomState>,
+    /// Where prefetch jobs go, once [`Resolver::start_prefetch`] has run.
+    prefetch_jobs: OnceLock<UnboundedSender<(Vec<u8>, u16)>>,
 }
 
 impl Resolver {
     /// A resolver starting from `hints`.
     pub fn new(hints: RootHints, settings: ResolverSettings) -> Resolver {
         Resolver {
-            cache: Cache::new(settings.cache_bytes, settings.ttl),
+            cache: Cache::new(settings.cache_bytes, settings.ttl)
+                .keep_stale(settings.serve_stale_secs),
             stats: ServerStats::default(),
             hints,
             settings,
             in_flight: DashMap::with_hasher(foldhash::fast::RandomState::default()),
+            prefetch_jobs: OnceLock::new(),
         }
     }
 
@@ -121,7 +135,87 @@ impl Resolver {
             .await
             .clone();
         self.in_flight.remove_if(&key, |_, c| Arc::ptr_eq(c, &cell));
-        result
+        match result {
+            Err(e) if self.settings.serve_stale_secs > 0 => {
+                self.stale_resolution(&key.0, qtype).ok_or(e)
+            }
+            other => other,
+        }
+    }
+
+    /// An answer from expired data (RFC 8767): the RRset or negative answer of
+    /// `qname`/`qtype`, through a chain of expired CNAMEs, all at TTL 30.
+    fn stale_resolution(&self, qname: &[u8], qtype: u16) -> Option<Resolution> {
+        use cache::{Cached, CachedRRset};
+        use scrub::TtlRRset;
+        let stale = |rrset: CachedRRset| TtlRRset {
+            rrset,
+            ttl: STALE_ANSWER_TTL,
+        };
+        let mut answer = Vec::new();
+        let mut name = qname.to_vec();
+        for _ in 0..=MAX_CNAME_CHAIN {
+            let (rcode, soa) = match self
+                .cache
+                .stale(&name, qtype)
+                .or_else(|| self.cache.stale(&name, cache::NXDOMAIN_TYPE))
+            {
+                Some(Cached::RRset(rrset)) => {
+                    answer.push(stale(rrset));
+                    return Some(Resolution {
+                        rcode: rcode::NOERROR,
+                        answer,
+                        authority: Vec::new(),
+                    });
+                }
+                Some(Cached::NxDomain(soa)) => (rcode::NXDOMAIN, soa),
+                Some(Cached::NoData(soa)) => (rcode::NOERROR, soa),
+                None => {
+                    let Some(Cached::RRset(cname)) = self.cache.stale(&name, types::CNAME) else {
+                        return None;
+                    };
+                    name = cname.records().next()?.to_ascii_lowercase();
+                    answer.push(stale(cname));
+                    continue;
+                }
+            };
+            return Some(Resolution {
+                rcode,
+                answer,
+                authority: soa.map(stale).into_iter().collect(),
+            });
+        }
+        None
+    }
+
+    /// Starts the prefetcher on `runtime`: entries found due by cache hits are
+    /// refreshed there, one task each.
+    pub fn start_prefetch(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        let (sender, mut jobs) = tokio::sync::mpsc::unbounded_channel::<(Vec<u8>, u16)>();
+        if self.prefetch_jobs.set(sender).is_err() {
+            return;
+        }
+        let me = Arc::downgrade(self);
+        let spawner = runtime.clone();
+        runtime.spawn(async move {
+            while let Some((name, qtype)) = jobs.recv().await {
+                let Some(resolver) = me.upgrade() else { return };
+                spawner.spawn(async move {
+                    if let Err(e) = resolver.refresh(&name, qtype).await {
+                        tracing::debug!(error = %e, "prefetch failed");
+                    }
+                });
+            }
+        });
+    }
+
+    /// Asks for a refresh of `name`/`qtype` when prefetch is on and it is due.
+    pub(crate) fn prefetch_if_due(&self, name: &[u8], qtype: u16) {
+        if self.settings.prefetch && self.cache.refresh_due(name, qtype) {
+            if let Some(jobs) = self.prefetch_jobs.get() {
+                let _ = jobs.send((name.to_vec(), qtype));
+            }
+        }
     }
 
     /// Primes the root NS set from the hints (RFC 9609): asks a root server for
