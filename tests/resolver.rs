@@ -124,9 +124,22 @@ impl Hostile {
                     ));
                     m
                 };
-                let evil = [6, 6, 6, 6];
                 let name = question.name().clone();
                 let id = q.metadata.id;
+                // old.test.: a server from before EDNS, FORMERR to any OPT record.
+                if name.to_ascii().to_lowercase().ends_with("old.test.") {
+                    let m = if q.edns.is_some() {
+                        let mut m = Message::new(id, MessageType::Response, q.metadata.op_code);
+                        m.metadata.response_code = hickory_proto::op::ResponseCode::FormErr;
+                        m.queries.push(question.clone());
+                        m
+                    } else {
+                        reply(id, &name, [192, 0, 2, 61])
+                    };
+                    let _ = socket.send_to(&m.to_vec().expect("encode"), client);
+                    continue;
+                }
+                let evil = [6, 6, 6, 6];
                 let forged = [
                     reply(id ^ 0x5a5a, &name, evil),
                     reply(
@@ -226,7 +239,8 @@ impl Hierarchy {
              lame NS ns1.lame\nlame NS ns2.lame\nns1.lame A {t}\nns2.lame A {l}\n\
              outside NS ns.outside.other.\n\
              loop NS ns.loop.other.\n\
-             spoof NS ns.spoof\nns.spoof A {h}\n\
+             spoof NS ns.spoof\nns.spoof A {h}\nold NS ns.old\nns.old A {h}\n\
+             v6 NS ns.v6\nns.v6 AAAA ::1\n\
              {fan}",
                 soa = "SOA ns1.nic hostmaster.nic 1 3600 600 86400 300",
                 t = ip(tld),
@@ -294,6 +308,17 @@ impl Hierarchy {
             serve("other", other_backend),
         ];
         let leaf_server = serve("leaf", leaf);
+        // v6.test. is served on ::1 only, at the hierarchy's port.
+        write_zone(
+            d,
+            "v6",
+            "v6.test.zone",
+            &format!("$TTL 3600\n@ {soa}\n@ NS ns\nns AAAA ::1\nwww A 192.0.2.62\n"),
+        );
+        let v6_server = serve(
+            "v6",
+            SocketAddr::new("::1".parse().expect("::1"), root.port()),
+        );
         let root_tap = Tap::start(root, root_backend);
         let tld_tap = Tap::start(tld, tld_backend);
         let other_tap = Tap::start(other, other_backend);
@@ -336,7 +361,7 @@ impl Hierarchy {
             other_tap,
             _hostile: hostile_server,
             leaf: leaf_server,
-            _servers: servers,
+            _servers: servers.into_iter().chain([v6_server]).collect(),
             silent: silent_tap,
             _dir: dir,
         }
@@ -678,4 +703,15 @@ fn prefetch_refreshes_an_entry_asked_for_near_its_end() {
     let m = h.ask("www.example.test.", RecordType::A);
     assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{:?}", m);
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
+}
+
+#[test]
+fn old_servers_without_edns_and_ipv6_only_servers() {
+    let h = Hierarchy::start("");
+    // old.test.'s server answers FORMERR to EDNS: asked again without it.
+    let m = h.ask("www.old.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.old.test. A 192.0.2.61"]);
+    // v6.test.'s only server is on ::1.
+    let m = h.ask("www.v6.test.", RecordType::A);
+    assert_eq!(answer_lines(&m), ["www.v6.test. A 192.0.2.62"]);
 }
