@@ -261,22 +261,45 @@ impl Resolver {
                 } else {
                     (name, qtype)
                 };
+                // A minimised name already known to exist below this cut (its A or
+                // its NODATA cached): one label further without asking, as Unbound.
+                if minimised && self.cache.with(ask, types::A, |_, _| ()).is_some() {
+                    known += 1;
+                    continue;
+                }
                 let classified = self
                     .ask_zone(&zone, &servers, ask, ask_type, budget, depth)
                     .await?;
                 match classified {
                     Classified::Referral { cut, ns, glue } => {
-                        for g in glue {
-                            self.cache.insert_rrset(g.rrset, g.ttl, Rank::Glue);
+                        self.cache
+                            .insert_rrset(ns.rrset.clone(), ns.ttl, Rank::Referral);
+                        for g in &glue {
+                            self.cache.insert_rrset(g.rrset.clone(), g.ttl, Rank::Glue);
                         }
                         servers = self.name_servers(&ns.rrset);
-                        // Addresses given as glue may not be cached (TTL 0): keep them
-                        // for this walk anyway.
-                        self.cache.insert_rrset(ns.rrset, ns.ttl, Rank::Referral);
+                        // Glue the cache did not keep (TTL 0, or outranked) still
+                        // serves this walk.
+                        for server in servers.iter_mut().filter(|s| s.addresses.is_empty()) {
+                            for g in glue
+                                .iter()
+                                .filter(|g| g.rrset.owner.as_ref() == server.name)
+                            {
+                                server.addresses.extend(addresses(&g.rrset));
+                            }
+                        }
                         known = label_count(&cut);
                         zone = cut;
                     }
-                    Classified::Answer(..) | Classified::NoData(_) if minimised => {
+                    Classified::Answer(chain, _) if minimised => {
+                        for r in chain {
+                            self.cache.insert_rrset(r.rrset, r.ttl, Rank::Answer);
+                        }
+                        known += 1;
+                        steps += 1;
+                    }
+                    Classified::NoData(soa) if minimised => {
+                        self.cache_negative(ask, ask_type, false, soa);
                         known += 1;
                         steps += 1;
                     }
@@ -490,7 +513,7 @@ impl Resolver {
         loop {
             let wait = budget.spend(self.settings.query_timeout)?;
             let started = Instant::now();
-            let reply = match exchange(server, &sent, ask_type, edns, wait).await {
+            let reply = match exchange(&self.sockets, server, &sent, ask_type, edns, wait).await {
                 Ok(reply) => reply,
                 Err(e) => {
                     tracing::debug!(%server, error = %e, "upstream gave no reply");

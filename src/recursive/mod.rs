@@ -93,6 +93,7 @@ pub struct Resolver {
     /// What has been learnt.
     pub cache: Cache,
     stats: ServerStats,
+    sockets: upstream::SocketPool,
     hints: RootHints,
     settings: ResolverSettings,
     in_flight: DashMap<(Vec<u8>, u16), InFlight, foldhash::fast::RandomState>,
@@ -107,6 +108,7 @@ impl Resolver {
             cache: Cache::new(settings.cache_bytes, settings.ttl)
                 .keep_stale(settings.serve_stale_secs),
             stats: ServerStats::default(),
+            sockets: upstream::SocketPool::default(),
             hints,
             settings,
             in_flight: DashMap::with_hasher(foldhash::fast::RandomState::default()),

@@ -1,5 +1,6 @@
-//! Asking one upstream server one question: over UDP from a fresh socket (a random
-//! source port from the OS) with a random ID, EDNS(0) with a 1232-byte payload
+//! Asking one upstream server one question: over UDP from a socket picked at random
+//! from a pool (each bound to its own random port by the OS, replaced after
+//! [`SOCKET_USES`] queries, so source ports keep changing) with a random ID, EDNS(0) with a 1232-byte payload
 //! unless the server is known not to take it; over TCP when the UDP answer is
 //! truncated. A reply is taken only from the address and port asked, with the ID
 //! and the question sent (in the exact case sent, so 0x20 randomisation holds);
@@ -19,6 +20,67 @@ use crate::wire::rcode;
 pub const UPSTREAM_EDNS_PAYLOAD: u16 = 1232;
 /// Largest UDP reply read.
 const MAX_UDP_REPLY: usize = 4096;
+/// Queries one pooled socket carries before it is closed and a new port taken.
+pub const SOCKET_USES: u32 = 32;
+/// Idle sockets kept per address family.
+pub const POOL_IDLE: usize = 512;
+
+/// Upstream UDP sockets kept for reuse: a socket per query without the cost of
+/// opening, registering and closing one each time. See the module doc.
+#[derive(Debug, Default)]
+pub struct SocketPool {
+    v4: std::sync::Mutex<Vec<Pooled>>,
+    v6: std::sync::Mutex<Vec<Pooled>>,
+}
+
+#[derive(Debug)]
+struct Pooled {
+    socket: UdpSocket,
+    uses: u32,
+}
+
+impl SocketPool {
+    fn idle(&self, server: SocketAddr) -> &std::sync::Mutex<Vec<Pooled>> {
+        if server.is_ipv4() {
+            &self.v4
+        } else {
+            &self.v6
+        }
+    }
+
+    /// A socket for `server`: a random idle one, or a new one on a port the OS picks.
+    async fn take(&self, server: SocketAddr) -> std::io::Result<Pooled> {
+        let reused = self.idle(server).lock().ok().and_then(|mut idle| {
+            (!idle.is_empty()).then(|| {
+                let pick = rand::random::<u32>() as usize % idle.len();
+                idle.swap_remove(pick)
+            })
+        });
+        if let Some(pooled) = reused {
+            return Ok(pooled);
+        }
+        let local: SocketAddr = match server.ip() {
+            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        Ok(Pooled {
+            socket: UdpSocket::bind(local).await?,
+            uses: 0,
+        })
+    }
+
+    /// Returns a socket after use; one used [`SOCKET_USES`] times is closed.
+    fn put_back(&self, server: SocketAddr, pooled: Pooled) {
+        if pooled.uses >= SOCKET_USES {
+            return;
+        }
+        if let Ok(mut idle) = self.idle(server).lock() {
+            if idle.len() < POOL_IDLE {
+                idle.push(pooled);
+            }
+        }
+    }
+}
 
 /// Why an exchange gave nothing usable.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +107,7 @@ pub struct Reply {
 /// Asks `server` for `qname` (sent as given: case randomised or not) and `qtype`,
 /// within `timeout`. See the module doc.
 pub async fn exchange(
+    pool: &SocketPool,
     server: SocketAddr,
     qname: &[u8],
     qtype: u16,
@@ -58,7 +121,7 @@ pub async fn exchange(
         qtype,
         edns,
     };
-    let message = udp_exchange(&ask, deadline).await?;
+    let message = udp_exchange(pool, &ask, deadline).await?;
     if message.get(2).is_some_and(|b| b & 0x02 != 0) {
         let message = tcp_exchange(&ask, deadline).await?;
         return Ok(Reply {
@@ -118,6 +181,23 @@ fn matches(reply: &[u8], id: u16, qname: &[u8], qtype: u16) -> bool {
 }
 
 async fn udp_exchange(
+    pool: &SocketPool,
+    ask: &Ask<'_>,
+    deadline: tokio::time::Instant,
+) -> Result<Vec<u8>, UpstreamError> {
+    let server = ask.server;
+    let mut pooled = pool.take(server).await?;
+    pooled.uses += 1;
+    let result = udp_exchange_on(&pooled.socket, ask, deadline).await;
+    // A socket that saw an error (ICMP unreachable and the like) is not reused.
+    if !matches!(result, Err(UpstreamError::Io(_))) {
+        pool.put_back(server, pooled);
+    }
+    result
+}
+
+async fn udp_exchange_on(
+    socket: &UdpSocket,
     ask: &Ask<'_>,
     deadline: tokio::time::Instant,
 ) -> Result<Vec<u8>, UpstreamError> {
@@ -127,21 +207,18 @@ async fn udp_exchange(
         qtype,
         edns,
     } = *ask;
-    let local: SocketAddr = match server.ip() {
-        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let socket = UdpSocket::bind(local).await?;
-    // Connected: the kernel drops datagrams from any other address or port.
+    // Connected: the kernel drops datagrams from any other address or port. What
+    // an earlier query left in the buffer is read away first.
     socket.connect(server).await?;
+    let mut buf = vec![0u8; MAX_UDP_REPLY];
+    while socket.try_recv(&mut buf).is_ok() {}
     let id: u16 = rand::random();
     socket.send(&query_bytes(id, qname, qtype, edns)).await?;
-    let mut buf = vec![0u8; MAX_UDP_REPLY];
     loop {
         let len = match timeout_at(deadline, socket.recv(&mut buf)).await {
             Err(_) => return Err(UpstreamError::Timeout),
             // ICMP port unreachable and the like: the server is not there.
-            Ok(Err(_)) => return Err(UpstreamError::Timeout),
+            Ok(Err(e)) => return Err(UpstreamError::Io(e)),
             Ok(Ok(len)) => len,
         };
         let reply = &buf[..len];
