@@ -38,7 +38,11 @@ ZONE=bench.example
 
 # --- servers -----------------------------------------------------------------
 start_zonal() { # workers [binary address]
-  "${2:-target/release/zonal}" --listen "${3:-$ZONAL_ADDR}:$PORT" --zone-dir "$work/zones" --workers "$1" >/dev/null 2>"$work/zonal.log" &
+  # Authoritative only, as Knot and NSD are: dnsperf sends RD=1, and with the resolver
+  # on, referrals would be followed (builds before the resolver do not know the flag).
+  local only_auth=(--no-recursion)
+  [ -n "${2:-}" ] && only_auth=()
+  "${2:-target/release/zonal}" --listen "${3:-$ZONAL_ADDR}:$PORT" --zone-dir "$work/zones" --workers "$1" "${only_auth[@]}" >/dev/null 2>"$work/zonal.log" &
   echo $!
 }
 start_knot() { # workers

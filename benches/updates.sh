@@ -61,7 +61,7 @@ wait_ready() { # addr zone
 
 start_zonal() { # zone_dir addr
   target/release/zonal --listen "$2:$PORT" --zone-dir "$1" --workers 1 --tsig-key "$work/bench.key" \
-    --allow-update bench --state-dir "$work/state-$RANDOM" >/dev/null 2>"$work/zonal.log" &
+    --allow-update bench --state-dir "$work/state-$RANDOM" --no-recursion >/dev/null 2>"$work/zonal.log" &
   echo $!
 }
 start_knot() {
