@@ -138,6 +138,7 @@ fn cache_hits_do_not_allocate() {
         rdata: [&(rdata.len() as u16).to_be_bytes()[..], rdata]
             .concat()
             .into(),
+        sigs: Box::default(),
     };
     let cache = &resolver.cache;
     cache.insert_rrset(

@@ -126,6 +126,13 @@ impl Hostile {
                 };
                 let name = question.name().clone();
                 let id = q.metadata.id;
+                // signed.test.: A 192.0.2.63 with an RRSIG over it when asked with DO
+                // (a made-up signature: nothing validates yet).
+                if name.to_ascii().to_lowercase().ends_with("signed.test.") {
+                    let do_bit = q.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+                    let _ = socket.send_to(&signed_reply(&buf[..len], do_bit), client);
+                    continue;
+                }
                 // old.test.: a server from before EDNS, FORMERR to any OPT record.
                 if name.to_ascii().to_lowercase().ends_with("old.test.") {
                     let m = if q.edns.is_some() {
@@ -173,6 +180,34 @@ impl Hostile {
             thread: Some(thread),
         }
     }
+}
+
+/// The raw reply of signed.test.'s server to `query`: the A record, and with
+/// `with_sig` an RRSIG covering it.
+fn signed_reply(query: &[u8], with_sig: bool) -> Vec<u8> {
+    let mut end = 12;
+    while let Some(&len) = query.get(end) {
+        end += 1 + usize::from(len);
+        if len == 0 {
+            break;
+        }
+    }
+    let question = &query[12..end + 4];
+    let mut p = query[..2].to_vec();
+    p.extend_from_slice(&[0x84, 0, 0, 1, 0, 1 + u8::from(with_sig), 0, 0, 0, 0]);
+    p.extend_from_slice(question);
+    p.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 63]);
+    if with_sig {
+        let mut rdata = vec![
+            0, 1, 13, 3, 0, 0, 1, 44, 0x7F, 0, 0, 0, 0x60, 0, 0, 0, 0x12, 0x34,
+        ];
+        rdata.extend_from_slice(b"\x06signed\x04test\x00");
+        rdata.extend_from_slice(&[0xAB; 64]);
+        p.extend_from_slice(&[0xC0, 12, 0, 46, 0, 1, 0, 0, 1, 44]);
+        p.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        p.extend_from_slice(&rdata);
+    }
+    p
 }
 
 impl Drop for Hostile {
@@ -239,7 +274,7 @@ impl Hierarchy {
              lame NS ns1.lame\nlame NS ns2.lame\nns1.lame A {t}\nns2.lame A {l}\n\
              outside NS ns.outside.other.\n\
              loop NS ns.loop.other.\n\
-             spoof NS ns.spoof\nns.spoof A {h}\nold NS ns.old\nns.old A {h}\n\
+             spoof NS ns.spoof\nns.spoof A {h}\nold NS ns.old\nns.old A {h}\nsigned NS ns.signed\nns.signed A {h}\n\
              v6 NS ns.v6\nns.v6 AAAA ::1\n\
              {fan}",
                 soa = "SOA ns1.nic hostmaster.nic 1 3600 600 86400 300",
@@ -714,4 +749,31 @@ fn old_servers_without_edns_and_ipv6_only_servers() {
     // v6.test.'s only server is on ::1.
     let m = h.ask("www.v6.test.", RecordType::A);
     assert_eq!(answer_lines(&m), ["www.v6.test. A 192.0.2.62"]);
+}
+
+#[test]
+fn signatures_are_kept_with_the_rrsets_they_cover() {
+    let h = Hierarchy::start("");
+    let ask = |dnssec_ok: bool| {
+        let mut q = query("www.signed.test.", RecordType::A, Some(1232));
+        q.metadata.recursion_desired = true;
+        if let Some(edns) = q.edns.as_mut() {
+            edns.set_dnssec_ok(dnssec_ok);
+        }
+        let reply = common::udp_raw(
+            h.resolver.addr,
+            &q.to_vec().expect("encode"),
+            Duration::from_secs(6),
+        )
+        .expect("reply");
+        let m = Message::from_vec(&reply).expect("decode");
+        let mut types: Vec<RecordType> = m.answers.iter().map(|r| r.record_type()).collect();
+        types.sort();
+        types
+    };
+    // Resolved (the slow path), then from the cache (the worker's fast path): with
+    // DO the RRSIG comes along, without DO it does not.
+    assert_eq!(ask(true), [RecordType::A, RecordType::RRSIG]);
+    assert_eq!(ask(true), [RecordType::A, RecordType::RRSIG]);
+    assert_eq!(ask(false), [RecordType::A]);
 }

@@ -19,6 +19,7 @@ use std::time::Instant;
 use dashmap::DashMap;
 
 use crate::wire::name::NAME_BUF_BYTES;
+use crate::wire::writer::{Full, Owner, ResponseWriter, Section};
 
 /// Eviction queues; a key goes to the queue its hash picks.
 pub const QUEUE_SHARDS: usize = 64;
@@ -47,12 +48,32 @@ pub struct CachedRRset {
     pub rtype: u16,
     /// The records' RDATA, each as a 16-bit length then the data, names uncompressed.
     pub rdata: Box<[u8]>,
+    /// The RDATA of the RRSIGs covering it, in the same form (empty when unsigned);
+    /// kept for validation and for clients that ask with DO.
+    pub sigs: Box<[u8]>,
 }
 
 impl CachedRRset {
     /// Each record's RDATA.
     pub fn records(&self) -> impl Iterator<Item = &[u8]> {
         rdata_records(&self.rdata)
+    }
+
+    /// Writes the RRset into `section` of a reply, and its RRSIGs after it when the
+    /// client asked with DO; all or nothing.
+    pub fn write(
+        &self,
+        writer: &mut ResponseWriter<'_>,
+        section: Section,
+        owner: Owner<'_>,
+        ttl: u32,
+        dnssec_ok: bool,
+    ) -> Result<(), Full> {
+        writer.write_rrset(section, owner, self.rtype, ttl, &self.rdata)?;
+        if dnssec_ok && !self.sigs.is_empty() {
+            writer.write_rrset(section, owner, crate::wire::types::RRSIG, ttl, &self.sigs)?;
+        }
+        Ok(())
     }
 }
 
@@ -82,7 +103,7 @@ pub enum Cached {
 
 impl Cached {
     fn bytes(&self) -> usize {
-        let rrset = |r: &CachedRRset| r.owner.len() + r.rdata.len() + 8;
+        let rrset = |r: &CachedRRset| r.owner.len() + r.rdata.len() + r.sigs.len() + 8;
         match self {
             Cached::RRset(r) => rrset(r),
             Cached::NxDomain(soa) | Cached::NoData(soa) => soa.as_ref().map_or(0, rrset),
@@ -422,6 +443,7 @@ mod tests {
             owner: owner.into(),
             rtype: types::A,
             rdata: vec![0, 4, 192, 0, 2, last].into(),
+            sigs: Box::default(),
         }
     }
 

@@ -28,6 +28,7 @@ impl CachedAnswers for Resolver {
         &self,
         qname: &[u8],
         qtype: u16,
+        dnssec_ok: bool,
         writer: &mut ResponseWriter<'_>,
     ) -> Option<AnswerFlags> {
         let mut names = [[0u8; NAME_BUF_BYTES]; 2];
@@ -52,8 +53,8 @@ impl CachedAnswers for Resolver {
             let mut write = |data: &Cached, ttl: u32, writer: &mut ResponseWriter<'_>| -> Found {
                 let (rcode, kind, soa) = match data {
                     Cached::RRset(rrset) => {
-                        tc |= writer
-                            .write_rrset(Section::Answer, owner, rrset.rtype, ttl, &rrset.rdata)
+                        tc |= rrset
+                            .write(writer, Section::Answer, owner, ttl, dnssec_ok)
                             .is_err();
                         if rrset.rtype != types::CNAME || qtype == types::CNAME {
                             self.prefetch_if_due(name, qtype);
@@ -69,13 +70,13 @@ impl CachedAnswers for Resolver {
                     Cached::NoData(soa) => (rcode::NOERROR, AnswerKind::NoData, soa),
                 };
                 if let Some(soa) = soa {
-                    tc |= writer
-                        .write_rrset(
+                    tc |= soa
+                        .write(
+                            writer,
                             Section::Authority,
                             Owner::Name(&soa.owner),
-                            types::SOA,
                             ttl,
-                            &soa.rdata,
+                            dnssec_ok,
                         )
                         .is_err();
                 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use super::cache::Rank;
 use super::iterator::Resolution;
-use super::scrub::TtlRRset;
 use super::scrub::{classify, Classified};
 use super::Resolver;
 use crate::auth::AnswerKind;
@@ -49,7 +48,12 @@ impl SlowHandler for Resolver {
                 }
                 Ok(resolution) => {
                     header.rcode = resolution.rcode;
-                    header.tc = write_resolution(&mut writer, resolution, &qname);
+                    header.tc = write_resolution(
+                        &mut writer,
+                        resolution,
+                        &qname,
+                        query.edns.is_some_and(|e| e.dnssec_ok),
+                    );
                     match (resolution.rcode, resolution.answer.is_empty()) {
                         (rcode::NXDOMAIN, _) => AnswerKind::NxDomain,
                         (_, true) => AnswerKind::NoData,
@@ -122,11 +126,13 @@ impl Resolver {
     }
 }
 
-/// Writes the answer and authority sections; whether something did not fit (TC).
+/// Writes the answer and authority sections (with RRSIGs when `dnssec_ok`);
+/// whether something did not fit (TC).
 fn write_resolution(
     writer: &mut ResponseWriter<'_>,
     resolution: &Resolution,
     qname: &[u8],
+    dnssec_ok: bool,
 ) -> bool {
     let sections = [
         (Section::Answer, &resolution.answer),
@@ -134,24 +140,18 @@ fn write_resolution(
     ];
     for (section, rrsets) in sections {
         for r in rrsets.iter() {
-            if write(writer, section, r, qname).is_err() {
+            let owner = if r.rrset.owner.as_ref() == qname {
+                Owner::Question
+            } else {
+                Owner::Name(&r.rrset.owner)
+            };
+            if r.rrset
+                .write(writer, section, owner, r.ttl, dnssec_ok)
+                .is_err()
+            {
                 return true;
             }
         }
     }
     false
-}
-
-fn write(
-    writer: &mut ResponseWriter<'_>,
-    section: Section,
-    r: &TtlRRset,
-    qname: &[u8],
-) -> Result<(), crate::wire::writer::Full> {
-    let owner = if r.rrset.owner.as_ref() == qname {
-        Owner::Question
-    } else {
-        Owner::Name(&r.rrset.owner)
-    };
-    writer.write_rrset(section, owner, r.rrset.rtype, r.ttl, &r.rrset.rdata)
 }

@@ -116,51 +116,77 @@ fn glue_for(message: &Message<'_>, zone: &[u8], ns: &CachedRRset) -> Vec<TtlRRse
 }
 
 /// The RRsets of `section` whose owner and type `keep` accepts, class IN, names in
-/// RDATA decompressed; the TTL of an RRset is its lowest.
+/// RDATA decompressed, each with the RRSIGs that cover it; the TTL of an RRset is
+/// its lowest. RRSIGs of RRsets not in the section are dropped.
 fn rrsets(
     message: &Message<'_>,
     section: &[crate::wire::message::RecordView],
     keep: impl Fn(&[u8], u16) -> bool,
 ) -> Vec<TtlRRset> {
-    let mut out: Vec<(Vec<u8>, u16, u32, Vec<u8>)> = Vec::new();
+    struct Slot {
+        owner: Vec<u8>,
+        rtype: u16,
+        ttl: u32,
+        rdata: Vec<u8>,
+        sigs: Vec<u8>,
+    }
+    let mut out: Vec<Slot> = Vec::new();
     for record in section {
         let owner = record.owner.to_ascii_lowercase();
-        if record.class != 1 || record.rtype == types::OPT || !keep(&owner, record.rtype) {
-            continue;
-        }
         let Ok(rdata) = message.rdata_uncompressed(record) else {
             continue;
         };
+        // An RRSIG belongs to the RRset of the type it covers.
+        let (rtype, is_sig) = match (record.rtype, rdata.get(..2)) {
+            (types::RRSIG, Some(&[hi, lo])) => (u16::from_be_bytes([hi, lo]), true),
+            (types::RRSIG, _) => continue,
+            (rtype, _) => (rtype, false),
+        };
+        if record.class != 1 || rtype == types::OPT || !keep(&owner, rtype) {
+            continue;
+        }
         let Ok(len) = u16::try_from(rdata.len()) else {
             continue;
         };
-        let slot = match out
-            .iter_mut()
-            .find(|(o, t, _, _)| *o == owner && *t == record.rtype)
+        let at = match out
+            .iter()
+            .position(|s| s.owner == owner && s.rtype == rtype)
         {
-            Some(slot) => slot,
+            Some(at) => at,
             None => {
-                out.push((owner, record.rtype, u32::MAX, Vec::new()));
-                let last = out.len() - 1;
-                &mut out[last]
+                out.push(Slot {
+                    owner,
+                    rtype,
+                    ttl: u32::MAX,
+                    rdata: Vec::new(),
+                    sigs: Vec::new(),
+                });
+                out.len() - 1
             }
         };
-        slot.2 = slot.2.min(record.ttl);
-        let mut one = len.to_be_bytes().to_vec();
-        one.extend_from_slice(&rdata);
+        let slot = &mut out[at];
+        let list = if is_sig {
+            &mut slot.sigs
+        } else {
+            slot.ttl = slot.ttl.min(record.ttl);
+            &mut slot.rdata
+        };
         // Duplicates are one record.
-        if !rdata_records(&slot.3).any(|r| r == rdata.as_slice()) {
-            slot.3.extend_from_slice(&one);
+        if !rdata_records(list).any(|r| r == rdata.as_slice()) {
+            list.extend_from_slice(&len.to_be_bytes());
+            list.extend_from_slice(&rdata);
         }
     }
     out.into_iter()
-        .map(|(owner, rtype, ttl, rdata)| TtlRRset {
+        .filter(|s| !s.rdata.is_empty())
+        .map(|s| TtlRRset {
             rrset: CachedRRset {
-                owner: owner.into(),
-                rtype,
-                rdata: rdata.into(),
+                owner: s.owner.into(),
+                rtype: s.rtype,
+                rdata: s.rdata.into(),
+                sigs: s.sigs.into(),
             },
-            ttl: ttl.min(0x7FFF_FFFF), // RFC 2181 8: a TTL with the top bit set is 0
+            ttl: s.ttl.min(0x7FFF_FFFF), // RFC 2181 8: a TTL with the top bit set is 0
         })
         .collect()
 }
@@ -225,6 +251,7 @@ fn synthesize_cname(dname: &TtlRRset, name: &[u8]) -> Option<TtlRRset> {
             owner: name.into(),
             rtype: types::CNAME,
             rdata: rdata.into(),
+            sigs: Box::default(),
         },
         ttl: dname.ttl,
     })

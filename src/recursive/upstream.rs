@@ -159,7 +159,8 @@ fn query_bytes(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
     query.rd = false;
     query.edns = edns.then_some(QueryEdns {
         udp_payload: UPSTREAM_EDNS_PAYLOAD,
-        dnssec_ok: false,
+        // DO: signatures come with the data and are kept with it.
+        dnssec_ok: true,
     });
     let mut out = Vec::with_capacity(qname.len() + 32);
     encode_query(&query, &mut out);

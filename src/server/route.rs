@@ -151,11 +151,14 @@ pub fn respond<'z>(
                 {
                     // A cache hit is answered here, like zone data; a miss waits
                     // for the resolver on the slow path.
-                    let hit = server
-                        .slow
-                        .cached
-                        .as_ref()
-                        .and_then(|cache| cache.answer(qname, query.qtype, &mut writer));
+                    let hit = server.slow.cached.as_ref().and_then(|cache| {
+                        cache.answer(
+                            qname,
+                            query.qtype,
+                            query.edns.is_some_and(|e| e.dnssec_ok),
+                            &mut writer,
+                        )
+                    });
                     let Some(flags) = hit else {
                         return Response::Defer(Route::Recursive);
                     };

@@ -64,11 +64,13 @@ pub trait SlowHandler: Send + Sync {
 /// allocation. `None` sends the question on to the slow path.
 pub trait CachedAnswers: Send + Sync {
     /// Writes the answer for `qname` (lowercase wire format) / `qtype` after the
-    /// question in `writer` and returns its flags, if everything needed is cached.
+    /// question in `writer` (with the RRSIGs when `dnssec_ok`) and returns its
+    /// flags, if everything needed is cached.
     fn answer(
         &self,
         qname: &[u8],
         qtype: u16,
+        dnssec_ok: bool,
         writer: &mut ResponseWriter<'_>,
     ) -> Option<AnswerFlags>;
 }
