@@ -80,6 +80,12 @@ pub struct ConfigFile {
     pub zone_save_secs: Option<u64>,
     /// The caching resolver.
     pub resolver: Option<ResolverFile>,
+    /// Where to serve /metrics, /healthz and /readyz (off when absent).
+    pub metrics_listen: Option<String>,
+    /// Log lines as JSON objects rather than text.
+    pub log_json: Option<bool>,
+    /// Log every query (client, name, type, rcode, time) at info level.
+    pub query_log: Option<bool>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -185,6 +191,8 @@ pub struct Overrides {
     pub no_recursion: bool,
     /// `--root-hints FILE`.
     pub root_hints: Option<PathBuf>,
+    /// `--metrics ADDR:PORT`.
+    pub metrics: Option<String>,
 }
 
 /// Where zones come from.
@@ -221,6 +229,12 @@ pub struct Config {
     pub update: UpdateSettings,
     /// The caching resolver; `None`: off.
     pub resolver: Option<ResolverConfig>,
+    /// The metrics endpoint's address, when on.
+    pub metrics_listen: Option<SocketAddr>,
+    /// JSON log lines.
+    pub log_json: bool,
+    /// Log every query.
+    pub query_log: bool,
 }
 
 /// The resolver's validated settings.
@@ -392,6 +406,17 @@ impl Config {
         };
         let update = update_settings(&file, overrides, &resolve)?;
         let resolver = resolver_config(&file, overrides, &resolve)?;
+        let metrics_listen = overrides
+            .metrics
+            .as_ref()
+            .or(file.metrics_listen.as_ref())
+            .map(|a| {
+                a.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                    key: "metrics_listen",
+                    reason: format!("'{a}' is not an ADDRESS:PORT"),
+                })
+            })
+            .transpose()?;
         Ok(Config {
             listen,
             workers,
@@ -406,6 +431,9 @@ impl Config {
             identity: file.identity.unwrap_or_else(hostname),
             update,
             resolver,
+            metrics_listen,
+            log_json: file.log_json.unwrap_or(false),
+            query_log: file.query_log.unwrap_or(false),
         })
     }
 }

@@ -18,7 +18,9 @@
 
 pub mod auth;
 pub mod config;
+pub mod metrics;
 pub mod net;
+pub mod ops;
 pub mod recursive;
 pub mod server;
 pub mod update;

@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use zonal::auth::{Zone, ZoneSet};
 use zonal::config::{Config, Overrides, ZoneOrigin};
+use zonal::metrics::{unix_now, Metrics};
 use zonal::net::{Listeners, TcpLimits};
+use zonal::ops::exporter::Exporter;
+use zonal::ops::reload::Reloader;
 use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
@@ -55,6 +58,9 @@ struct Cli {
     /// Root hints in named.root format (default: the IANA hints built in).
     #[arg(long, value_name = "FILE")]
     root_hints: Option<PathBuf>,
+    /// Serve /metrics (Prometheus), /healthz and /readyz over HTTP here.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         recursion_allow: cli.recursion_allow,
         no_recursion: cli.no_recursion,
         root_hints: cli.root_hints,
+        metrics: cli.metrics,
     };
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
@@ -162,15 +169,28 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .map_err(|e| format!("config: log: {e}"))?;
     // Colour only for a person at a terminal: logs collected from a pipe, a file or
     // journald carry no escape codes.
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if config.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 
     // Sockets first: a port in use is reported before any time goes into loading zones.
     let listeners = Listeners::bind(&config.listen, config.workers).map_err(|e| e.to_string())?;
-    let zones = load_zones(&config.zones);
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("metrics: cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let zones = load_zones(&config.zones, &metrics);
     // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
     let updater = Arc::new(Updater::new(config.update.clone()));
     let zones = updater.restore(zones);
@@ -188,12 +208,15 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             version: ChaosText::new(&config.version),
             identity: ChaosText::new(&config.identity),
         },
+        query_log: config.query_log,
     };
     let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
+    server.metrics = metrics;
     server.slow.update = Some(updater.clone());
     if !config.update.keys.is_empty() {
         server.slow.signed = Some(updater.clone());
     }
+    let mut resolver_for_metrics = None;
     if let Some(resolver_config) = &config.resolver {
         let resolver = Arc::new(Resolver::new(
             resolver_config.hints.clone(),
@@ -201,6 +224,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         ));
         server.slow.recursive = Some(resolver.clone());
         server.slow.cached = Some(resolver.clone());
+        resolver_for_metrics = Some(resolver.clone());
         resolver.start_prefetch(runtime.handle());
         tracing::info!(
             root_servers = resolver_config.hints.servers.len(),
@@ -226,11 +250,62 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .serve(runtime.handle(), server.clone(), limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
     runtime.spawn(updater.clone().save_periodically(server.clone()));
+    if let Some(listener) = metrics_listener {
+        let state_dir = Some(config.update.state_dir.clone());
+        let exporter = Arc::new(Exporter::new(
+            server.clone(),
+            resolver_for_metrics,
+            state_dir,
+        ));
+        let _entered = runtime.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|e| format!("metrics: {e}"))?;
+        runtime.spawn(zonal::ops::http::serve(listener, exporter));
+    }
+    if let ZoneOrigin::Files(sources) = &config.zones {
+        let reloader = Arc::new(Reloader::new(
+            server.clone(),
+            updater.clone(),
+            overrides.clone(),
+            sources,
+        ));
+        if let Err(e) = reloader.watch(runtime.handle(), sources) {
+            tracing::warn!(error = %e, "zone files are not watched: reload with SIGHUP");
+        }
+        runtime.spawn(reload_on_sighup(reloader));
+    }
+    server.metrics.set_ready();
     let addrs: Vec<String> = config.listen.iter().map(ToString::to_string).collect();
-    tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers, "zonal ready");
+    let metrics_at = config
+        .metrics_listen
+        .map_or_else(|| "off".to_owned(), |a| a.to_string());
+    let recursion = if config.resolver.is_some() {
+        "on for the allowed clients"
+    } else {
+        "off"
+    };
+    tracing::info!(zones = zone_count, listen = %addrs.join(" "), workers = config.workers,
+        metrics = %metrics_at, recursion, "zonal ready");
 
     runtime.block_on(shutdown_signal());
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: answering what is in flight");
+    // TCP stops accepting; open connections answer what their clients sent and
+    // close; requests on a slow path (resolution, updates) get their replies — all
+    // within bounds.
+    server.stopping.send_replace(true);
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while server
+            .metrics
+            .tcp_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        server.slow.drain(std::time::Duration::from_secs(5)).await;
+    });
     // Every acknowledged update is in a journal already; saving the changed zones
     // now makes the next start quick.
     runtime.block_on(updater.save_changed(&server));
@@ -238,8 +313,23 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs a reload pass over every zone at each SIGHUP.
+async fn reload_on_sighup(reloader: Arc<Reloader>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: re-reading the config's zones and every zone file");
+            reloader.reload(true).await;
+        }
+    }
+}
+
 /// Loads every zone; one that fails is logged with its file:line and left out.
-fn load_zones(origin: &ZoneOrigin) -> Vec<Zone> {
+fn load_zones(origin: &ZoneOrigin, metrics: &Metrics) -> Vec<Zone> {
     match origin {
         ZoneOrigin::BuiltIn => builtin_zones().unwrap_or_else(|e| {
             tracing::error!(error = %e, "built-in zone failed to load");
@@ -251,6 +341,7 @@ fn load_zones(origin: &ZoneOrigin) -> Vec<Zone> {
                 let started = std::time::Instant::now();
                 match load_zone(&source.origin, &source.file) {
                     Ok(zone) => {
+                        metrics.zone_loaded(&zone.origin, unix_now());
                         tracing::info!(
                             zone = %to_presentation(&zone.origin),
                             serial = zone.serial(),
@@ -261,6 +352,7 @@ fn load_zones(origin: &ZoneOrigin) -> Vec<Zone> {
                         Some(zone)
                     }
                     Err(e) => {
+                        metrics.zone_failed(&source.origin);
                         tracing::error!(zone = %to_presentation(&source.origin), error = %e, "zone not loaded");
                         None
                     }

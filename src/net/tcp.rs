@@ -3,6 +3,7 @@
 //! write so a slow or silent client holds nothing but its own task, and a cap on
 //! concurrent connections (one over the cap is closed at once).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +12,17 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
+use crate::metrics::tally::Dropped;
+use crate::metrics::Writer;
 use crate::server::{
-    respond, OwnedRequest, Request, Response, Scratch, Server, Transport, MAX_MESSAGE_BYTES,
+    query_log, respond, OwnedRequest, Request, Response, Scratch, Server, Transport,
+    MAX_MESSAGE_BYTES,
 };
 
 /// Time allowed to finish reading a message once its length has arrived, or to write a reply.
 pub(crate) const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// While stopping, how long a connection waits for more of what its client sent.
+pub(crate) const STOPPING_READ_WAIT: Duration = Duration::from_millis(100);
 
 /// Limits on TCP clients.
 #[derive(Debug, Clone, Copy)]
@@ -30,8 +36,13 @@ pub struct TcpLimits {
 /// Accepts connections on `listener` forever.
 pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits: TcpLimits) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut stop = server.stopping.subscribe();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|stopping| *stopping) => return, // no new connections
+        };
+        let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
@@ -42,13 +53,16 @@ pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::debug!(%peer, "tcp connection cap reached, closing");
+            server.metrics.tcp_refused.fetch_add(1, Ordering::Relaxed);
             continue;
         };
         let server = server.clone();
+        server.metrics.tcp_open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             if let Err(e) = serve_connection(stream, peer, &server, limits.idle_timeout).await {
                 tracing::debug!(%peer, error = %e, "tcp connection ended");
             }
+            server.metrics.tcp_open.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
     }
@@ -68,9 +82,18 @@ async fn serve_connection(
     let mut request = Vec::new();
     let mut reply = vec![0u8; 2 + MAX_MESSAGE_BYTES];
     let mut scratch = Box::<Scratch>::default();
+    let mut stop = server.stopping.subscribe();
     loop {
         let mut prefix = [0u8; 2];
-        match timeout(idle, reader.read_exact(&mut prefix)).await {
+        // Stopping: what the client already sent is answered, then the connection
+        // closes.
+        let stopping = *stop.borrow_and_update();
+        let wait = if stopping { STOPPING_READ_WAIT } else { idle };
+        let read = tokio::select! {
+            read = timeout(wait, reader.read_exact(&mut prefix)) => read,
+            _ = stop.changed(), if !stopping => continue,
+        };
+        match read {
             Ok(Ok(_)) => {}
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Ok(Err(e)) => return Err(e),
@@ -89,16 +112,29 @@ async fn serve_connection(
             client,
             transport: Transport::Tcp,
         };
+        let started = std::time::Instant::now();
+        let tally = &server.metrics.shared;
         let response = {
             let zone_set = server.zones.load();
             match respond(server, &zone_set, &request, &mut scratch, &mut reply[2..]) {
-                Response::Reply { len, .. } => Some(len),
-                Response::Drop => None,
+                Response::Reply { len, outcome } => {
+                    tally.reply(&outcome, Transport::Tcp, Writer::Shared);
+                    if server.options.query_log {
+                        query_log::log(client, request.packet, &outcome, Transport::Tcp);
+                    }
+                    Some(len)
+                }
+                Response::Drop => {
+                    tally.dropped(Dropped::Invalid, Writer::Shared);
+                    None
+                }
                 Response::Defer(route) => {
                     let Some(permit) = server.slow.admit() else {
                         tracing::debug!(%client, ?route, "too many requests waiting: dropped");
+                        tally.dropped(Dropped::Overload, Writer::Shared);
                         continue;
                     };
+                    tally.deferred(route, Writer::Shared);
                     let owned = OwnedRequest {
                         packet: message.to_vec(),
                         client,
@@ -111,6 +147,10 @@ async fn serve_connection(
                     drop(permit);
                     match slow {
                         Some(slow) if slow.message.len() <= MAX_MESSAGE_BYTES => {
+                            tally.reply(&slow.outcome, Transport::Tcp, Writer::Shared);
+                            if server.options.query_log {
+                                query_log::log(client, message, &slow.outcome, Transport::Tcp);
+                            }
                             reply[2..2 + slow.message.len()].copy_from_slice(&slow.message);
                             Some(slow.message.len())
                         }
@@ -124,5 +164,7 @@ async fn serve_connection(
         timeout(TCP_IO_TIMEOUT, writer.write_all(&reply[..2 + reply_len]))
             .await
             .map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        tally.durations[1].observe(nanos, 1, Writer::Shared);
     }
 }

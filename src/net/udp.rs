@@ -13,7 +13,11 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
-use crate::server::{respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport};
+use crate::metrics::tally::Dropped;
+use crate::metrics::{Tally, Writer};
+use crate::server::{
+    query_log, respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport,
+};
 
 /// Datagrams taken from the kernel in one call.
 pub(crate) const BATCH: usize = 32;
@@ -32,7 +36,8 @@ pub(crate) fn serve_udp(socket: UdpSocket, server: Arc<Server>, runtime: tokio::
     serve_one_by_one(&socket, &server, &runtime);
 }
 
-/// Hands a deferred request to its slow path; the reply is sent when it comes.
+/// Hands a deferred request to its slow path; the reply is sent (and counted, in
+/// the shared tally) when it comes. `tally` is the calling worker's.
 fn defer(
     socket: &Arc<UdpSocket>,
     server: &Arc<Server>,
@@ -40,11 +45,16 @@ fn defer(
     route: Route,
     packet: &[u8],
     client: SocketAddr,
+    tally: &Tally,
 ) {
     let Some(permit) = server.slow.admit() else {
         tracing::debug!(%client, ?route, "too many requests waiting for a slow path: dropped");
+        tally.dropped(Dropped::Overload, Writer::Single);
         return;
     };
+    tally.deferred(route, Writer::Single);
+    let started = std::time::Instant::now();
+    let logged = server.options.query_log.then(|| packet.to_vec());
     let request = OwnedRequest {
         packet: packet.to_vec(),
         client,
@@ -54,6 +64,13 @@ fn defer(
     runtime.spawn(async move {
         if let Some(reply) = server.slow.handle(&server, route, request).await {
             send_now(&socket, &reply.message, client);
+            let shared = &server.metrics.shared;
+            shared.reply(&reply.outcome, Transport::Udp, Writer::Shared);
+            if let Some(packet) = &logged {
+                query_log::log(client, packet, &reply.outcome, Transport::Udp);
+            }
+            let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            shared.durations[0].observe(nanos, 1, Writer::Shared);
         }
         drop(permit);
     });
@@ -82,6 +99,7 @@ fn serve_one_by_one(
     let mut request = vec![0u8; QUERY_BUF_BYTES];
     let mut reply = vec![0u8; REPLY_BUF_BYTES];
     let mut scratch = Box::<Scratch>::default();
+    let tally = server.metrics.worker_tally();
     loop {
         let (len, client) = match socket.recv_from(&mut request) {
             Ok(received) => received,
@@ -100,13 +118,17 @@ fn serve_one_by_one(
             transport: Transport::Udp,
         };
         match respond(server, &zone_set, &req, &mut scratch, &mut reply) {
-            Response::Reply { len, .. } => {
+            Response::Reply { len, outcome } => {
+                tally.reply(&outcome, Transport::Udp, Writer::Single);
+                if server.options.query_log {
+                    query_log::log(client, packet, &outcome, Transport::Udp);
+                }
                 if let Err(e) = socket.send_to(&reply[..len], client) {
                     tracing::debug!(%client, error = %e, "udp send failed");
                 }
             }
-            Response::Drop => {}
-            Response::Defer(route) => defer(socket, server, runtime, route, packet, client),
+            Response::Drop => tally.dropped(Dropped::Invalid, Writer::Single),
+            Response::Defer(route) => defer(socket, server, runtime, route, packet, client, &tally),
         }
     }
 }
@@ -122,8 +144,8 @@ mod batched {
     use std::sync::Arc;
 
     use super::{
-        defer, respond, Request, Response, Scratch, Server, Transport, BATCH, QUERY_BUF_BYTES,
-        REPLY_BUF_BYTES,
+        defer, query_log, respond, Dropped, Request, Response, Scratch, Server, Transport, Writer,
+        BATCH, QUERY_BUF_BYTES, REPLY_BUF_BYTES,
     };
 
     /// The message headers of one worker: plain data only, so all-zero is valid.
@@ -228,6 +250,7 @@ mod batched {
     ) {
         let fd = socket.as_raw_fd();
         let mut scratch = Box::<Scratch>::default();
+        let tally = server.metrics.worker_tally();
         let mut batch = Batch::new();
         let Batch {
             queries,
@@ -255,6 +278,7 @@ mod batched {
                 continue;
             }
             let received = (received as usize).min(BATCH);
+            let started = std::time::Instant::now();
             let zone_set = server.zones.load();
             let mut replies = 0usize;
             for i in 0..received {
@@ -276,10 +300,19 @@ mod batched {
                     &mut scratch,
                     &mut reply_bufs[i],
                 ) {
-                    Response::Reply { len, .. } => len,
-                    Response::Drop => continue,
+                    Response::Reply { len, outcome } => {
+                        tally.reply(&outcome, Transport::Udp, Writer::Single);
+                        if server.options.query_log {
+                            query_log::log(client, packet, &outcome, Transport::Udp);
+                        }
+                        len
+                    }
+                    Response::Drop => {
+                        tally.dropped(Dropped::Invalid, Writer::Single);
+                        continue;
+                    }
                     Response::Defer(route) => {
-                        defer(socket, server, runtime, route, packet, client);
+                        defer(socket, server, runtime, route, packet, client, &tally);
                         continue;
                     }
                 };
@@ -318,6 +351,12 @@ mod batched {
                 } else {
                     sent += (n as usize).max(1);
                 }
+            }
+            // Time per reply: the batch's time, receipt to sendmmsg, shared among
+            // its replies (two clock reads per batch, not per query).
+            if replies > 0 {
+                let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                tally.durations[0].observe(nanos / replies as u64, replies as u64, Writer::Single);
             }
         }
     }

@@ -166,6 +166,7 @@ pub struct Cache {
     queues: Box<[EvictionQueue]>,
     bytes: AtomicUsize,
     limit_bytes: usize,
+    evictions: std::sync::atomic::AtomicU64,
     epoch: Instant,
     ttl: TtlLimits,
     /// How long expired entries are kept for serve-stale (RFC 8767); 0: not kept.
@@ -194,6 +195,7 @@ impl Cache {
                 .map(|_| Mutex::new(VecDeque::new()))
                 .collect(),
             bytes: AtomicUsize::new(0),
+            evictions: std::sync::atomic::AtomicU64::new(0),
             limit_bytes,
             epoch: Instant::now(),
             ttl,
@@ -228,6 +230,11 @@ impl Cache {
     /// Whether nothing is held.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// Entries evicted for space so far.
+    pub fn evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
     }
 
     /// Bytes held, as counted against the budget.
@@ -414,6 +421,7 @@ impl Cache {
                     Some(true) => queue.push_back(key),
                     Some(false) => {
                         if let Some((k, e)) = self.map.remove(&key) {
+                            self.evictions.fetch_add(1, Ordering::Relaxed);
                             self.bytes
                                 .fetch_sub(entry_bytes(&k, &e.data), Ordering::Relaxed);
                         }

@@ -10,12 +10,13 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::cache::{Cached, CachedRRset, Rank};
 use super::hints::NameServer;
 use super::scrub::{addresses, classify, Classified, TtlRRset};
-use super::upstream::{exchange, reply_rcode};
+use super::upstream::{exchange, reply_rcode, UpstreamError};
 use super::{Resolver, MAX_CNAME_CHAIN};
 use crate::wire::message::Message;
 use crate::wire::name::{is_subdomain, label_count, suffix_offsets};
@@ -517,11 +518,22 @@ impl Resolver {
                 Ok(reply) => reply,
                 Err(e) => {
                     tracing::debug!(%server, error = %e, "upstream gave no reply");
+                    let result = match e {
+                        UpstreamError::Timeout => super::UPSTREAM_TIMEOUT,
+                        UpstreamError::Io(_) => super::UPSTREAM_ERROR,
+                    };
+                    self.counters.upstream[result].fetch_add(1, Ordering::Relaxed);
                     self.stats.timed_out(ip);
                     return Ok(None);
                 }
             };
-            self.stats.answered(ip, started.elapsed());
+            let rtt = started.elapsed();
+            self.stats.answered(ip, rtt);
+            self.counters.upstream[super::UPSTREAM_ANSWER].fetch_add(1, Ordering::Relaxed);
+            let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+            self.counters
+                .rtt
+                .observe(nanos, 1, crate::metrics::Writer::Shared);
             if edns && reply_rcode(&reply.message) == rcode::FORMERR {
                 // RFC 6891 7: a server that does not know EDNS; ask again without.
                 self.stats.set_no_edns(ip);

@@ -84,6 +84,24 @@ impl Default for ResolverSettings {
     }
 }
 
+/// What the resolver counts for the metrics endpoint.
+#[derive(Debug, Default)]
+pub struct ResolverCounters {
+    /// Upstream queries by result: answered, timed out, failed otherwise.
+    pub upstream: [std::sync::atomic::AtomicU64; 3],
+    /// Upstream round-trip times.
+    pub rtt: crate::metrics::Histogram,
+    /// Questions that waited for an identical one already being resolved.
+    pub coalesced: std::sync::atomic::AtomicU64,
+}
+
+/// Index of answered upstream queries in [`ResolverCounters::upstream`].
+pub const UPSTREAM_ANSWER: usize = 0;
+/// Index of timed-out upstream queries.
+pub const UPSTREAM_TIMEOUT: usize = 1;
+/// Index of upstream queries that failed otherwise.
+pub const UPSTREAM_ERROR: usize = 2;
+
 /// A question being resolved, shared by every client asking it meanwhile.
 type InFlight = Arc<OnceCell<Result<Resolution, ResolveError>>>;
 
@@ -92,6 +110,8 @@ type InFlight = Arc<OnceCell<Result<Resolution, ResolveError>>>;
 pub struct Resolver {
     /// What has been learnt.
     pub cache: Cache,
+    /// Counters for the metrics endpoint.
+    pub counters: ResolverCounters,
     stats: ServerStats,
     sockets: upstream::SocketPool,
     hints: RootHints,
@@ -107,6 +127,7 @@ impl Resolver {
         Resolver {
             cache: Cache::new(settings.cache_bytes, settings.ttl)
                 .keep_stale(settings.serve_stale_secs),
+            counters: ResolverCounters::default(),
             stats: ServerStats::default(),
             sockets: upstream::SocketPool::default(),
             hints,
@@ -125,7 +146,15 @@ impl Resolver {
     /// asked while one is being resolved wait for that one (coalescing).
     pub async fn resolve(&self, qname: &[u8], qtype: u16) -> Result<Resolution, ResolveError> {
         let key = (qname.to_ascii_lowercase(), qtype);
-        let cell = self.in_flight.entry(key.clone()).or_default().clone();
+        let cell = match self.in_flight.entry(key.clone()) {
+            dashmap::Entry::Occupied(e) => {
+                self.counters
+                    .coalesced
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                e.get().clone()
+            }
+            dashmap::Entry::Vacant(e) => e.insert(InFlight::default()).clone(),
+        };
         let result = cell
             .get_or_init(|| async {
                 let mut budget = Budget::new(

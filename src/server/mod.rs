@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod chaos;
+pub mod query_log;
 pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod slow;
@@ -32,6 +33,8 @@ pub struct ServerOptions {
     pub udp_max_payload: u16,
     /// What CHAOS questions are told (version, identity).
     pub identity: chaos::Identity,
+    /// Log every query (client, name, type, rcode, time) at info level.
+    pub query_log: bool,
 }
 
 impl Default for ServerOptions {
@@ -39,6 +42,7 @@ impl Default for ServerOptions {
         ServerOptions {
             udp_max_payload: 1232,
             identity: chaos::Identity::default(),
+            query_log: false,
         }
     }
 }
@@ -55,6 +59,11 @@ pub struct Server {
     pub options: ServerOptions,
     /// The handlers of the slow routes.
     pub slow: SlowPaths,
+    /// Counters, read by the metrics endpoint.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Set when the server is stopping: TCP stops accepting, connections answer
+    /// what they have and close.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Server {
@@ -64,6 +73,8 @@ impl Server {
             zones: SharedZones::from_pointee(zones),
             options,
             slow: SlowPaths::default(),
+            metrics: std::sync::Arc::default(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }
     }
 }

@@ -166,7 +166,12 @@ pub fn respond<'z>(
                     flags
                 }
                 // RFC 1034 4.3.2 step 2: not ours, and no recursion for this client.
-                None => refused(),
+                None => {
+                    if query.rd && server.slow.recursive.is_some() {
+                        outcome.route = Route::Recursive; // counted as refused recursion
+                    }
+                    refused()
+                }
             }
         }
         chaos::CLASS_CH => {
@@ -379,8 +384,9 @@ mod tests {
         // With a handler, a malformed UPDATE is FORMERR.
         assert_eq!(outcome(&s, &two_zones), "Update 1 Error ");
         // Recursion only for the allowed clients (the test client is 192.0.2.9).
+        // (Reported as refused recursion, for the metrics.)
         s.slow.recursion_clients = crate::server::ClientAcl::loopback();
-        assert_eq!(outcome(&s, &recursive), "Authoritative 5 Refused ");
+        assert_eq!(outcome(&s, &recursive), "Recursive 5 Refused ");
         // Our own zones are answered from zone data, RD or not; RD=0 elsewhere is refused.
         let ours = packet("ns.z.", types::A, opcode::QUERY, true);
         assert_eq!(outcome(&s, &ours), "Authoritative 0 Answer z.");

@@ -20,7 +20,7 @@ use super::journal::{Entry, Journal};
 use super::keys::KeyRing;
 use super::policy::UpdatePolicy;
 use super::process::process;
-use super::serial::SerialPolicy;
+use super::serial::{is_newer, SerialPolicy};
 use super::state::{restore, save, StatePaths};
 use super::tsig::{self, SignedRequest, TsigCheck};
 use crate::auth::{AnswerKind, Zone};
@@ -174,6 +174,61 @@ impl Updater {
                 Err(e) => tracing::error!(error = %e, "saving task failed"),
             }
         }
+    }
+
+    /// Serves `zone`, freshly read from its file, in place of the version served —
+    /// respecting dynamic updates (BIND's rule): a zone changed by updates takes the
+    /// file only if its serial is newer than the one served, and is then saved to
+    /// the state folder at once, so the next start takes it (and the journal that
+    /// follows it) rather than setting the state aside. Returns whether it was
+    /// taken.
+    pub async fn reload_zone(&self, server: &Server, zone: Zone) -> bool {
+        let origin = zone.origin.clone();
+        let name = to_presentation(&origin);
+        let Some(state) = self.zones.get(&origin).map(|s| s.value().clone()) else {
+            let zone = Arc::new(zone);
+            server.zones.rcu(|set| set.with_zone(zone.clone()));
+            return true;
+        };
+        let mut state = state.lock().await;
+        let served = server.zones.load().get(&origin).map(|z| z.serial());
+        if let Some(served) = served {
+            if !is_newer(zone.serial(), served) {
+                tracing::warn!(zone = %name, file_serial = zone.serial(), served_serial = served,
+                    "zone file not applied: its serial is not newer than the one served, which dynamic updates changed; raise the serial to replace them");
+                return false;
+            }
+        }
+        let zone = Arc::new(zone);
+        server.zones.rcu(|set| set.with_zone(zone.clone()));
+        let Some(mut journal) = state.journal.take() else {
+            return true;
+        };
+        let settings = self.settings.clone();
+        let saving = zone.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            let result = save(
+                &settings.state_dir,
+                &saving,
+                &mut journal,
+                settings.journal_keep,
+            );
+            (journal, result)
+        })
+        .await;
+        match saved {
+            Ok((journal, result)) => {
+                state.journal = Some(journal);
+                match result {
+                    Ok(()) => state.unsaved = 0,
+                    Err(e) => {
+                        tracing::error!(zone = %name, error = %e, "reloaded zone not saved to the state folder")
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "saving task failed"),
+        }
+        true
     }
 
     /// Runs forever: saves changed zones every `save_interval`.
