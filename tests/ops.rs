@@ -1,0 +1,397 @@
+//! Operations end to end: the metrics endpoint (exact counter deltas, checked by
+//! `promtool` and scraped by a real Prometheus server), zone files reloaded while
+//! serving (an edit, a broken edit, a new file, SIGHUP with a changed config), and
+//! a clean stop during TCP traffic.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{answers, query, unique_addr, Zonal};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+
+/// A port for the metrics endpoint on `dns`'s address (its DNS port + 1).
+fn metrics_addr(dns: SocketAddr) -> SocketAddr {
+    SocketAddr::new(dns.ip(), dns.port() + 1)
+}
+
+/// GET `path` from `addr`: status code and body.
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: zonal\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Every sample of a scrape: `name{labels}` → value.
+fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
+    let (status, body) = http_get(addr, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &str) -> f64 {
+    after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)
+}
+
+/// zonal on a fresh address with the zones of `dir` and the metrics endpoint on.
+fn start(dir: &Path, extra: &[&str]) -> (Zonal, SocketAddr) {
+    let addr = unique_addr();
+    let metrics = metrics_addr(addr);
+    let mut args = vec!["--zone-dir", dir.to_str().expect("utf-8"), "--metrics"];
+    let metrics_text = metrics.to_string();
+    args.push(&metrics_text);
+    args.extend_from_slice(extra);
+    (Zonal::start_at(addr, &args), metrics)
+}
+
+const ZONE: &str = "$ORIGIN ops.test.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.10\n";
+
+fn zone_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("ops.test.zone"), ZONE).expect("zone");
+    dir
+}
+
+fn a_of(z: &Zonal, name: &str) -> Vec<String> {
+    answers(&z.query(name, RecordType::A))
+}
+
+/// Waits up to 2 s (the issue's bound) for `check`.
+fn within_two_seconds(mut check: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(2) {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
+}
+
+#[test]
+fn counters_move_by_exactly_what_was_asked() {
+    let dir = zone_dir();
+    let (z, metrics) = start(dir.path(), &["--no-recursion"]);
+    assert_eq!(http_get(metrics, "/healthz").0, 200);
+    assert_eq!(http_get(metrics, "/readyz").0, 200);
+    let before = scrape(metrics);
+    for _ in 0..3 {
+        assert_eq!(a_of(&z, "www.ops.test."), ["www.ops.test. A 192.0.2.10"]);
+    }
+    let nx = z.tcp(&query("nope.ops.test.", RecordType::A, None));
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    let refused = z.query("www.elsewhere.example.", RecordType::A);
+    assert_eq!(refused.metadata.response_code, ResponseCode::Refused);
+    let nodata = z.query("www.ops.test.", RecordType::AAAA);
+    assert!(nodata.answers.is_empty());
+    // A malformed query (QDCOUNT 2): FORMERR. A response sent to us: dropped.
+    let mut bad = query("www.ops.test.", RecordType::A, None)
+        .to_vec()
+        .expect("encode");
+    bad[5] = 2;
+    let reply = z
+        .udp_raw(&bad, Duration::from_secs(2))
+        .expect("a FORMERR reply");
+    assert_eq!(reply[3] & 0x0F, 1);
+    let mut response = query("www.ops.test.", RecordType::A, None)
+        .to_vec()
+        .expect("encode");
+    response[2] |= 0x80;
+    assert!(z.udp_raw(&response, Duration::from_millis(300)).is_none());
+    let after = scrape(metrics);
+    let d = |key: &str| delta(&before, &after, key);
+    assert_eq!(
+        d(r#"zonal_queries_total{transport="udp",qtype="A",rcode="NOERROR"}"#),
+        3.0
+    );
+    assert_eq!(
+        d(r#"zonal_queries_total{transport="tcp",qtype="A",rcode="NXDOMAIN"}"#),
+        1.0
+    );
+    assert_eq!(
+        d(r#"zonal_queries_total{transport="udp",qtype="A",rcode="REFUSED"}"#),
+        1.0
+    );
+    assert_eq!(
+        d(r#"zonal_queries_total{transport="udp",qtype="AAAA",rcode="NOERROR"}"#),
+        1.0
+    );
+    assert_eq!(d(r#"zonal_answers_total{kind="answer"}"#), 3.0);
+    assert_eq!(d(r#"zonal_answers_total{kind="nxdomain"}"#), 1.0);
+    assert_eq!(d(r#"zonal_answers_total{kind="nodata"}"#), 1.0);
+    assert_eq!(d(r#"zonal_answers_total{kind="refused"}"#), 1.0);
+    assert_eq!(d(r#"zonal_answers_total{kind="error"}"#), 1.0);
+    assert_eq!(d("zonal_malformed_total"), 1.0);
+    assert_eq!(d(r#"zonal_dropped_total{reason="invalid"}"#), 1.0);
+    assert_eq!(
+        d(r#"zonal_response_duration_seconds_count{transport="udp"}"#),
+        6.0
+    );
+    assert_eq!(
+        d(r#"zonal_response_duration_seconds_count{transport="tcp"}"#),
+        1.0
+    );
+    assert_eq!(
+        after.get(r#"zonal_zone_serial{zone="ops.test."}"#),
+        Some(&1.0)
+    );
+    assert_eq!(
+        after.get(r#"zonal_zone_records{zone="ops.test."}"#),
+        Some(&4.0)
+    );
+    assert_eq!(after.get("zonal_zones"), Some(&1.0));
+    assert!(after
+        .get("process_resident_memory_bytes")
+        .is_some_and(|v| *v > 0.0));
+}
+
+#[test]
+fn promtool_finds_no_problem_in_the_metrics() {
+    let dir = zone_dir();
+    let (z, metrics) = start(dir.path(), &[]);
+    let _ = a_of(&z, "www.ops.test.");
+    let (_, body) = http_get(metrics, "/metrics");
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (apt-get install prometheus)");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write");
+    let out = check.wait_with_output().expect("promtool ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
+}
+
+/// A Prometheus server started by the test; killed when dropped.
+struct Prometheus {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_zonal() {
+    let dir = zone_dir();
+    let (_z, metrics) = start(dir.path(), &[]);
+    let web = SocketAddr::new(metrics.ip(), metrics.port() + 1);
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = data.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: zonal\n    static_configs:\n      - targets: ['{metrics}']\n"),
+    )
+    .expect("config");
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            data.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={web}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus runs (apt-get install prometheus)");
+    let _prometheus = Prometheus { child, _dir: data };
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(mut stream) = TcpStream::connect(web) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = write!(
+                stream,
+                "GET /api/v1/query?query=zonal_zone_serial HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n"
+            );
+            last.clear();
+            let _ = stream.read_to_string(&mut last);
+            if last.contains(r#""zone":"ops.test.""#) {
+                assert!(
+                    last.contains(r#""1"]"#),
+                    "serial 1 through Prometheus: {last}"
+                );
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("Prometheus never had zonal_zone_serial: {last}");
+}
+
+#[test]
+fn zone_files_are_reloaded_as_they_change() {
+    let dir = zone_dir();
+    let (z, metrics) = start(dir.path(), &[]);
+    let file = dir.path().join("ops.test.zone");
+    // An edit (written in two steps, as editors do) is served within two seconds.
+    std::fs::write(
+        &file,
+        ZONE.replace("192.0.2.10", "192.0.2.99")
+            .replace("@ NS ns\n", ""),
+    )
+    .expect("write");
+    std::fs::write(&file, ZONE.replace("192.0.2.10", "192.0.2.99")).expect("write");
+    assert!(within_two_seconds(
+        || a_of(&z, "www.ops.test.") == ["www.ops.test. A 192.0.2.99"]
+    ));
+    // A broken edit: the old answers stay, the failure is counted and logged with file:line.
+    std::fs::write(
+        &file,
+        format!(
+            "{}www A not-an-address\n",
+            ZONE.replace("192.0.2.10", "192.0.2.99")
+        ),
+    )
+    .expect("write");
+    assert!(within_two_seconds(|| {
+        scrape(metrics).get(r#"zonal_zone_load_failures_total{zone="ops.test."}"#) == Some(&1.0)
+    }));
+    assert_eq!(a_of(&z, "www.ops.test."), ["www.ops.test. A 192.0.2.99"]);
+    assert!(z.stderr().contains("ops.test.zone:7"), "{}", z.stderr());
+    // A new file in the folder is a new zone; a removed one goes.
+    std::fs::write(
+        dir.path().join("new.test.zone"),
+        ZONE.replace("ops.test.", "new.test."),
+    )
+    .expect("write");
+    assert!(within_two_seconds(
+        || a_of(&z, "www.new.test.") == ["www.new.test. A 192.0.2.10"]
+    ));
+    std::fs::remove_file(dir.path().join("new.test.zone")).expect("remove");
+    assert!(within_two_seconds(|| {
+        z.query("www.new.test.", RecordType::A)
+            .metadata
+            .response_code
+            == ResponseCode::Refused
+    }));
+}
+
+#[test]
+fn sighup_rereads_the_config() {
+    let dir = zone_dir();
+    let other = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        other.path().join("extra.zone"),
+        ZONE.replace("ops.test.", "extra.test."),
+    )
+    .expect("write");
+    let config = dir.path().join("zonal.toml");
+    let base = format!("zone_dir = \"{}\"\n", dir.path().display());
+    std::fs::write(&config, &base).expect("config");
+    let z = Zonal::start_at(
+        unique_addr(),
+        &["--config", config.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        z.query("www.extra.test.", RecordType::A)
+            .metadata
+            .response_code,
+        ResponseCode::Refused
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "{base}[[zone]]\nname = \"extra.test\"\nfile = \"{}\"\n",
+            other.path().join("extra.zone").display()
+        ),
+    )
+    .expect("config");
+    let hup = Command::new("kill")
+        .args(["-HUP", &z.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    assert!(within_two_seconds(
+        || a_of(&z, "www.extra.test.") == ["www.extra.test. A 192.0.2.10"]
+    ));
+}
+
+#[test]
+fn sigterm_during_tcp_traffic_answers_what_was_sent_and_exits_0() {
+    let dir = zone_dir();
+    let mut z = Zonal::start_at(
+        unique_addr(),
+        &["--zone-dir", dir.path().to_str().expect("utf-8")],
+    );
+    let mut stream = TcpStream::connect(z.addr).expect("tcp");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let sent = 200u16;
+    let mut batch = Vec::new();
+    for id in 0..sent {
+        let mut q = query("www.ops.test.", RecordType::A, None);
+        q.metadata.id = id;
+        let bytes = q.to_vec().expect("encode");
+        batch.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+        batch.extend_from_slice(&bytes);
+    }
+    stream.write_all(&batch).expect("send");
+    let term = Command::new("kill")
+        .args(["-TERM", &z.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let mut answered = 0u16;
+    while let Some(reply) = common::read_framed(&mut stream) {
+        let m = Message::from_vec(&reply).expect("decode");
+        assert_eq!(m.metadata.id, answered, "in order");
+        answered += 1;
+    }
+    assert_eq!(
+        answered, sent,
+        "every query sent before SIGTERM is answered"
+    );
+    let status = z.wait_exit(Duration::from_secs(10));
+    assert_eq!(status, Some(0), "{}", z.stderr());
+}
