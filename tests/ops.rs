@@ -395,3 +395,83 @@ fn sigterm_during_tcp_traffic_answers_what_was_sent_and_exits_0() {
     let status = z.wait_exit(Duration::from_secs(10));
     assert_eq!(status, Some(0), "{}", z.stderr());
 }
+
+#[test]
+fn a_reload_respects_dynamic_updates() {
+    let dir = zone_dir();
+    let state = tempfile::tempdir().expect("tempdir");
+    let key = state.path().join("k.key");
+    std::fs::write(&key, "key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=\";\n};\n")
+        .expect("key");
+    let state_dir = state.path().join("state");
+    let args = |dir: &Path| {
+        vec![
+            "--zone-dir".to_owned(),
+            dir.to_str().expect("utf-8").to_owned(),
+            "--tsig-key".to_owned(),
+            key.to_str().expect("utf-8").to_owned(),
+            "--allow-update".to_owned(),
+            "k".to_owned(),
+            "--state-dir".to_owned(),
+            state_dir.to_str().expect("utf-8").to_owned(),
+        ]
+    };
+    let addr = unique_addr();
+    let owned = args(dir.path());
+    let argv: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let mut z = Zonal::start_at(addr, &argv);
+    // An update: serial 1 → 2, a new name.
+    let mut nsupdate = Command::new("nsupdate")
+        .args(["-t", "3", "-k", key.to_str().expect("utf-8")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nsupdate runs (install bind9-dnsutils)");
+    let script = format!(
+        "server {} {}\nzone ops.test\nupdate add dyn.ops.test 300 A 192.0.2.77\nsend\n",
+        addr.ip(),
+        addr.port()
+    );
+    nsupdate
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    assert!(nsupdate
+        .wait_with_output()
+        .expect("nsupdate ends")
+        .status
+        .success());
+    assert_eq!(a_of(&z, "dyn.ops.test."), ["dyn.ops.test. A 192.0.2.77"]);
+    // The file edited without raising the serial over the updated one: not applied.
+    let file = dir.path().join("ops.test.zone");
+    std::fs::write(&file, ZONE.replace("192.0.2.10", "192.0.2.55")).expect("write");
+    assert!(
+        within_two_seconds(|| z.stderr().contains("zone file not applied")),
+        "{}",
+        z.stderr()
+    );
+    assert_eq!(a_of(&z, "www.ops.test."), ["www.ops.test. A 192.0.2.10"]);
+    assert_eq!(a_of(&z, "dyn.ops.test."), ["dyn.ops.test. A 192.0.2.77"]);
+    // With a newer serial it is: the file is the zone now, and stays so after a restart.
+    std::fs::write(
+        &file,
+        ZONE.replace("192.0.2.10", "192.0.2.55")
+            .replace(" 1 3600", " 10 3600"),
+    )
+    .expect("write");
+    assert!(within_two_seconds(
+        || a_of(&z, "www.ops.test.") == ["www.ops.test. A 192.0.2.55"]
+    ));
+    z.terminate();
+    let z = Zonal::start_at(unique_addr(), &argv);
+    assert_eq!(a_of(&z, "www.ops.test."), ["www.ops.test. A 192.0.2.55"]);
+    let soa = z.query("ops.test.", RecordType::SOA);
+    assert!(
+        format!("{:?}", soa.answers).contains("serial: 10"),
+        "{:?}",
+        soa.answers
+    );
+}
