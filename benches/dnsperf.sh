@@ -5,6 +5,7 @@
 #   benches/dnsperf.sh [SECONDS_PER_RUN]        (default 10)
 #   ZONAL_BEFORE=path/to/old/zonal benches/dnsperf.sh   (also an older build, "before")
 #   ORDER="zonal knot nsd before" ...                     (the order servers are measured in)
+#   ZONAL_ARGS="--metrics 127.0.0.1:9153" ...             (more flags for the current build)
 #
 # Two setups: the server pinned to core 0 with one worker and dnsperf on core 1;
 # then both unpinned with two workers. For each server: queries/s, the server's CPU
@@ -40,9 +41,11 @@ ZONE=bench.example
 start_zonal() { # workers [binary address]
   # Authoritative only, as Knot and NSD are: dnsperf sends RD=1, and with the resolver
   # on, referrals would be followed (builds before the resolver do not know the flag).
-  local only_auth=(--no-recursion)
-  [ -n "${2:-}" ] && only_auth=()
-  "${2:-target/release/zonal}" --listen "${3:-$ZONAL_ADDR}:$PORT" --zone-dir "$work/zones" --workers "$1" "${only_auth[@]}" >/dev/null 2>"$work/zonal.log" &
+  local binary=${2:-target/release/zonal} extra=()
+  "$binary" --help 2>/dev/null | grep -q -- --no-recursion && extra+=(--no-recursion)
+  # ZONAL_ARGS: more flags for this build only (say, --metrics 127.0.0.1:9153).
+  [ -z "${2:-}" ] && [ -n "${ZONAL_ARGS:-}" ] && read -r -a more <<<"$ZONAL_ARGS" && extra+=("${more[@]}")
+  "$binary" --listen "${3:-$ZONAL_ADDR}:$PORT" --zone-dir "$work/zones" --workers "$1" "${extra[@]}" >/dev/null 2>"$work/zonal.log" &
   echo $!
 }
 start_knot() { # workers
