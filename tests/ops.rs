@@ -475,3 +475,76 @@ fn a_reload_respects_dynamic_updates() {
         soa.answers
     );
 }
+
+#[test]
+fn a_burst_of_writes_is_one_reload() {
+    let dir = zone_dir();
+    let (z, _metrics) = start(dir.path(), &[]);
+    let file = dir.path().join("ops.test.zone");
+    for i in 0..5 {
+        std::fs::write(
+            &file,
+            ZONE.replace("192.0.2.10", &format!("192.0.2.{}", 20 + i)),
+        )
+        .expect("write");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(within_two_seconds(
+        || a_of(&z, "www.ops.test.") == ["www.ops.test. A 192.0.2.24"]
+    ));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        z.stderr().matches("zone reloaded").count(),
+        1,
+        "{}",
+        z.stderr()
+    );
+}
+
+#[test]
+fn json_logs_and_the_query_log() {
+    let dir = zone_dir();
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \"{}\"\nlog_json = true\nquery_log = true\n",
+            dir.path().display()
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start_at(
+        unique_addr(),
+        &["--config", config.to_str().expect("utf-8")],
+    );
+    let _ = a_of(&z, "www.ops.test.");
+    let _ = z.tcp(&query("nope.ops.test.", RecordType::MX, None));
+    assert!(within_two_seconds(|| z
+        .stderr()
+        .matches("\"query\"")
+        .count()
+        >= 2));
+    let log = z.stderr();
+    for line in log.lines() {
+        assert!(
+            line.starts_with('{') && line.ends_with('}'),
+            "not a JSON line: {line}"
+        );
+    }
+    let udp = log
+        .lines()
+        .find(|l| l.contains("www.ops.test."))
+        .expect("the UDP query logged");
+    assert!(
+        udp.contains("\"qtype\":1") && udp.contains("\"rcode\":0") && udp.contains("127."),
+        "{udp}"
+    );
+    let tcp = log
+        .lines()
+        .find(|l| l.contains("nope.ops.test."))
+        .expect("the TCP query logged");
+    assert!(
+        tcp.contains("\"qtype\":15") && tcp.contains("\"rcode\":3") && tcp.contains("Tcp"),
+        "{tcp}"
+    );
+}

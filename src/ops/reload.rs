@@ -1,12 +1,12 @@
 //! Zones reloaded while serving: the folders holding zone files are watched
-//! (notify); a burst of changes (editors write a file several times) waits
-//! [`SETTLE`] and causes one pass, which re-reads the config's list of zones and
-//! loads, off the query path, every file that changed since it was last read. A
-//! zone that loads is swapped in whole (queries see the old version or the new);
-//! one that does not keeps its old version serving, and the error (file:line) is
-//! logged and counted. Files added to the zone folder add zones; files removed
-//! remove them. SIGHUP runs the same pass over every zone, changed or not.
-//! Dynamic updates are respected: see `Updater::reload_zone`.
+//! (notify); a burst of changes (editors write a file several times) causes one
+//! pass once no change has come for [`SETTLE`]. A pass re-reads the config's list
+//! of zones and loads, off the query path, every file that changed since it was
+//! last read. A zone that loads is swapped in whole (queries see the old version
+//! or the new); one that does not keeps its old version serving, and the error
+//! (file:line) is logged and counted. Files added to the zone folder add zones;
+//! files removed remove them. SIGHUP runs the same pass over every zone, changed
+//! or not. Dynamic updates are respected: see `Updater::reload_zone`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -105,9 +105,18 @@ impl Reloader {
         let me = self.clone();
         runtime.spawn(async move {
             while changes.recv().await.is_some() {
-                // Let a burst of writes end, then take it as one change.
-                tokio::time::sleep(SETTLE).await;
-                while changes.try_recv().is_ok() {}
+                // Let a burst of writes end (no change for SETTLE, or at most ten
+                // rounds of it), then take it as one change.
+                for _ in 0..10 {
+                    tokio::time::sleep(SETTLE).await;
+                    let mut more = false;
+                    while changes.try_recv().is_ok() {
+                        more = true;
+                    }
+                    if !more {
+                        break;
+                    }
+                }
                 me.reload(false).await;
             }
         });
