@@ -121,6 +121,73 @@ fn respond_does_not_allocate() {
 }
 
 #[test]
+fn signed_answers_do_not_allocate() {
+    // The tricky zone signed with NSEC (dnssec-signzone, ten-year signatures).
+    let text = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.signed"),
+    )
+    .expect("zone");
+    let origin = parse_presentation(b"tricky.example.", None).expect("origin");
+    let zone = load_zone_text(&origin, &text, Path::new("signed")).expect("loads");
+    assert_eq!(zone.dnssec, zonal::auth::Denial::Nsec);
+    let server = Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default());
+    let zone_set = server.zones.load();
+    let packets: Vec<Vec<u8>> = [
+        ("www", 1),
+        ("www", 28),
+        ("nope", 1),
+        ("x.wild", 1),
+        ("x.wild", 15),
+        ("host.deleg", 1),
+        ("a", 1),
+        ("sub.ent", 1),
+    ]
+    .iter()
+    .map(|(label, qtype)| {
+        let qname =
+            parse_presentation(format!("{label}.tricky.example.").as_bytes(), None).expect("name");
+        let mut query = OutgoingQuery::new(&qname, *qtype);
+        query.edns = Some(QueryEdns {
+            udp_payload: 4096,
+            dnssec_ok: true,
+        });
+        let mut p = Vec::new();
+        encode_query(&query, &mut p);
+        p
+    })
+    .collect();
+    let mut out = vec![0u8; 65_535];
+    let mut scratch = Box::<Scratch>::default();
+    let client = "192.0.2.9:5353".parse().expect("address");
+    let mut sigs = 0usize;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..100 {
+        for p in &packets {
+            let request = Request {
+                packet: p,
+                client,
+                transport: Transport::Udp,
+            };
+            let Response::Reply { len, .. } =
+                respond(&server, &zone_set, &request, &mut scratch, &mut out)
+            else {
+                panic!("answered at once");
+            };
+            // Every signed answer here carries at least one RRSIG (type 46).
+            sigs += usize::from(out[..len].windows(4).any(|w| w == [0, 46, 0, 1]));
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert_eq!(
+        after - before,
+        0,
+        "signed answers allocated {} times",
+        after - before
+    );
+    assert_eq!(sigs, 100 * packets.len());
+}
+
+#[test]
 fn cache_hits_do_not_allocate() {
     use zonal::recursive::cache::{CachedRRset, Rank};
     use zonal::recursive::hints::RootHints;

@@ -163,14 +163,27 @@ fn answers_match_knot_dns() {
         (t("nope.www"), RecordType::A, None, false),
         ("www.example.org.".into(), RecordType::A, Some(1232), false),
     ];
-    compare(&zonal, &knot, &cases);
+    compare(&zonal, &knot, &cases, false);
+    // The same questions with DO: RRSIGs, and NSEC proofs for NXDOMAIN and NODATA.
+    compare(&zonal, &knot, &cases, true);
 }
 
-/// Asks both servers every question; fails listing every answer that differs.
-fn compare(zonal: &Zonal, knot: &Knot, cases: &[(String, RecordType, Option<u16>, bool)]) {
+/// Asks both servers every question (with DO when `dnssec_ok`); fails listing every
+/// answer that differs.
+fn compare(
+    zonal: &Zonal,
+    knot: &Knot,
+    cases: &[(String, RecordType, Option<u16>, bool)],
+    dnssec_ok: bool,
+) {
     let mut differences = Vec::new();
     for (name, rtype, payload, tcp) in cases {
-        let message = query(name, *rtype, *payload);
+        let mut message = query(name, *rtype, *payload);
+        if dnssec_ok {
+            if let Some(edns) = message.edns.as_mut() {
+                edns.set_dnssec_ok(true);
+            }
+        }
         let ours = render(&ask(zonal.addr, &message, *tcp));
         let theirs = render(&ask(knot.addr, &message, *tcp));
         if ours != theirs {
@@ -230,5 +243,110 @@ fn root_zone_answers_match_knot_dns() {
         cases.push((name.to_owned(), rtype, Some(1232), false));
         cases.push((name.to_owned(), rtype, Some(4096), true));
     }
-    compare(&zonal, &knot, &cases);
+    compare(&zonal, &knot, &cases, false);
+    // The root zone is signed with NSEC: DS in referrals, NSEC proofs, RRSIGs.
+    compare(&zonal, &knot, &cases, true);
+}
+
+/// The tricky zone signed with NSEC (dnssec-signzone, in the test): every question
+/// with DO gets the same RRSIGs and NSEC proofs from both servers (RFC 4035 3.1).
+#[test]
+fn nsec_signed_zone_answers_match_knot_dns() {
+    let zones = tempfile::tempdir().expect("tempdir");
+    for f in ["tricky.example.zone", "child.tricky.example.zone"] {
+        std::fs::copy(common::data(f), zones.path().join(f)).expect("copy zone");
+    }
+    let keys = tempfile::tempdir().expect("tempdir");
+    let run_tool = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(keys.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs (apt-get install bind9-utils): {e}"));
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run_tool(
+        "dnssec-keygen",
+        &["-q", "-a", "ECDSAP256SHA256", "-K", ".", "tricky.example"],
+    );
+    run_tool(
+        "dnssec-keygen",
+        &[
+            "-q",
+            "-a",
+            "ECDSAP256SHA256",
+            "-f",
+            "KSK",
+            "-K",
+            ".",
+            "tricky.example",
+        ],
+    );
+    let unsigned = zones.path().join("tricky.example.zone");
+    let signed = keys.path().join("tricky.example.signed");
+    run_tool(
+        "dnssec-signzone",
+        &[
+            "-q",
+            "-S",
+            "-K",
+            ".",
+            "-o",
+            "tricky.example",
+            "-e",
+            "+2592000",
+            "-f",
+            signed.to_str().expect("utf-8"),
+            unsigned.to_str().expect("utf-8"),
+        ],
+    );
+    std::fs::copy(&signed, &unsigned).expect("signed zone in place");
+    let run = tempfile::tempdir().expect("tempdir");
+    let Some(knot) = start_knot(
+        zones.path(),
+        run.path(),
+        &[
+            ("tricky.example", "tricky.example.zone"),
+            ("child.tricky.example", "child.tricky.example.zone"),
+        ],
+        "tricky.example.",
+    ) else {
+        knot_missing();
+    };
+    let zonal = Zonal::with_zone_dir(zones.path());
+    let t = |n: &str| format!("{n}.tricky.example.");
+    let mut cases: Vec<(String, RecordType, Option<u16>, bool)> = Vec::new();
+    for (name, rtype) in [
+        (t("www"), RecordType::A),
+        (t("www"), RecordType::AAAA),
+        ("tricky.example.".into(), RecordType::SOA),
+        ("tricky.example.".into(), RecordType::NS),
+        ("tricky.example.".into(), RecordType::MX),
+        ("tricky.example.".into(), RecordType::DNSKEY),
+        (t("a"), RecordType::A),
+        (t("x.wild"), RecordType::A),
+        (t("x.wild"), RecordType::TXT),
+        (t("deep.er.wild"), RecordType::A),
+        (t("x.sub.ent"), RecordType::A),
+        (t("sub.ent"), RecordType::A),
+        (t("deleg"), RecordType::A),
+        (t("host.deleg"), RecordType::AAAA),
+        (t("deleg"), RecordType::DS),
+        (t("www.child"), RecordType::A),
+        (t("child"), RecordType::DS),
+        (t("nope"), RecordType::A),
+        (t("nope.www"), RecordType::A),
+        (t("x.old"), RecordType::A),
+        (t("_ldap._tcp"), RecordType::SRV),
+    ] {
+        cases.push((name.clone(), rtype, Some(4096), false));
+        cases.push((name, rtype, Some(4096), true));
+    }
+    compare(&zonal, &knot, &cases, true);
+    // Without DO, a signed zone answers as an unsigned one would (no RRSIG, no NSEC).
+    compare(&zonal, &knot, &cases, false);
 }

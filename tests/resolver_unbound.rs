@@ -14,10 +14,10 @@ mod common;
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::unbound::Unbound;
 use common::{query, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
@@ -34,95 +34,15 @@ fn ip(host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, a, b, host))
 }
 
-/// Unbound, run in the foreground as a child; killed when dropped.
-struct Unbound {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Unbound {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Unbound {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts Unbound on `addr` with `hints` as its root hints, and waits until it answers.
+/// Starts Unbound on `addr` with `hints` as its root hints, iterator only.
 /// `test.` is one of Unbound's built-in local zones (RFC 6761), answered with an empty
 /// zone unless `nodefault`: the hierarchy's TLD must be asked instead.
 fn start_unbound(run_dir: &Path, addr: SocketAddr, hints: &Path) -> Unbound {
-    let Some(binary) = [
-        "/usr/sbin/unbound",
-        "/usr/bin/unbound",
-        "/usr/local/sbin/unbound",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists()) else {
-        panic!("unbound is not installed: apt-get install unbound (the comparison cannot run)");
-    };
-    let config = format!(
-        "server:\n\
-         \x20   interface: {ip}@{port}\n\
-         \x20   port: {port}\n\
-         \x20   access-control: 127.0.0.0/8 allow\n\
-         \x20   do-not-query-localhost: no\n\
-         \x20   do-ip6: no\n\
-         \x20   root-hints: \"{hints}\"\n\
-         \x20   module-config: \"iterator\"\n\
-         \x20   qname-minimisation: yes\n\
-         \x20   local-zone: \"test.\" nodefault\n\
-         \x20   num-threads: 1\n\
-         \x20   so-reuseport: no\n\
-         \x20   username: \"\"\n\
-         \x20   chroot: \"\"\n\
-         \x20   directory: \"{run}\"\n\
-         \x20   pidfile: \"{run}/unbound.pid\"\n\
-         \x20   use-syslog: no\n\
-         \x20   logfile: \"\"\n\
-         \x20   verbosity: 0\n\
-         remote-control:\n\
-         \x20   control-enable: no\n",
-        ip = addr.ip(),
-        port = addr.port(),
-        hints = hints.display(),
-        run = run_dir.display(),
+    let lines = format!(
+        "\x20   root-hints: \"{}\"\n\x20   module-config: \"iterator\"\n\x20   qname-minimisation: yes\n\x20   local-zone: \"test.\" nodefault\n",
+        hints.display()
     );
-    let conf_path = run_dir.join("unbound.conf");
-    std::fs::write(&conf_path, config).expect("write unbound.conf");
-    let log = run_dir.join("unbound.stderr");
-    let stderr = std::fs::File::create(&log).expect("log file");
-    let child = Command::new(binary)
-        .arg("-d")
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("unbound starts");
-    let mut unbound = Unbound { child, addr, log };
-    // `localhost.` is one of Unbound's built-in local zones: answered without asking
-    // the hierarchy, so waiting warms no cache.
-    let probe = rd_query("localhost.", RecordType::A)
-        .to_vec()
-        .expect("encodes");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = unbound.child.try_wait() {
-            panic!("unbound exited ({status}):\n{}", unbound.log());
-        }
-        if common::udp_raw(addr, &probe, Duration::from_millis(100)).is_some() {
-            return unbound;
-        }
-    }
-    panic!("unbound did not come up on {addr}:\n{}", unbound.log());
+    common::unbound::start(run_dir, addr, &lines, "")
 }
 
 fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {

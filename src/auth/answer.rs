@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::node::RRset;
-use super::zone::{Lookup, Zone};
+use super::zone::{Denial, Lookup, Zone};
 use super::zone_set::ZoneSet;
 use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES, NAME_BUF_BYTES};
 use crate::wire::rcode;
@@ -64,11 +64,102 @@ struct AdditionalSource<'z> {
     cut: Option<&'z [u8]>,
 }
 
+/// How many DNSSEC proofs (NSEC, DS) one answer's authority section may gather.
+const MAX_PROOFS: usize = 6;
+
+/// An RRset to add to the authority section once the answer is written: a DNSSEC
+/// proof (NSEC of a name, NSEC covering a missing name, DS of a cut).
+#[derive(Clone, Copy)]
+struct Proof<'z> {
+    owner: &'z [u8],
+    node: &'z super::node::Node,
+    rtype: u16,
+}
+
+/// The proofs gathered, without duplicates.
+struct Proofs<'z> {
+    list: [Option<Proof<'z>>; MAX_PROOFS],
+    count: usize,
+}
+
+impl<'z> Proofs<'z> {
+    fn new() -> Self {
+        Proofs {
+            list: [None; MAX_PROOFS],
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, owner: &'z [u8], node: &'z super::node::Node, rtype: u16) {
+        let same = |p: &Option<Proof<'z>>| {
+            p.is_some_and(|p| std::ptr::eq(p.node, node) && p.rtype == rtype)
+        };
+        if self.list[..self.count].iter().any(same) {
+            return;
+        }
+        if let Some(slot) = self.list.get_mut(self.count) {
+            *slot = Some(Proof { owner, node, rtype });
+            self.count += 1;
+        }
+    }
+
+    /// The NSEC covering `name` in `zone` (a name that does not exist).
+    fn cover(&mut self, zone: &'z Zone, name: &[u8]) {
+        if let Some((owner, node)) = zone.covering_nsec(name) {
+            self.add(owner, node, types::NSEC);
+        }
+    }
+
+    /// The NSEC of `owner` when it has one, else the NSEC covering it (an empty
+    /// non-terminal has none of its own).
+    fn of_name(&mut self, zone: &'z Zone, owner: &'z [u8], node: &'z super::node::Node) {
+        if node.rrset(types::NSEC).is_some() {
+            self.add(owner, node, types::NSEC);
+        } else {
+            self.cover(zone, owner);
+        }
+    }
+
+    /// NXDOMAIN (RFC 4035 3.1.3.2): the NSEC covering `name`, and the one proving
+    /// no wildcard at its closest encloser could have answered.
+    fn nxdomain(&mut self, zone: &'z Zone, name: &[u8]) {
+        self.cover(zone, name);
+        if let Some((encloser, _)) = zone.closest_encloser(name) {
+            let len = encloser.len() + 2;
+            if len <= MAX_NAME_BYTES {
+                let mut wildcard = [0u8; NAME_BUF_BYTES];
+                wildcard[0] = 1;
+                wildcard[1] = b'*';
+                wildcard[2..len].copy_from_slice(encloser);
+                self.cover(zone, &wildcard[..len]);
+            }
+        }
+    }
+
+    fn write(&self, writer: &mut ResponseWriter<'_>) -> Result<(), Full> {
+        for proof in self.list[..self.count].iter().flatten() {
+            if let Some(set) = proof.node.rrset(proof.rtype) {
+                write_set(
+                    writer,
+                    Section::Authority,
+                    Owner::Name(proof.owner),
+                    proof.node,
+                    set,
+                    true,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Answers the question of `query` into `writer` (question already written), from
 /// `zone`, which [`ZoneSet::find`] chose in `zones` for `qname` (the question name,
 /// lowercased); `lower` is room to lowercase the names the answer goes on to (CNAME
 /// targets, additional-section names). The kind reported is what the last name of
-/// a CNAME/DNAME chain turned out to be.
+/// a CNAME/DNAME chain turned out to be. With DO set and a signed zone, every RRset
+/// comes with its RRSIGs and negative answers, wildcard answers and referrals with
+/// their NSEC proofs (RFC 4035 3.1).
 pub(crate) fn answer<'z>(
     zones: &'z ZoneSet,
     zone: &'z Arc<Zone>,
@@ -93,6 +184,8 @@ pub(crate) fn answer<'z>(
             source_count += 1;
         }
     };
+    let dnssec_ok = query.edns.is_some_and(|e| e.dnssec_ok);
+    let mut proofs = Proofs::new();
     let qtype = query.qtype;
     let mut chained = [0u8; NAME_BUF_BYTES];
     let mut chained_len = 0usize;
@@ -118,23 +211,31 @@ pub(crate) fn answer<'z>(
                     None => return Ok(()),
                 }
             };
+            let signed = dnssec_ok && zone.dnssec != Denial::Unsigned;
+            // NSEC3 proofs are not given yet; signatures are.
+            let nsec = dnssec_ok && zone.dnssec == Denial::Nsec;
             let lookup = zone.lookup(lookup_name, qtype);
             if step == 0 && !matches!(lookup, Lookup::Delegation(..)) {
                 flags.aa = true;
             }
             let next: &[u8] = match lookup {
                 // RFC 4592 3.4: a wildcard answers as if it were the query name.
-                Lookup::Found(node) | Lookup::Wildcard(node) => {
+                Lookup::Found(found, node) | Lookup::Wildcard(found, node) => {
+                    let wildcard = matches!(lookup, Lookup::Wildcard(..));
+                    if wildcard && nsec {
+                        // RFC 4035 3.1.3.3: no closer match exists.
+                        proofs.cover(zone, lookup_name);
+                    }
                     if qtype == types::ANY && !node.rrsets.is_empty() {
                         // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
                         let count = if over_tcp { node.rrsets.len() } else { 1 };
                         for set in node.rrsets.iter().take(count) {
-                            write_set(writer, Section::Answer, owner, set)?;
+                            write_set(writer, Section::Answer, owner, node, set, signed)?;
                         }
                         return Ok(());
                     }
                     if let Some(set) = node.rrset(qtype) {
-                        write_set(writer, Section::Answer, owner, set)?;
+                        write_set(writer, Section::Answer, owner, node, set, signed)?;
                         if matches!(qtype, types::NS | types::MX | types::SRV) {
                             add_source(AdditionalSource {
                                 zone,
@@ -147,13 +248,17 @@ pub(crate) fn answer<'z>(
                     match node.rrset(types::CNAME) {
                         // RFC 1034 4.3.2 step 3a: change QNAME to the canonical name and go on.
                         Some(cname) if qtype != types::CNAME => {
-                            write_set(writer, Section::Answer, owner, cname)?;
+                            write_set(writer, Section::Answer, owner, node, cname, signed)?;
                             cname.rdatas().next().unwrap_or_default()
                         }
                         _ => {
-                            // RFC 2308 2.2: NODATA, the SOA in authority.
+                            // RFC 2308 2.2: NODATA, the SOA in authority; RFC 4035
+                            // 3.1.3.1/3.1.3.4: the NSEC of the name (of the wildcard).
                             flags.kind = AnswerKind::NoData;
-                            write_soa(writer, zone)?;
+                            write_soa(writer, zone, signed)?;
+                            if nsec {
+                                proofs.of_name(zone, found, node);
+                            }
                             return Ok(());
                         }
                     }
@@ -162,12 +267,26 @@ pub(crate) fn answer<'z>(
                     // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
                     flags.kind = AnswerKind::Referral;
                     if let Some(ns) = node.rrset(types::NS) {
-                        write_set(writer, Section::Authority, Owner::Name(cut), ns)?;
+                        write_set(
+                            writer,
+                            Section::Authority,
+                            Owner::Name(cut),
+                            node,
+                            ns,
+                            false,
+                        )?;
                         add_source(AdditionalSource {
                             zone,
                             rrset: ns,
                             cut: Some(cut),
                         });
+                    }
+                    // RFC 4035 3.1.4: the DS of a signed child, or the NSEC proving
+                    // there is none.
+                    if signed && node.rrset(types::DS).is_some() {
+                        proofs.add(cut, node, types::DS);
+                    } else if nsec {
+                        proofs.of_name(zone, cut, node);
                     }
                     return Ok(());
                 }
@@ -175,7 +294,14 @@ pub(crate) fn answer<'z>(
                     let Some(dname) = node.rrset(types::DNAME) else {
                         return Ok(());
                     };
-                    write_set(writer, Section::Answer, Owner::Name(dname_owner), dname)?;
+                    write_set(
+                        writer,
+                        Section::Answer,
+                        Owner::Name(dname_owner),
+                        node,
+                        dname,
+                        signed,
+                    )?;
                     // RFC 6672 2.2: replace the DNAME owner suffix of the name with its target.
                     let target = dname.rdatas().next().unwrap_or_default();
                     let prefix = name.len().saturating_sub(dname_owner.len());
@@ -203,7 +329,10 @@ pub(crate) fn answer<'z>(
                     // RFC 6604: the rcode speaks of the last name in the chain.
                     flags.rcode = rcode::NXDOMAIN;
                     flags.kind = AnswerKind::NxDomain;
-                    write_soa(writer, zone)?;
+                    write_soa(writer, zone, signed)?;
+                    if nsec {
+                        proofs.nxdomain(zone, lookup_name);
+                    }
                     return Ok(());
                 }
             };
@@ -213,6 +342,8 @@ pub(crate) fn answer<'z>(
         }
         Ok(())
     })();
+    // The proofs follow whatever authority records the answer wrote.
+    let result = result.and_then(|()| proofs.write(writer));
     if result.is_err() {
         // RFC 2181 9: what does not fit is not sent; TC tells the client to use TCP.
         flags.tc = true;
@@ -220,31 +351,75 @@ pub(crate) fn answer<'z>(
         return flags;
     }
     let sources = sources.iter().take(source_count).flatten();
-    if write_additional(writer, lower, sources).is_err() {
+    if write_additional(writer, lower, sources, dnssec_ok).is_err() {
         flags.tc = true;
     }
     flags
 }
 
-/// Writes a zone RRset under `owner` (the query name, or another name).
+/// Writes a zone RRset under `owner` (the query name, or another name), and with
+/// `signed` the RRSIGs of `node` that cover it (RFC 4035 3.1.1).
 fn write_set(
     writer: &mut ResponseWriter<'_>,
     section: Section,
     owner: Owner<'_>,
+    node: &super::node::Node,
     set: &RRset,
+    signed: bool,
 ) -> Result<(), Full> {
-    writer.write_rrset(section, owner, set.rtype, set.ttl, &set.data)
+    writer.write_rrset(section, owner, set.rtype, set.ttl, &set.data)?;
+    if signed && set.rtype != types::RRSIG {
+        write_sigs(writer, section, owner, node, set.rtype, set.ttl)?;
+    }
+    Ok(())
 }
 
-/// RFC 2308 3: the zone's SOA in authority, its TTL capped by the SOA MINIMUM.
-fn write_soa(writer: &mut ResponseWriter<'_>, zone: &Zone) -> Result<(), Full> {
+/// The RRSIG records of `node` covering type `covered`, one at a time, at `ttl`.
+fn write_sigs(
+    writer: &mut ResponseWriter<'_>,
+    section: Section,
+    owner: Owner<'_>,
+    node: &super::node::Node,
+    covered: u16,
+    ttl: u32,
+) -> Result<(), Full> {
+    let Some(sigs) = node.rrset(types::RRSIG) else {
+        return Ok(());
+    };
+    let covered = covered.to_be_bytes();
+    for entry in sigs.entries() {
+        // An entry is the 16-bit length, then the RDATA: type covered first.
+        if entry.get(2..4) == Some(&covered[..]) {
+            writer.write_rrset(section, owner, types::RRSIG, ttl, entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// RFC 2308 3: the zone's SOA in authority, its TTL capped by the SOA MINIMUM (and
+/// its RRSIG at the same TTL when `signed`).
+fn write_soa(writer: &mut ResponseWriter<'_>, zone: &Zone, signed: bool) -> Result<(), Full> {
     writer.write_rrset(
         Section::Authority,
         Owner::Name(&zone.origin),
         types::SOA,
         zone.negative_ttl,
         &zone.soa.data,
-    )
+    )?;
+    if signed {
+        if let Some(apex) = zone.apex() {
+            let owner = Owner::Name(&zone.origin);
+            write_sigs(
+                writer,
+                Section::Authority,
+                owner,
+                apex,
+                types::SOA,
+                zone.negative_ttl,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// RFC 1034 4.3.2 step 6: A and AAAA for the targets of NS, MX and SRV records that
@@ -254,6 +429,7 @@ fn write_additional<'z>(
     writer: &mut ResponseWriter<'_>,
     lower: &mut [u8; NAME_BUF_BYTES],
     sources: impl Iterator<Item = &'z AdditionalSource<'z>>,
+    dnssec_ok: bool,
 ) -> Result<(), Full> {
     let mut written: [*const RRset; MAX_ADDITIONAL_WRITTEN] =
         [std::ptr::null(); MAX_ADDITIONAL_WRITTEN];
@@ -295,6 +471,18 @@ fn write_additional<'z>(
                 if written_count < MAX_ADDITIONAL_WRITTEN {
                     written[written_count] = ptr;
                     written_count += 1;
+                }
+                // Their RRSIGs when there is room: optional, dropped first (RFC 4035
+                // 3.1.1); glue has none.
+                if dnssec_ok && source.zone.dnssec != Denial::Unsigned {
+                    let _ = write_sigs(
+                        writer,
+                        Section::Additional,
+                        Owner::Name(target),
+                        node,
+                        rtype,
+                        set.ttl,
+                    );
                 }
             }
         }

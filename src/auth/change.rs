@@ -90,6 +90,9 @@ impl Zone {
             zone.negative_ttl = negative_ttl(&soa);
             zone.soa = soa;
         }
+        if let Some(apex) = zone.apex() {
+            zone.dnssec = super::zone::Denial::of_apex(apex);
+        }
         Ok(zone)
     }
 }

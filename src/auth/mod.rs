@@ -27,5 +27,5 @@ pub use build::{SourceLine, ZoneBuilder};
 pub use change::{ChangeSet, Record};
 pub use check::{CheckError, CheckErrorKind};
 pub use node::{flags, Node, RRset, INLINE_RDATA_BYTES, NO_FILE};
-pub use zone::{Lookup, Zone};
+pub use zone::{Denial, Lookup, Zone};
 pub use zone_set::ZoneSet;

@@ -53,6 +53,18 @@ impl RRset {
         rdatas(&self.data)
     }
 
+    /// Each record as stored: its 16-bit RDATA length, then the RDATA — one record
+    /// in the form `ResponseWriter::write_rrset` takes.
+    pub fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest: &[u8] = &self.data;
+        std::iter::from_fn(move || {
+            let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+            let entry = rest.get(..2 + len)?;
+            rest = &rest[2 + len..];
+            Some(entry)
+        })
+    }
+
     /// Whether the set holds a record with exactly this RDATA.
     pub fn contains(&self, rdata: &[u8]) -> bool {
         self.rdatas().any(|r| r == rdata)

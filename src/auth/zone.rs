@@ -15,17 +15,22 @@ use crate::wire::name::{label_count, suffix_offsets, MAX_NAME_BYTES, NAME_BUF_BY
 use crate::wire::types;
 use crate::wire::writer::wire_name_len;
 
+/// How far back the covering NSEC is looked for past names without one.
+const MAX_NSEC_SEARCH: usize = 1024;
+
 /// What a name is in a zone: the outcomes of RFC 1034 4.3.2 step 3 (and RFC 6672).
 #[derive(Debug, Clone, Copy)]
 pub enum Lookup<'z> {
-    /// The name exists here, authoritatively (possibly as an empty non-terminal).
-    Found(&'z Node),
+    /// The name exists here, authoritatively (possibly as an empty non-terminal):
+    /// its name (lowercase) and node.
+    Found(&'z [u8], &'z Node),
     /// The name is at or below a zone cut: refer to the child (owner, node with NS).
     Delegation(&'z [u8], &'z Node),
     /// A DNAME above the name redirects it (owner, node with DNAME).
     Dname(&'z [u8], &'z Node),
-    /// The name does not exist but a wildcard covers it (RFC 4592): its node.
-    Wildcard(&'z Node),
+    /// The name does not exist but a wildcard covers it (RFC 4592): the wildcard's
+    /// name and node.
+    Wildcard(&'z [u8], &'z Node),
     /// The name does not exist.
     NxDomain,
 }
@@ -48,6 +53,32 @@ pub struct Zone {
     pub files: Arc<[PathBuf]>,
     /// How many records the zone holds.
     pub record_count: usize,
+    /// Whether and how the zone is signed (DNSSEC), from its apex.
+    pub dnssec: Denial,
+}
+
+/// How a signed zone proves that names and types do not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Not signed: no RRSIG at the apex.
+    Unsigned,
+    /// Signed, with an NSEC chain (RFC 4034).
+    Nsec,
+    /// Signed, with an NSEC3 chain (RFC 5155; NSEC3PARAM at the apex).
+    Nsec3,
+}
+
+impl Denial {
+    /// What the apex node says.
+    pub(crate) fn of_apex(apex: &Node) -> Denial {
+        if apex.rrset(types::RRSIG).is_none() {
+            Denial::Unsigned
+        } else if apex.rrset(types::NSEC3PARAM).is_some() {
+            Denial::Nsec3
+        } else {
+            Denial::Nsec
+        }
+    }
 }
 
 impl Zone {
@@ -61,8 +92,11 @@ impl Zone {
         record_count: usize,
     ) -> Option<Zone> {
         names.sync_index();
-        let soa = names.get_exact(&origin)?.value.rrset(types::SOA)?.clone();
+        let apex = &names.get_exact(&origin)?.value;
+        let soa = apex.rrset(types::SOA)?.clone();
+        let dnssec = Denial::of_apex(apex);
         Some(Zone {
+            dnssec,
             origin_labels: label_count(&origin),
             origin,
             names,
@@ -71,6 +105,33 @@ impl Zone {
             files,
             record_count,
         })
+    }
+
+    /// The closest name before `name` (lowercase wire format) in canonical order
+    /// that has an NSEC record: the NSEC that covers `name` (RFC 4034 6.1).
+    pub fn covering_nsec(&self, name: &[u8]) -> Option<(&[u8], &Node)> {
+        let mut key = NameKey::new(name)?;
+        // Glue and occluded names have no NSEC; a few steps back find one.
+        for _ in 0..MAX_NSEC_SEARCH {
+            let (before, node) = self.predecessor(key.full())?;
+            if node.rrset(types::NSEC).is_some() {
+                return Some((before, node));
+            }
+            if !key.set(before) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The closest encloser of `name` (RFC 5155 1.3): the longest of its ancestors
+    /// that exists in the zone, with its node.
+    pub fn closest_encloser(&self, name: &[u8]) -> Option<(&[u8], &Node)> {
+        suffix_offsets(name)
+            .skip(1)
+            .take_while(|&off| name.len() - off >= self.origin.len())
+            .find_map(|off| self.names.get_exact(&name[off..]))
+            .map(|leaf| (leaf.name(), &leaf.value))
     }
 
     /// The node at `name` (lowercase wire format), if it exists.
@@ -137,7 +198,7 @@ impl Zone {
             if node.flags & flags::CUT != 0 && qtype != types::DS {
                 return Lookup::Delegation(leaf.name(), node);
             }
-            return Lookup::Found(node);
+            return Lookup::Found(leaf.name(), node);
         }
         // RFC 1034 4.3.2 step 3c / RFC 4592 3.3.1: find the closest encloser.
         let closest = suffix_offsets(qname)
@@ -167,7 +228,7 @@ impl Zone {
         wildcard[1] = b'*';
         wildcard[2..len].copy_from_slice(encloser_name);
         match self.names.get_exact(&wildcard[..len]) {
-            Some(source) => Lookup::Wildcard(&source.value),
+            Some(source) => Lookup::Wildcard(source.name(), &source.value),
             None => Lookup::NxDomain,
         }
     }
@@ -203,7 +264,9 @@ impl Zone {
         // Only reached for inconsistent flags; answer as for an exact match.
         self.names
             .get_exact(qname)
-            .map_or(Lookup::NxDomain, |leaf| Lookup::Found(&leaf.value))
+            .map_or(Lookup::NxDomain, |leaf| {
+                Lookup::Found(leaf.name(), &leaf.value)
+            })
     }
 }
 
@@ -249,10 +312,10 @@ pub(crate) mod tests {
 
     fn outcome(zone: &Zone, qname: &str, qtype: u16) -> String {
         match zone.lookup(key(qname).name(), qtype) {
-            Lookup::Found(n) => format!("found {}", n.rrsets.len()),
+            Lookup::Found(_, n) => format!("found {}", n.rrsets.len()),
             Lookup::Delegation(o, _) => format!("delegation {}", to_presentation(o)),
             Lookup::Dname(o, _) => format!("dname {}", to_presentation(o)),
-            Lookup::Wildcard(n) => format!("wildcard {}", n.rrsets.len()),
+            Lookup::Wildcard(_, n) => format!("wildcard {}", n.rrsets.len()),
             Lookup::NxDomain => "nxdomain".into(),
         }
     }
