@@ -342,6 +342,9 @@ fn nsec_signed_zone_answers_match_knot_dns() {
         (t("nope.www"), RecordType::A),
         (t("x.old"), RecordType::A),
         (t("_ldap._tcp"), RecordType::SRV),
+        (t("www"), RecordType::RRSIG),
+        (t("www"), RecordType::NSEC),
+        (t("nope"), RecordType::RRSIG),
     ] {
         cases.push((name.clone(), rtype, Some(4096), false));
         cases.push((name, rtype, Some(4096), true));

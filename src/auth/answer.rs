@@ -229,10 +229,40 @@ pub(crate) fn answer<'z>(
                     if qtype == types::ANY && !node.rrsets.is_empty() {
                         // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
                         let count = if over_tcp { node.rrsets.len() } else { 1 };
-                        for set in node.rrsets.iter().take(count) {
+                        // With DO the signatures go with their RRsets, not again as a set.
+                        let sets = node
+                            .rrsets
+                            .iter()
+                            .filter(|s| !(signed && s.rtype == types::RRSIG));
+                        for set in sets.take(count) {
                             write_set(writer, Section::Answer, owner, node, set, signed)?;
                         }
                         return Ok(());
+                    }
+                    if qtype == types::RRSIG {
+                        // As Knot DNS: the signatures of the name's data, not those of its
+                        // NSEC (a denial record, not data).
+                        if let Some(sigs) = node.rrset(types::RRSIG) {
+                            let mut wrote = false;
+                            for entry in sigs.entries() {
+                                let covered =
+                                    entry.get(2..4).map(|c| u16::from_be_bytes([c[0], c[1]]));
+                                if matches!(covered, Some(types::NSEC | types::NSEC3)) {
+                                    continue;
+                                }
+                                writer.write_rrset(
+                                    Section::Answer,
+                                    owner,
+                                    types::RRSIG,
+                                    sigs.ttl,
+                                    entry,
+                                )?;
+                                wrote = true;
+                            }
+                            if wrote {
+                                return Ok(());
+                            }
+                        }
                     }
                     if let Some(set) = node.rrset(qtype) {
                         write_set(writer, Section::Answer, owner, node, set, signed)?;
