@@ -1,8 +1,9 @@
-//! A zone signed with NSEC (by dnssec-signzone, in the test) served by zonal, asked
-//! through a validating Unbound that has the zone's key as its trust anchor: every
-//! answer — data, CNAME, wildcard, NODATA, NXDOMAIN, an empty non-terminal —
-//! must come back secure (AD set), which it cannot unless zonal sent every RRSIG and
-//! every NSEC proof a validator needs (RFC 4035 3.1).
+//! A zone signed with NSEC, NSEC3 or NSEC3 opt-out (by dnssec-signzone, in the
+//! test) served by zonal, asked through a validating Unbound that has the zone's key
+//! as its trust anchor: every answer — data, CNAME, wildcard, NODATA, NXDOMAIN, an
+//! empty non-terminal — must come back secure (AD set), which it cannot unless zonal
+//! sent every RRSIG and every denial proof a validator needs (RFC 4035 3.1, RFC 5155
+//! 7.2).
 
 mod common;
 
@@ -28,8 +29,9 @@ fn run_tool(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn unbound_validates_every_answer_as_secure() {
+/// Signs the tricky zone with `denial` (dnssec-signzone's NSEC or NSEC3 options),
+/// serves it, and asks every question through a validating Unbound.
+fn unbound_validates_every_answer_as_secure(denial: &[&str]) {
     let zones = tempfile::tempdir().expect("tempdir");
     let keys = tempfile::tempdir().expect("tempdir");
     std::fs::copy(
@@ -57,22 +59,26 @@ fn unbound_validates_every_answer_as_secure() {
         ],
     );
     let signed = zones.path().join("tricky.example.zone");
-    run_tool(
-        keys.path(),
-        "dnssec-signzone",
-        &[
-            "-q",
-            "-S",
-            "-K",
-            ".",
-            "-o",
-            "tricky.example",
-            "-e",
-            "+2592000",
-            "-f",
-            signed.to_str().expect("utf-8"),
-            "unsigned.zone",
-        ],
+    let mut args = vec!["-q"];
+    args.extend_from_slice(denial);
+    args.extend_from_slice(&[
+        "-S",
+        "-K",
+        ".",
+        "-o",
+        "tricky.example",
+        "-e",
+        "+2592000",
+        "-f",
+        signed.to_str().expect("utf-8"),
+        "unsigned.zone",
+    ]);
+    run_tool(keys.path(), "dnssec-signzone", &args);
+    let text = std::fs::read_to_string(&signed).expect("signed zone");
+    assert_eq!(
+        text.contains("NSEC3PARAM"),
+        denial.contains(&"-3"),
+        "signed as asked"
     );
     // The child zone is delegated unsigned (insecure): not served here.
     let zonal = Zonal::with_zone_dir(zones.path());
@@ -102,24 +108,60 @@ fn unbound_validates_every_answer_as_secure() {
         ),
     );
     let t = |n: &str| format!("{n}.tricky.example.");
+    // (question, rcode, has data, proven by a name's own NSEC3 rather than a
+    // covering one: under opt-out a covering NSEC3 proves only that the name is at
+    // most an insecure delegation, so the answer is insecure, not secure — RFC 5155
+    // 6 — and must then come back without AD, yet not as bogus).
     let cases = [
-        (t("www"), RecordType::A, ResponseCode::NoError, true),
-        (t("www"), RecordType::AAAA, ResponseCode::NoError, false),
+        (t("www"), RecordType::A, ResponseCode::NoError, true, true),
+        (
+            t("www"),
+            RecordType::AAAA,
+            ResponseCode::NoError,
+            false,
+            true,
+        ),
         (
             "tricky.example.".to_owned(),
             RecordType::MX,
             ResponseCode::NoError,
             true,
+            true,
         ),
-        (t("a"), RecordType::A, ResponseCode::NoError, true),
-        (t("x.wild"), RecordType::A, ResponseCode::NoError, true),
-        (t("x.wild"), RecordType::MX, ResponseCode::NoError, false),
-        (t("sub.ent"), RecordType::A, ResponseCode::NoError, false),
-        (t("nope"), RecordType::A, ResponseCode::NXDomain, false),
+        (t("a"), RecordType::A, ResponseCode::NoError, true, true),
+        (
+            t("x.wild"),
+            RecordType::A,
+            ResponseCode::NoError,
+            true,
+            false,
+        ),
+        (
+            t("x.wild"),
+            RecordType::MX,
+            ResponseCode::NoError,
+            false,
+            false,
+        ),
+        (
+            t("sub.ent"),
+            RecordType::A,
+            ResponseCode::NoError,
+            false,
+            true,
+        ),
+        (
+            t("nope"),
+            RecordType::A,
+            ResponseCode::NXDomain,
+            false,
+            false,
+        ),
         (
             t("nope.www"),
             RecordType::AAAA,
             ResponseCode::NXDomain,
+            false,
             false,
         ),
         (
@@ -127,10 +169,13 @@ fn unbound_validates_every_answer_as_secure() {
             RecordType::SRV,
             ResponseCode::NoError,
             true,
+            true,
         ),
     ];
+    let opt_out = denial.contains(&"-A");
     let mut failures = Vec::new();
-    for (name, rtype, rcode, has_data) in &cases {
+    for (name, rtype, rcode, has_data, own_proof) in &cases {
+        let secure = *own_proof || !opt_out;
         let mut q = query(name, *rtype, Some(1232));
         q.metadata.recursion_desired = true;
         q.metadata.authentic_data = true;
@@ -141,11 +186,11 @@ fn unbound_validates_every_answer_as_secure() {
             continue;
         };
         let ok = m.metadata.response_code == *rcode
-            && m.metadata.authentic_data
+            && m.metadata.authentic_data == secure
             && m.answers.is_empty() != *has_data;
         if !ok {
             failures.push(format!(
-                "{name} {rtype}: rcode {:?} (want {rcode:?}), AD {}, {} answers",
+                "{name} {rtype}: rcode {:?} (want {rcode:?}), AD {} (want {secure}), {} answers",
                 m.metadata.response_code,
                 m.metadata.authentic_data,
                 m.answers.len()
@@ -158,4 +203,19 @@ fn unbound_validates_every_answer_as_secure() {
         failures.join("\n"),
         unbound.log()
     );
+}
+
+#[test]
+fn nsec_answers_validate_as_secure() {
+    unbound_validates_every_answer_as_secure(&[]);
+}
+
+#[test]
+fn nsec3_answers_validate_as_secure() {
+    unbound_validates_every_answer_as_secure(&["-3", "aabbccdd", "-H", "0"]);
+}
+
+#[test]
+fn nsec3_opt_out_answers_validate_as_secure() {
+    unbound_validates_every_answer_as_secure(&["-3", "-", "-H", "0", "-A"]);
 }

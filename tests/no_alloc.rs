@@ -122,14 +122,22 @@ fn respond_does_not_allocate() {
 
 #[test]
 fn signed_answers_do_not_allocate() {
-    // The tricky zone signed with NSEC (dnssec-signzone, ten-year signatures).
+    // The tricky zone signed with NSEC, and with NSEC3 opt-out (dnssec-signzone,
+    // ten-year signatures).
+    signed_zone_answers_do_not_allocate("tricky.example.signed", zonal::auth::Denial::Nsec);
+    signed_zone_answers_do_not_allocate("tricky.example.nsec3.signed", zonal::auth::Denial::Nsec3);
+}
+
+fn signed_zone_answers_do_not_allocate(file: &str, denial: zonal::auth::Denial) {
     let text = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.signed"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(file),
     )
     .expect("zone");
     let origin = parse_presentation(b"tricky.example.", None).expect("origin");
     let zone = load_zone_text(&origin, &text, Path::new("signed")).expect("loads");
-    assert_eq!(zone.dnssec, zonal::auth::Denial::Nsec);
+    assert_eq!(zone.dnssec, denial);
     let server = Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default());
     let zone_set = server.zones.load();
     let packets: Vec<Vec<u8>> = [

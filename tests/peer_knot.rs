@@ -248,10 +248,10 @@ fn root_zone_answers_match_knot_dns() {
     compare(&zonal, &knot, &cases, true);
 }
 
-/// The tricky zone signed with NSEC (dnssec-signzone, in the test): every question
-/// with DO gets the same RRSIGs and NSEC proofs from both servers (RFC 4035 3.1).
-#[test]
-fn nsec_signed_zone_answers_match_knot_dns() {
+/// The tricky zone signed by dnssec-signzone with `denial` (its NSEC or NSEC3
+/// options), served by both; every question with DO gets the same RRSIGs and the
+/// same denial proofs from both servers (RFC 4035 3.1, RFC 5155 7.2).
+fn signed_zone_answers_match_knot_dns(denial: &[&str]) {
     let zones = tempfile::tempdir().expect("tempdir");
     for f in ["tricky.example.zone", "child.tricky.example.zone"] {
         std::fs::copy(common::data(f), zones.path().join(f)).expect("copy zone");
@@ -288,21 +288,26 @@ fn nsec_signed_zone_answers_match_knot_dns() {
     );
     let unsigned = zones.path().join("tricky.example.zone");
     let signed = keys.path().join("tricky.example.signed");
-    run_tool(
-        "dnssec-signzone",
-        &[
-            "-q",
-            "-S",
-            "-K",
-            ".",
-            "-o",
-            "tricky.example",
-            "-e",
-            "+2592000",
-            "-f",
-            signed.to_str().expect("utf-8"),
-            unsigned.to_str().expect("utf-8"),
-        ],
+    let mut args = vec!["-q"];
+    args.extend_from_slice(denial);
+    args.extend_from_slice(&[
+        "-S",
+        "-K",
+        ".",
+        "-o",
+        "tricky.example",
+        "-e",
+        "+2592000",
+        "-f",
+        signed.to_str().expect("utf-8"),
+        unsigned.to_str().expect("utf-8"),
+    ]);
+    run_tool("dnssec-signzone", &args);
+    let text = std::fs::read_to_string(&signed).expect("signed zone");
+    assert_eq!(
+        text.contains("NSEC3PARAM"),
+        denial.contains(&"-3"),
+        "signed as asked"
     );
     std::fs::copy(&signed, &unsigned).expect("signed zone in place");
     let run = tempfile::tempdir().expect("tempdir");
@@ -352,4 +357,19 @@ fn nsec_signed_zone_answers_match_knot_dns() {
     compare(&zonal, &knot, &cases, true);
     // Without DO, a signed zone answers as an unsigned one would (no RRSIG, no NSEC).
     compare(&zonal, &knot, &cases, false);
+}
+
+#[test]
+fn nsec_signed_zone_answers_match_knot_dns() {
+    signed_zone_answers_match_knot_dns(&[]);
+}
+
+#[test]
+fn nsec3_signed_zone_answers_match_knot_dns() {
+    signed_zone_answers_match_knot_dns(&["-3", "aabbccdd", "-H", "0"]);
+}
+
+#[test]
+fn nsec3_opt_out_zone_answers_match_knot_dns() {
+    signed_zone_answers_match_knot_dns(&["-3", "-", "-H", "0", "-A"]);
 }

@@ -8,9 +8,12 @@
 use std::sync::Arc;
 
 use super::node::RRset;
+use super::nsec3::{next_closer, Nsec3Index};
 use super::zone::{Denial, Lookup, Zone};
 use super::zone_set::ZoneSet;
-use crate::wire::name::{is_subdomain, lowercase_into, MAX_NAME_BYTES, NAME_BUF_BYTES};
+use crate::wire::name::{
+    is_subdomain, lowercase_into, suffix_offsets, MAX_NAME_BYTES, NAME_BUF_BYTES,
+};
 use crate::wire::rcode;
 use crate::wire::types;
 use crate::wire::writer::{wire_name_len, Full, Owner, ResponseWriter, Section};
@@ -136,6 +139,64 @@ impl<'z> Proofs<'z> {
         }
     }
 
+    /// The NSEC3 at chain position `at`.
+    fn nsec3(&mut self, zone: &'z Zone, index: &'z Nsec3Index, at: u32) {
+        if let Some((owner, node)) = index.record(zone, at) {
+            self.add(owner, node, types::NSEC3);
+        }
+    }
+
+    /// The closest encloser proof (RFC 5155 7.2.1) of `name`: the NSEC3 matching its
+    /// closest encloser and the one covering the next closer name; with
+    /// `wildcard`, also the one covering the wildcard at the closest encloser.
+    fn nsec3_closest_encloser(
+        &mut self,
+        zone: &'z Zone,
+        index: &'z Nsec3Index,
+        name: &[u8],
+        wildcard: bool,
+    ) {
+        let Some((encloser, _)) = zone.closest_encloser(name) else {
+            return;
+        };
+        let Some(proof) = index.name(encloser) else {
+            return;
+        };
+        if let Some(at) = proof.matching {
+            self.nsec3(zone, index, at);
+        }
+        self.nsec3(zone, index, index.cover(next_closer(name, encloser)));
+        if wildcard {
+            self.nsec3(zone, index, proof.wildcard);
+        }
+    }
+
+    /// The NSEC3 of the zone name `name` (its type bitmap proves what it lacks); for
+    /// a name left out by opt-out, the closest provable encloser proof (RFC 5155
+    /// 7.2.4): the nearest ancestor with an NSEC3, and the NSEC3 covering the name
+    /// one label below it (opt-out set).
+    fn nsec3_of_name(&mut self, zone: &'z Zone, index: &'z Nsec3Index, name: &'z [u8]) {
+        let Some(proof) = index.name(name) else {
+            return;
+        };
+        if let Some(at) = proof.matching {
+            self.nsec3(zone, index, at);
+            return;
+        }
+        let mut below_cover = proof.covering;
+        for offset in suffix_offsets(name).skip(1) {
+            let Some(up) = index.name(&name[offset..]) else {
+                return;
+            };
+            if let Some(at) = up.matching {
+                self.nsec3(zone, index, at);
+                self.nsec3(zone, index, below_cover);
+                return;
+            }
+            below_cover = up.covering;
+        }
+    }
+
     fn write(&self, writer: &mut ResponseWriter<'_>) -> Result<(), Full> {
         for proof in self.list[..self.count].iter().flatten() {
             if let Some(set) = proof.node.rrset(proof.rtype) {
@@ -212,8 +273,12 @@ pub(crate) fn answer<'z>(
                 }
             };
             let signed = dnssec_ok && zone.dnssec != Denial::Unsigned;
-            // NSEC3 proofs are not given yet; signatures are.
             let nsec = dnssec_ok && zone.dnssec == Denial::Nsec;
+            let nsec3 = if dnssec_ok {
+                zone.nsec3.as_deref()
+            } else {
+                None
+            };
             let lookup = zone.lookup(lookup_name, qtype);
             if step == 0 && !matches!(lookup, Lookup::Delegation(..)) {
                 flags.aa = true;
@@ -225,6 +290,11 @@ pub(crate) fn answer<'z>(
                     if wildcard && nsec {
                         // RFC 4035 3.1.3.3: no closer match exists.
                         proofs.cover(zone, lookup_name);
+                    }
+                    if let (true, Some(index)) = (wildcard, nsec3) {
+                        // RFC 5155 7.2.6: the next closer name is covered.
+                        let encloser = found.get(2..).unwrap_or_default();
+                        proofs.nsec3(zone, index, index.cover(next_closer(lookup_name, encloser)));
                     }
                     if qtype == types::ANY && !node.rrsets.is_empty() {
                         // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
@@ -289,6 +359,14 @@ pub(crate) fn answer<'z>(
                             if nsec {
                                 proofs.of_name(zone, found, node);
                             }
+                            if let Some(index) = nsec3 {
+                                // RFC 5155 7.2.3-7.2.5: the name's NSEC3 (for a
+                                // wildcard NODATA, with the closest encloser proof).
+                                if wildcard {
+                                    proofs.nsec3_closest_encloser(zone, index, lookup_name, false);
+                                }
+                                proofs.nsec3_of_name(zone, index, found);
+                            }
                             return Ok(());
                         }
                     }
@@ -317,6 +395,8 @@ pub(crate) fn answer<'z>(
                         proofs.add(cut, node, types::DS);
                     } else if nsec {
                         proofs.of_name(zone, cut, node);
+                    } else if let Some(index) = nsec3 {
+                        proofs.nsec3_of_name(zone, index, cut);
                     }
                     return Ok(());
                 }
@@ -362,6 +442,9 @@ pub(crate) fn answer<'z>(
                     write_soa(writer, zone, signed)?;
                     if nsec {
                         proofs.nxdomain(zone, lookup_name);
+                    }
+                    if let Some(index) = nsec3 {
+                        proofs.nsec3_closest_encloser(zone, index, lookup_name, true);
                     }
                     return Ok(());
                 }

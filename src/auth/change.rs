@@ -93,6 +93,7 @@ impl Zone {
         if let Some(apex) = zone.apex() {
             zone.dnssec = super::zone::Denial::of_apex(apex);
         }
+        zone.index_nsec3();
         Ok(zone)
     }
 }

@@ -18,6 +18,7 @@ pub(crate) mod change;
 pub(crate) mod check;
 pub mod name_tree;
 pub(crate) mod node;
+pub mod nsec3;
 pub(crate) mod zone;
 pub(crate) mod zone_set;
 

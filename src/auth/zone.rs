@@ -55,6 +55,8 @@ pub struct Zone {
     pub record_count: usize,
     /// Whether and how the zone is signed (DNSSEC), from its apex.
     pub dnssec: Denial,
+    /// The NSEC3 chain and every name's place in it, for NSEC3 zones.
+    pub(crate) nsec3: Option<Arc<super::nsec3::Nsec3Index>>,
 }
 
 /// How a signed zone proves that names and types do not exist.
@@ -95,8 +97,9 @@ impl Zone {
         let apex = &names.get_exact(&origin)?.value;
         let soa = apex.rrset(types::SOA)?.clone();
         let dnssec = Denial::of_apex(apex);
-        Some(Zone {
+        let mut zone = Zone {
             dnssec,
+            nsec3: None,
             origin_labels: label_count(&origin),
             origin,
             names,
@@ -104,7 +107,19 @@ impl Zone {
             soa,
             files,
             record_count,
-        })
+        };
+        zone.index_nsec3();
+        Some(zone)
+    }
+
+    /// Hashes every name into the NSEC3 chain, for an NSEC3 zone (at load, and after
+    /// a change: a signed zone takes no dynamic updates yet, so this is rare).
+    pub(crate) fn index_nsec3(&mut self) {
+        self.nsec3 = if self.dnssec == Denial::Nsec3 {
+            super::nsec3::Nsec3Index::build(self).map(Arc::new)
+        } else {
+            None
+        };
     }
 
     /// The closest name before `name` (lowercase wire format) in canonical order
