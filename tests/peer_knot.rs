@@ -7,76 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{query, render, unique_addr, Zonal};
+use common::{query, render, Zonal};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
-
-struct Knot {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts knotd serving `zones` (origin, file name in `zone_dir`); waits until `probe` answers.
-fn start_knot(
-    zone_dir: &Path,
-    run_dir: &Path,
-    zones: &[(&str, &str)],
-    probe: &str,
-) -> Option<Knot> {
-    let knotd = ["/usr/sbin/knotd", "/usr/bin/knotd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())?;
-    let addr = unique_addr();
-    let config = format!(
-        "server:\n    listen: {ip}@{port}\n    rundir: {run}\ndatabase:\n    storage: {run}/db\n\
-         template:\n  - id: default\n    storage: {zones}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-         zone:\n{zone_list}\
-         log:\n  - target: stderr\n    any: warning\n",
-        ip = addr.ip(),
-        port = addr.port(),
-        run = run_dir.display(),
-        zones = zone_dir.display(),
-        zone_list = zones.iter().map(|(origin, file)| format!("  - domain: {origin}\n    file: {file}\n")).collect::<String>(),
-    );
-    let conf_path = run_dir.join("knot.conf");
-    std::fs::write(&conf_path, config).expect("write knot.conf");
-    let child = Command::new(knotd)
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let knot = Knot { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let probe = query(probe, RecordType::SOA, None)
-        .to_vec()
-        .expect("encodes");
-    while Instant::now() < deadline {
-        if let Some(reply) = common::udp_raw(knot.addr, &probe, Duration::from_millis(200)) {
-            if Message::from_vec(&reply).is_ok_and(|m| !m.answers.is_empty()) {
-                return Some(knot);
-            }
-        }
-    }
-    panic!("knotd did not come up on {}", knot.addr);
-}
-
-/// Without knotd the comparison cannot run: that is a failure, never a pass.
-fn knot_missing() -> ! {
-    panic!("knotd is not installed: apt-get install knot (bash .ci/run installs it)");
-}
 
 fn ask(addr: std::net::SocketAddr, message: &Message, tcp: bool) -> Message {
     let bytes = message.to_vec().expect("encodes");
@@ -101,7 +37,7 @@ fn answers_match_knot_dns() {
         std::fs::copy(common::data(f), zones.path().join(f)).expect("copy zone");
     }
     let run = tempfile::tempdir().expect("tempdir");
-    let Some(knot) = start_knot(
+    let knot = common::knot::start(
         zones.path(),
         run.path(),
         &[
@@ -109,9 +45,7 @@ fn answers_match_knot_dns() {
             ("child.tricky.example", "child.tricky.example.zone"),
         ],
         "tricky.example.",
-    ) else {
-        knot_missing();
-    };
+    );
     let zonal = Zonal::with_zone_dir(zones.path());
 
     let t = |n: &str| format!("{n}.tricky.example.");
@@ -172,7 +106,7 @@ fn answers_match_knot_dns() {
 /// answer that differs.
 fn compare(
     zonal: &Zonal,
-    knot: &Knot,
+    knot: &common::knot::Knot,
     cases: &[(String, RecordType, Option<u16>, bool)],
     dnssec_ok: bool,
 ) {
@@ -208,9 +142,7 @@ fn root_zone_answers_match_knot_dns() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/root.zone");
     std::fs::copy(&root, zones.path().join("root.zone")).expect("copy root zone");
     let run = tempfile::tempdir().expect("tempdir");
-    let Some(knot) = start_knot(zones.path(), run.path(), &[(".", "root.zone")], ".") else {
-        knot_missing();
-    };
+    let knot = common::knot::start(zones.path(), run.path(), &[(".", "root.zone")], ".");
     let zonal = Zonal::with_zone_dir(zones.path());
     let mut cases: Vec<(String, RecordType, Option<u16>, bool)> = Vec::new();
     for name in [
@@ -311,7 +243,7 @@ fn signed_zone_answers_match_knot_dns(denial: &[&str]) {
     );
     std::fs::copy(&signed, &unsigned).expect("signed zone in place");
     let run = tempfile::tempdir().expect("tempdir");
-    let Some(knot) = start_knot(
+    let knot = common::knot::start(
         zones.path(),
         run.path(),
         &[
@@ -319,9 +251,7 @@ fn signed_zone_answers_match_knot_dns(denial: &[&str]) {
             ("child.tricky.example", "child.tricky.example.zone"),
         ],
         "tricky.example.",
-    ) else {
-        knot_missing();
-    };
+    );
     let zonal = Zonal::with_zone_dir(zones.path());
     let t = |n: &str| format!("{n}.tricky.example.");
     let mut cases: Vec<(String, RecordType, Option<u16>, bool)> = Vec::new();

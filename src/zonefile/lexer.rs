@@ -14,6 +14,9 @@ pub(super) struct Token<'a> {
     pub text: &'a [u8],
     /// Whether it was a quoted string.
     pub quoted: bool,
+    /// Whether it starts right where the previous token ended, with no blank between:
+    /// the `"h2"` of `alpn="h2"` (RFC 9460 appendix A), which belongs to `alpn=`.
+    pub glued: bool,
     /// The physical line it is on (1-based).
     pub line: u32,
 }
@@ -57,6 +60,8 @@ impl<'a> Lexer<'a> {
         let mut depth = 0u32;
         let mut paren_line = 0u32;
         let mut blank_owner = false;
+        // Where the last token of this entry ended, to tell glued tokens apart.
+        let mut last_end = usize::MAX;
         loop {
             let at_line_start = self.pos == 0 || self.src.get(self.pos - 1) == Some(&b'\n');
             let Some(&c) = self.src.get(self.pos) else {
@@ -113,9 +118,11 @@ impl<'a> Lexer<'a> {
                     tokens.push(Token {
                         text,
                         quoted: true,
+                        glued: last_end == self.pos,
                         line: self.line,
                     });
                     self.pos = i + 1;
+                    last_end = self.pos;
                 }
                 _ => {
                     let start = self.pos;
@@ -134,11 +141,13 @@ impl<'a> Lexer<'a> {
                     }
                     let i = i.min(self.src.len());
                     tokens.push(Token {
-                        text: &self.src[start..i],
+                        text: self.src.get(start..i).unwrap_or_default(),
                         quoted: false,
+                        glued: last_end == start,
                         line: self.line,
                     });
                     self.pos = i;
+                    last_end = i;
                 }
             }
         }
@@ -213,6 +222,18 @@ mod tests {
         assert_eq!(
             got[0].2,
             ["t", "TXT", "\"a b; c\"", "\"say \\\"hi\\\"\"", "x\\ y"]
+        );
+    }
+
+    #[test]
+    fn glued_tokens_are_marked() {
+        let mut lexer = Lexer::new(b"s SVCB 1 . alpn=\"h2\" port=\"53\"x \"a\" b\n", 1);
+        let mut tokens = Vec::new();
+        lexer.next_entry(&mut tokens).unwrap();
+        let glued: Vec<bool> = tokens.iter().map(|t| t.glued).collect();
+        assert_eq!(
+            glued,
+            [false, false, false, false, false, true, false, true, true, false, false]
         );
     }
 

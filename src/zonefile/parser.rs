@@ -148,7 +148,12 @@ fn parse_source<E: From<SyntaxError>>(
                     if depth + 1 >= MAX_INCLUDE_DEPTH {
                         return Err(at(SyntaxErrorKind::IncludeTooDeep(MAX_INCLUDE_DEPTH)));
                     }
-                    let included = include_path(file, path_token.text);
+                    let included = include_path(file, path_token.text).ok_or_else(|| {
+                        at(SyntaxErrorKind::BadDirective(format!(
+                            "bad $INCLUDE file name '{}'",
+                            lossy(path_token.text)
+                        )))
+                    })?;
                     let saved_origin = state.origin.clone();
                     if let Some(o) = origin_token {
                         state.origin = parse_name(o.text, &state.origin).map_err(at)?;
@@ -200,7 +205,8 @@ fn parse_record<E: From<SyntaxError>>(
             continue;
         }
         let upper = text.to_ascii_uppercase();
-        if upper == b"IN" {
+        // RFC 3597 5: the generic class CLASS1 is IN.
+        if upper == b"IN" || upper == b"CLASS1" {
             continue;
         }
         if matches!(upper.as_slice(), b"CH" | b"HS" | b"CS" | b"NONE" | b"ANY")
@@ -289,6 +295,10 @@ fn generate<E: From<SyntaxError>>(
     while value <= last {
         text.clear();
         for token in template {
+            // A glued token (the `"h2"` of `alpn="h2"`) stays glued.
+            if token.glued && text.last() == Some(&b' ') {
+                text.pop();
+            }
             if token.quoted {
                 text.push(b'"');
             }
@@ -384,13 +394,31 @@ fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, SyntaxErrorKind> {
 }
 
 /// An `$INCLUDE` path: absolute as given, relative to the including file's folder.
-fn include_path(including: &Path, text: &[u8]) -> PathBuf {
-    let path = PathBuf::from(lossy(text));
-    if path.is_absolute() {
+/// The name is a character-string: quoted, or with `\X` and `\DDD` escapes
+/// (`my\ zone.db`, `"my zone.db"`), as BIND and Knot DNS read it.
+fn include_path(including: &Path, text: &[u8]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut i = 0usize;
+    while let Some(&b) = text.get(i) {
+        if b == b'\\' {
+            let (byte, used) = name::parse_escape(text.get(i + 1..)?)?;
+            bytes.push(byte);
+            i += 1 + used;
+        } else {
+            bytes.push(b);
+            i += 1;
+        }
+    }
+    if bytes.is_empty() || bytes.contains(&0) {
+        return None;
+    }
+    let path = PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
+    Some(if path.is_absolute() {
         path
     } else {
         including.parent().unwrap_or(Path::new(".")).join(path)
-    }
+    })
 }
 
 fn lossy(text: &[u8]) -> String {
@@ -504,6 +532,90 @@ mod tests {
         assert_eq!(owners[0].1, "inc.zone");
         assert_eq!(owners[1].0, "after.example.com.");
         assert_eq!(owners[1].2, 3);
+    }
+
+    #[test]
+    fn class1_is_in_and_other_classes_are_refused() {
+        let got =
+            parse("$TTL 60\na CLASS1 A 192.0.2.1\nb 60 class1 TYPE1 \\# 4 c0000202\n").unwrap();
+        assert_eq!(got[0].3, [192, 0, 2, 1]);
+        assert_eq!(got[1].3, [192, 0, 2, 2]);
+        let err = parse("$TTL 60\nx CLASS3 A 1.2.3.4\n").unwrap_err();
+        assert!(matches!(err.kind, SyntaxErrorKind::UnsupportedClass(_)));
+    }
+
+    #[test]
+    fn meta_types_and_trailing_data_are_refused() {
+        for text in [
+            "x ANY \\# 0",
+            "x AXFR \\# 0",
+            "x TYPE255 \\# 0",
+            "x OPT \\# 0",
+            "x TSIG \\# 0",
+        ] {
+            let err = parse(&format!("$TTL 60\n{text}\n")).unwrap_err();
+            // ANY reads as a class there; refused either way.
+            assert!(
+                matches!(
+                    err.kind,
+                    SyntaxErrorKind::UnknownType(_) | SyntaxErrorKind::UnsupportedClass(_)
+                ),
+                "{text}: {err}"
+            );
+        }
+        let err = parse("$TTL 60\nx A 192.0.2.1 extra\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unexpected field 'extra'"),
+            "{err}"
+        );
+        let err = parse("$TTL 60\nx A \\# 0\n").unwrap_err();
+        assert!(
+            err.to_string().contains("cannot be empty") || err.to_string().contains("not valid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn svcb_quoted_values_survive_generate() {
+        let got = parse("$TTL 60\n$GENERATE 1-1 s$ SVCB 1 . alpn=\"h$\" port=\"53\"\n").unwrap();
+        assert_eq!(
+            got[0].3,
+            b"\x00\x01\x00\x00\x01\x00\x03\x02h1\x00\x03\x00\x02\x00\x35"
+        );
+    }
+
+    #[test]
+    fn include_file_names_with_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("my zone.db"), "www A 192.0.2.9\n").unwrap();
+        std::fs::write(dir.path().join("a;b"), "ftp A 192.0.2.8\n").unwrap();
+        let main = dir.path().join("main.zone");
+        std::fs::write(
+            &main,
+            "$TTL 60\n$INCLUDE my\\ zone.db\n$INCLUDE \"my zone.db\" sub\n$INCLUDE my\\032zone.db x\n$INCLUDE a\\;b\n",
+        )
+        .unwrap();
+        let mut owners = Vec::new();
+        parse_file::<SyntaxError>(&main, ORIGIN, &mut |r| {
+            owners.push(to_presentation(r.owner));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            owners,
+            [
+                "www.example.com.",
+                "www.sub.example.com.",
+                "www.x.example.com.",
+                "ftp.example.com."
+            ]
+        );
+        std::fs::write(&main, "$INCLUDE bad\\9\n").unwrap();
+        let err = parse_file::<SyntaxError>(&main, ORIGIN, &mut |_| Ok(())).unwrap_err();
+        assert!(
+            matches!(err.kind, SyntaxErrorKind::BadDirective(_)),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod knot;
 pub mod unbound;
 
 use hickory_proto::op::{Edns, Message, Query};

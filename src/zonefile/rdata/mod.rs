@@ -1,21 +1,37 @@
-//! RDATA in presentation form → wire format, one function per record type.
+//! RDATA in presentation form → wire format, one arm per record type.
 //!
-//! Every type the issue lists has a parser (SOA, NS, A, AAAA, CNAME, MX, TXT, PTR, SRV,
-//! CAA, DNAME, DS, DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM), plus the common extras
-//! a BIND zone holds (HINFO, SPF, SSHFP, TLSA, NAPTR, RP, URI, OPENPGPKEY, CDS,
-//! CDNSKEY, SMIMEA, ZONEMD). Any type, known or not, is accepted in the RFC 3597
-//! generic form `\# LEN HEX`.
+//! Every type Knot DNS's zone scanner reads in presentation form is read here, with
+//! the same strictness, plus the older types BIND still reads (MB, MG, MR, MINFO, X25,
+//! ISDN, NSAP, NSAP-PTR, PX, GPOS, SIG, ...). The simple types are parsed in this
+//! file; those with a grammar of their own have a module each: [`svcb`] (SVCB and
+//! HTTPS, RFC 9460), [`loc`] (LOC, RFC 1876), [`apl`] (APL, RFC 3123), [`keys`]
+//! (CERT, IPSECKEY, HIP), [`ilnp`] (NID, L32, L64, LP, EUI48, EUI64) and [`legacy`]
+//! (the RFC 1183/1706/2163 types). [`fields`] is the token cursor they share.
+//!
+//! Any type, known or not, is accepted in the RFC 3597 generic form `\# LEN HEX`,
+//! except `\# 0` for a type whose data cannot be empty (as Knot DNS refuses it).
+//! Names inside the data are written uncompressed; which of them the wire writer
+//! compresses is its business (RFC 3597 section 4).
+
+mod apl;
+mod fields;
+mod ilnp;
+mod keys;
+mod legacy;
+mod loc;
+mod svcb;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use data_encoding::{BASE32HEX_NOPAD, BASE64, HEXLOWER_PERMISSIVE};
+use data_encoding::BASE32HEX_NOPAD;
 
+use self::fields::{bad_number, lossy, unescape, Fields};
 use super::lexer::Token;
-use crate::wire::name::{self, parse_escape, NameError};
+use crate::wire::name::NameError;
 
 /// Record type codes, shared with the wire layer.
 pub(super) use crate::wire::types;
-pub(super) use crate::wire::types::{type_code, type_name};
+pub(super) use crate::wire::types::{type_code, type_code_any, type_name};
 
 /// What is wrong with a record's data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +68,30 @@ pub enum RdataError {
     /// A signature time that is neither YYYYMMDDHHmmSS nor a number.
     #[error("bad time '{0}'")]
     BadTime(String),
+    /// A field with a syntax of its own that does not follow it (an APL item, a LOC
+    /// coordinate, an EUI-48, a certificate type, ...).
+    #[error("bad {what} '{text}'")]
+    BadItem {
+        /// Which field.
+        what: &'static str,
+        /// The text as written.
+        text: String,
+    },
+    /// A SvcParam of SVCB or HTTPS that is malformed (RFC 9460 appendix A).
+    #[error("bad SvcParam '{param}': {reason}")]
+    BadSvcParam {
+        /// The parameter as written.
+        param: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A SvcParamKey given twice (RFC 9460 2.2: "SvcParamKeys SHALL appear in
+    /// increasing numeric order" with no repeats).
+    #[error("SvcParamKey '{0}' appears more than once")]
+    DuplicateSvcParam(String),
+    /// A key listed in `mandatory` that the record does not have (RFC 9460 8).
+    #[error("key '{0}' is listed in mandatory but not present")]
+    MissingMandatory(String),
     /// The RFC 3597 length disagrees with the data.
     #[error("\\# length {declared} but {actual} bytes of data")]
     GenericLength {
@@ -60,6 +100,9 @@ pub enum RdataError {
         /// Bytes found.
         actual: usize,
     },
+    /// `\# 0` for a type whose data cannot be empty.
+    #[error("empty data (\\# 0) is not valid for this type")]
+    EmptyGeneric,
     /// A type zonal knows only in the RFC 3597 generic form.
     #[error("this type is accepted only in RFC 3597 form (\\# LEN HEX)")]
     GenericOnly,
@@ -89,21 +132,49 @@ pub(super) fn parse_rdata(
         .is_some_and(|t| !t.quoted && t.text == b"\\#")
     {
         fields.next = 1;
-        return generic(&mut fields, out);
-    }
-    match rtype {
-        types::A => {
-            let text = fields.text("address")?;
-            let addr: Ipv4Addr = text.parse().map_err(|_| RdataError::BadAddress(text.to_owned()))?;
-            out.extend_from_slice(&addr.octets());
+        generic(&mut fields, out)?;
+        if out.is_empty() && !may_be_empty(rtype, origin) {
+            return Err(RdataError::EmptyGeneric);
         }
+        return Ok(());
+    }
+    presentation(rtype, &mut fields, out)?;
+    if let Some(extra) = fields.peek() {
+        return Err(RdataError::Extra(lossy(extra.text)));
+    }
+    if out.len() > usize::from(u16::MAX) {
+        return Err(RdataError::TooLong);
+    }
+    Ok(())
+}
+
+/// Whether data of `rtype` may be empty: for the types zonal reads only in generic
+/// form (unknown ones, NULL), and for those whose presentation form may be empty
+/// (APL). Found by reading no tokens in presentation form.
+fn may_be_empty(rtype: u16, origin: &[u8]) -> bool {
+    let mut none = Fields {
+        tokens: &[],
+        next: 0,
+        origin,
+    };
+    matches!(
+        presentation(rtype, &mut none, &mut Vec::new()),
+        Ok(()) | Err(RdataError::GenericOnly)
+    )
+}
+
+/// The presentation form of `rtype`, field by field.
+fn presentation(rtype: u16, fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
+    match rtype {
+        types::A => address4(fields, out)?,
         types::AAAA => {
             let text = fields.text("address")?;
             let addr: Ipv6Addr = text.parse().map_err(|_| RdataError::BadAddress(text.to_owned()))?;
             out.extend_from_slice(&addr.octets());
         }
         types::NS | types::CNAME | types::PTR | types::DNAME => fields.name(out, "target")?,
-        types::MX | 36 /* KX */ | 18 /* AFSDB */ => {
+        7 /* MB */ | 8 /* MG */ | 9 /* MR */ | 23 /* NSAP-PTR */ => fields.name(out, "name")?,
+        types::MX | 36 /* KX */ | 18 /* AFSDB */ | 21 /* RT */ | 107 /* LP */ => {
             fields.u16(out, "preference")?;
             fields.name(out, "exchange")?;
         }
@@ -116,19 +187,23 @@ pub(super) fn parse_rdata(
                 out.extend_from_slice(&parse_ttl(t.text).ok_or_else(|| bad_number(&t))?.to_be_bytes());
             }
         }
-        types::TXT | 99 /* SPF */ => {
-            fields.string(out, "text")?;
-            while fields.more() {
-                fields.string(out, "text")?;
-            }
-        }
+        types::TXT | 99 /* SPF */ | 56 /* NINFO */ | 258 /* AVC */ | 261 /* RESINFO */
+        | 262 /* WALLET */ => fields.strings(out)?,
         13 /* HINFO */ => {
             fields.string(out, "cpu")?;
             fields.string(out, "os")?;
         }
+        14 /* MINFO */ => {
+            fields.name(out, "rmailbx")?;
+            fields.name(out, "emailbx")?;
+        }
         17 /* RP */ => {
             fields.name(out, "mbox")?;
             fields.name(out, "txt")?;
+        }
+        58 /* TALINK */ => {
+            fields.name(out, "previous")?;
+            fields.name(out, "next")?;
         }
         types::SRV => {
             fields.u16(out, "priority")?;
@@ -161,22 +236,20 @@ pub(super) fn parse_rdata(
             let target = fields.token("target")?;
             out.extend_from_slice(&unescape(target.text).ok_or_else(|| RdataError::BadString(lossy(target.text)))?);
         }
-        types::DS | 59 /* CDS */ => {
+        types::DS | 59 /* CDS */ | 32768 /* TA */ | 32769 /* DLV */ => {
             fields.u16(out, "key tag")?;
             fields.algorithm(out)?;
             fields.u8(out, "digest type")?;
             fields.rest_hex(out)?;
         }
-        48 /* DNSKEY */ | 60 /* CDNSKEY */ | 25 /* KEY */ => {
+        48 /* DNSKEY */ | 60 /* CDNSKEY */ | 25 /* KEY */ | 57 /* RKEY */ => {
             fields.u16(out, "flags")?;
             fields.u8(out, "protocol")?;
             fields.algorithm(out)?;
             fields.rest_base64(out)?;
         }
-        types::RRSIG => {
-            let covered = fields.text("type covered")?;
-            let code = type_code(covered).ok_or_else(|| RdataError::UnknownType(covered.to_owned()))?;
-            out.extend_from_slice(&code.to_be_bytes());
+        types::RRSIG | 24 /* SIG */ => {
+            fields.rtype(out, "type covered")?;
             fields.algorithm(out)?;
             fields.u8(out, "labels")?;
             let t = fields.token("original TTL")?;
@@ -221,31 +294,77 @@ pub(super) fn parse_rdata(
             fields.rest_hex(out)?;
         }
         61 /* OPENPGPKEY */ => fields.rest_base64(out)?,
+        49 /* DHCID */ => fields.rest_base64_blocks(out)?,
+        62 /* CSYNC */ => {
+            // RFC 7477 2.1: SOA serial, flags, type bitmap (which may be empty).
+            fields.u32(out, "SOA serial")?;
+            fields.u16(out, "flags")?;
+            fields.type_bitmap(out)?;
+        }
         63 /* ZONEMD */ => {
             fields.u32(out, "serial")?;
             fields.u8(out, "scheme")?;
             fields.u8(out, "hash algorithm")?;
             fields.rest_hex(out)?;
         }
+        66 /* DSYNC */ => {
+            // draft-ietf-dnsop-generalized-notify: RRtype, scheme, port, target.
+            fields.rtype(out, "type")?;
+            let t = fields.token("scheme")?;
+            let scheme = if t.text.eq_ignore_ascii_case(b"NOTIFY") {
+                1
+            } else {
+                fields::decimal(t.text, u8::MAX.into()).ok_or_else(|| fields::bad_item("DSYNC scheme", t.text))? as u8
+            };
+            out.push(scheme);
+            fields.u16(out, "port")?;
+            fields.name(out, "target")?;
+        }
+        100 /* UINFO */ => fields.string(out, "text")?,
+        101 /* UID */ | 102 /* GID */ => fields.u32(out, "id")?,
+        64 /* SVCB */ | 65 /* HTTPS */ => svcb::parse(fields, out)?,
+        29 /* LOC */ => loc::parse(fields, out)?,
+        42 /* APL */ => apl::parse(fields, out)?,
+        37 /* CERT */ => keys::cert(fields, out)?,
+        45 /* IPSECKEY */ => keys::ipseckey(fields, out)?,
+        55 /* HIP */ => keys::hip(fields, out)?,
+        104 /* NID */ | 106 /* L64 */ => ilnp::locator64(fields, out)?,
+        105 /* L32 */ => {
+            fields.u16(out, "preference")?;
+            address4(fields, out)?;
+        }
+        108 /* EUI48 */ => ilnp::eui(fields, out, 6)?,
+        109 /* EUI64 */ => ilnp::eui(fields, out, 8)?,
+        19 /* X25 */ => legacy::x25(fields, out)?,
+        20 /* ISDN */ => legacy::isdn(fields, out)?,
+        22 /* NSAP */ => legacy::nsap(fields, out)?,
+        26 /* PX */ => {
+            // RFC 2163 4: preference, MAP822, MAPX400.
+            fields.u16(out, "preference")?;
+            fields.name(out, "map822")?;
+            fields.name(out, "mapx400")?;
+        }
+        27 /* GPOS */ => legacy::gpos(fields, out)?,
+        11 /* WKS */ => legacy::wks(fields, out)?,
         _ => return Err(RdataError::GenericOnly),
     }
-    if let Some(extra) = fields.tokens.get(fields.next) {
-        return Err(RdataError::Extra(lossy(extra.text)));
-    }
-    if out.len() > usize::from(u16::MAX) {
-        return Err(RdataError::TooLong);
-    }
+    Ok(())
+}
+
+/// A dotted-quad IPv4 address.
+fn address4(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
+    let text = fields.text("address")?;
+    let addr: Ipv4Addr = text
+        .parse()
+        .map_err(|_| RdataError::BadAddress(text.to_owned()))?;
+    out.extend_from_slice(&addr.octets());
     Ok(())
 }
 
 /// RFC 3597 section 5: `\# LEN HEX...`.
 fn generic(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
     let t = fields.token("length")?;
-    let declared: usize = std::str::from_utf8(t.text)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n| n <= usize::from(u16::MAX))
-        .ok_or_else(|| bad_number(&t))?;
+    let declared = fields::decimal(t.text, u16::MAX.into()).ok_or_else(|| bad_number(&t))? as usize;
     if fields.more() {
         fields.rest_hex(out)?;
     }
@@ -292,246 +411,6 @@ pub(super) fn parse_ttl(text: &[u8]) -> Option<u32> {
     u32::try_from(total).ok()
 }
 
-/// Decodes the escapes of a character-string (`\"`, `\DDD`, `\X`).
-fn unescape(text: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0usize;
-    while let Some(&b) = text.get(i) {
-        if b == b'\\' {
-            let (byte, used) = parse_escape(text.get(i + 1..)?)?;
-            out.push(byte);
-            i += 1 + used;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    Some(out)
-}
-
-/// Seconds since the epoch for a `YYYYMMDDHHmmSS` time (RFC 4034 3.2), modulo 2^32.
-fn parse_signature_time(text: &[u8]) -> Option<u32> {
-    let s = std::str::from_utf8(text).ok()?;
-    if s.len() != 14 {
-        return s.parse().ok();
-    }
-    let field = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (field(0..4)?, field(4..6)?, field(6..8)?);
-    let (hh, mm, ss) = (field(8..10)?, field(10..12)?, field(12..14)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    Some(secs.rem_euclid(1 << 32) as u32)
-}
-
-fn lossy(text: &[u8]) -> String {
-    String::from_utf8_lossy(text).into_owned()
-}
-
-fn bad_number(t: &Token<'_>) -> RdataError {
-    RdataError::BadNumber(lossy(t.text))
-}
-
-/// A cursor over a record's RDATA tokens.
-struct Fields<'t, 'a> {
-    /// The tokens after the type.
-    tokens: &'t [Token<'a>],
-    /// Index of the next unread token.
-    next: usize,
-    /// Origin for relative names.
-    origin: &'t [u8],
-}
-
-impl<'a> Fields<'_, 'a> {
-    fn more(&self) -> bool {
-        self.next < self.tokens.len()
-    }
-
-    fn token(&mut self, what: &'static str) -> Result<Token<'a>> {
-        let t = *self
-            .tokens
-            .get(self.next)
-            .ok_or(RdataError::Missing(what))?;
-        self.next += 1;
-        Ok(t)
-    }
-
-    fn text(&mut self, what: &'static str) -> Result<&'a str> {
-        let t = self.token(what)?;
-        std::str::from_utf8(t.text).map_err(|_| RdataError::BadString(lossy(t.text)))
-    }
-
-    fn number(&mut self, what: &'static str, max: u64) -> Result<u64> {
-        let t = self.token(what)?;
-        std::str::from_utf8(t.text)
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .filter(|&n| n <= max)
-            .ok_or_else(|| bad_number(&t))
-    }
-
-    fn u8(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        out.push(self.number(what, u8::MAX.into())? as u8);
-        Ok(())
-    }
-
-    fn u16(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        out.extend_from_slice(&(self.number(what, u16::MAX.into())? as u16).to_be_bytes());
-        Ok(())
-    }
-
-    fn u32(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        out.extend_from_slice(&(self.number(what, u32::MAX.into())? as u32).to_be_bytes());
-        Ok(())
-    }
-
-    fn algorithm(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let t = self.token("algorithm")?;
-        let upper = t.text.to_ascii_uppercase();
-        let code = match upper.as_slice() {
-            b"RSAMD5" => 1,
-            b"DH" => 2,
-            b"DSA" => 3,
-            b"RSASHA1" => 5,
-            b"DSA-NSEC3-SHA1" => 6,
-            b"RSASHA1-NSEC3-SHA1" => 7,
-            b"RSASHA256" => 8,
-            b"RSASHA512" => 10,
-            b"ECC-GOST" => 12,
-            b"ECDSAP256SHA256" => 13,
-            b"ECDSAP384SHA384" => 14,
-            b"ED25519" => 15,
-            b"ED448" => 16,
-            b"INDIRECT" => 252,
-            b"PRIVATEDNS" => 253,
-            b"PRIVATEOID" => 254,
-            _ => std::str::from_utf8(&upper)
-                .ok()
-                .and_then(|s| s.parse::<u8>().ok())
-                .ok_or_else(|| bad_number(&t))?,
-        };
-        out.push(code);
-        Ok(())
-    }
-
-    fn time(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        let t = self.token(what)?;
-        let secs =
-            parse_signature_time(t.text).ok_or_else(|| RdataError::BadTime(lossy(t.text)))?;
-        out.extend_from_slice(&secs.to_be_bytes());
-        Ok(())
-    }
-
-    fn name(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        let t = self.token(what)?;
-        let wire = name::parse_presentation(t.text, Some(self.origin)).map_err(|source| {
-            RdataError::BadName {
-                text: lossy(t.text),
-                source,
-            }
-        })?;
-        out.extend_from_slice(&wire);
-        Ok(())
-    }
-
-    /// One character-string (RFC 1035 3.3): a length byte and up to 255 bytes.
-    fn string(&mut self, out: &mut Vec<u8>, what: &'static str) -> Result<()> {
-        let t = self.token(what)?;
-        let bytes = unescape(t.text)
-            .filter(|b| b.len() <= 255)
-            .ok_or_else(|| RdataError::BadString(lossy(t.text)))?;
-        out.push(bytes.len() as u8);
-        out.extend_from_slice(&bytes);
-        Ok(())
-    }
-
-    fn rest_joined(&mut self) -> Vec<u8> {
-        let mut joined = Vec::new();
-        for t in &self.tokens[self.next..] {
-            joined.extend_from_slice(t.text);
-        }
-        self.next = self.tokens.len();
-        joined
-    }
-
-    fn rest_hex(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        if !self.more() {
-            return Err(RdataError::Missing("hex data"));
-        }
-        let joined = self.rest_joined();
-        let bytes = HEXLOWER_PERMISSIVE
-            .decode(&joined)
-            .map_err(|_| RdataError::BadEncoding("hex"))?;
-        out.extend_from_slice(&bytes);
-        Ok(())
-    }
-
-    fn rest_base64(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        if !self.more() {
-            return Err(RdataError::Missing("base64 data"));
-        }
-        let joined = self.rest_joined();
-        let bytes = BASE64
-            .decode(&joined)
-            .map_err(|_| RdataError::BadEncoding("base64"))?;
-        out.extend_from_slice(&bytes);
-        Ok(())
-    }
-
-    fn salt(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let t = self.token("salt")?;
-        if t.text == b"-" {
-            out.push(0);
-            return Ok(());
-        }
-        let salt = HEXLOWER_PERMISSIVE
-            .decode(t.text)
-            .map_err(|_| RdataError::BadEncoding("hex"))?;
-        out.push(u8::try_from(salt.len()).map_err(|_| RdataError::TooLong)?);
-        out.extend_from_slice(&salt);
-        Ok(())
-    }
-
-    /// The type bitmap of NSEC and NSEC3 (RFC 4034 4.1.2) from the remaining tokens.
-    fn type_bitmap(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        let mut codes = Vec::new();
-        while self.more() {
-            let text = self.text("type")?;
-            codes.push(type_code(text).ok_or_else(|| RdataError::UnknownType(text.to_owned()))?);
-        }
-        codes.sort_unstable();
-        codes.dedup();
-        let mut i = 0usize;
-        while let Some(&first) = codes.get(i) {
-            let window = (first >> 8) as u8;
-            let mut bitmap = [0u8; 32];
-            let mut used = 0usize;
-            while let Some(&code) = codes.get(i) {
-                if (code >> 8) as u8 != window {
-                    break;
-                }
-                let low = usize::from(code as u8);
-                bitmap[low / 8] |= 0x80 >> (low % 8);
-                used = low / 8 + 1;
-                i += 1;
-            }
-            out.push(window);
-            out.push(used as u8);
-            out.extend_from_slice(&bitmap[..used]);
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -540,7 +419,7 @@ mod tests {
 
     const ORIGIN: &[u8] = b"\x07example\x00";
 
-    fn rdata(rtype: &str, text: &str) -> Result<Vec<u8>> {
+    pub(super) fn rdata(rtype: &str, text: &str) -> Result<Vec<u8>> {
         let mut lexer = Lexer::new(text.as_bytes(), 1);
         let mut tokens = Vec::new();
         lexer.next_entry(&mut tokens).unwrap();
