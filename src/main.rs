@@ -113,6 +113,9 @@ fn check_zone(origin: &str, file: &std::path::Path) -> ExitCode {
         .and_then(|origin| load_zone(&origin, file));
     match loaded {
         Ok(zone) => {
+            for warning in zone.warnings.iter() {
+                eprintln!("warning: {warning}");
+            }
             eprintln!(
                 "zone {}: loaded serial {}, {} records, {} names\nOK",
                 to_presentation(&zone.origin),
@@ -342,6 +345,9 @@ fn load_zones(origin: &ZoneOrigin, metrics: &Metrics) -> Vec<Zone> {
                 match load_zone(&source.origin, &source.file) {
                     Ok(zone) => {
                         metrics.zone_loaded(&zone.origin, unix_now());
+                        for warning in zone.warnings.iter() {
+                            tracing::warn!(zone = %to_presentation(&zone.origin), "{warning}");
+                        }
                         tracing::info!(
                             zone = %to_presentation(&zone.origin),
                             serial = zone.serial(),

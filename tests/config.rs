@@ -172,14 +172,14 @@ fn check_config_loads_every_zone() {
     assert!(stderr.contains("1 zones\nOK"), "{stderr}");
 
     std::fs::copy(
-        common::data("glue_missing.invalid.zone"),
+        common::data("cname_beside_a.invalid.zone"),
         dir.path().join("broken.example.zone"),
     )
     .expect("copy");
     let (ok, stderr) = check();
     assert!(!ok);
     assert!(
-        stderr.contains("broken.example.zone:5: NS 'ns.sub.broken.example.'"),
+        stderr.contains("broken.example.zone:5: CNAME at 'www.broken.example.'"),
         "{stderr}"
     );
     assert!(stderr.contains("1 of 2 zones failed to load"), "{stderr}");

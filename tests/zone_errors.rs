@@ -28,7 +28,6 @@ fn check_zone_names_file_line_and_problem() {
             ":5:",
             "CNAME at 'www.bad.example.' beside other data",
         ),
-        ("glue_missing.invalid.zone", ":5:", "glue missing"),
         ("no_soa.invalid.zone", "", "no SOA record"),
         (
             "no_apex_ns.invalid.zone",
@@ -40,7 +39,6 @@ fn check_zone_names_file_line_and_problem() {
             ":5:",
             "second SOA record differs",
         ),
-        ("outside_zone.invalid.zone", ":5:", "is outside the zone"),
         (
             "bad_address.invalid.zone",
             ":5:",
@@ -61,6 +59,43 @@ fn check_zone_names_file_line_and_problem() {
             "{file}: says what is wrong: {stderr}"
         );
     }
+}
+
+#[test]
+fn check_zone_loads_with_a_warning_what_bind_and_knot_warn_about() {
+    // An NS target in the zone with no address; a record outside the zone (ignored).
+    for (file, problem) in [
+        ("glue_missing.warning.zone", "glue missing"),
+        (
+            "outside_zone.warning.zone",
+            "is outside the zone 'bad.example.'; ignored",
+        ),
+    ] {
+        let (ok, stderr) = check_zone("bad.example", file);
+        assert!(ok, "{file} loads: {stderr}");
+        let warning = stderr.lines().next().unwrap_or_default();
+        assert!(
+            warning.starts_with("warning: ") && warning.contains(&format!("{file}:5:")),
+            "{stderr}"
+        );
+        assert!(warning.contains(problem), "{stderr}");
+        assert!(stderr.ends_with("OK\n"), "{stderr}");
+    }
+    // The ignored record is not served.
+    let dir = common::data_dir(&["outside_zone.warning.zone"]);
+    std::fs::rename(
+        dir.path().join("outside_zone.warning.zone"),
+        dir.path().join("bad.example.zone"),
+    )
+    .expect("rename");
+    let z = common::Zonal::start(&[
+        "--no-recursion",
+        "--zone-dir",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    let m = z.query("ns.bad.example.", hickory_proto::rr::RecordType::A);
+    assert_eq!(m.answers.len(), 1);
+    assert!(z.stderr().contains("is outside the zone"), "{}", z.stderr());
 }
 
 #[test]

@@ -53,6 +53,8 @@ pub struct ZoneBuilder {
     records: usize,
     /// The key of the record being added, reused.
     key: Box<NameKey>,
+    /// What the zone loads with, but warned about.
+    warnings: Vec<String>,
 }
 
 impl ZoneBuilder {
@@ -77,6 +79,7 @@ impl ZoneBuilder {
             files: vec![file.to_path_buf()],
             records: 0,
             key,
+            warnings: Vec::new(),
         })
     }
 
@@ -102,7 +105,15 @@ impl ZoneBuilder {
                 origin: to_presentation(&self.origin),
             }));
         }
-        check_record(&self.origin, self.key.name(), rtype, rdata).map_err(at)?;
+        match check_record(&self.origin, self.key.name(), rtype, rdata) {
+            // As BIND and Knot DNS: a record outside the zone is ignored, with a warning.
+            Err(kind @ CheckErrorKind::OutOfZone { .. }) => {
+                self.warnings.push(format!("{}; ignored", at(kind)));
+                return Ok(());
+            }
+            Err(kind) => return Err(at(kind)),
+            Ok(()) => {}
+        }
         let place = match source {
             Some(source) => (self.file_index(source.file), source.line),
             None => (NO_FILE, 0),
@@ -139,6 +150,7 @@ impl ZoneBuilder {
             files,
             records,
             mut key,
+            mut warnings,
             ..
         } = self;
         let files: Arc<[PathBuf]> = files.into();
@@ -186,8 +198,9 @@ impl ZoneBuilder {
         if let Some(e) = failed {
             return Err(e);
         }
-        // Glue: every NS target inside the zone must have an address (like
-        // named-checkzone); each counts the NS records that point at it.
+        // Glue: every NS target inside the zone should have an address; one without
+        // is a warning, as named-checkzone and Knot DNS give it (the zone loads).
+        // Each target counts the NS records that point at it.
         for NsTarget {
             target,
             owner,
@@ -207,18 +220,24 @@ impl ZoneBuilder {
                 )
             };
             if !key.set(&target) {
-                return Err(glue_missing());
+                warnings.push(glue_missing().to_string());
+                continue;
             }
             match names.get_mut(key.full()) {
                 Some(node) if node.has_address() => node.ns_targeted += 1,
-                _ => return Err(glue_missing()),
+                _ => warnings.push(glue_missing().to_string()),
             }
         }
-        Zone::from_names(origin.clone(), names, files.clone(), records).ok_or_else(|| CheckError {
-            file: files.first().cloned(),
-            line: None,
-            kind: CheckErrorKind::NoSoa(to_presentation(&origin)),
-        })
+        let mut zone =
+            Zone::from_names(origin.clone(), names, files.clone(), records).ok_or_else(|| {
+                CheckError {
+                    file: files.first().cloned(),
+                    line: None,
+                    kind: CheckErrorKind::NoSoa(to_presentation(&origin)),
+                }
+            })?;
+        zone.warnings = warnings.into();
+        Ok(zone)
     }
 }
 
@@ -276,14 +295,14 @@ mod tests {
             check_error("www CNAME x\nwww CNAME y\n").kind,
             CheckErrorKind::MultipleCnames(_)
         ));
-        assert!(matches!(
-            check_error("www.other. A 192.0.2.1\n").kind,
-            CheckErrorKind::OutOfZone { .. }
-        ));
-        assert!(matches!(
-            check_error("sub NS ns.sub\n").kind,
-            CheckErrorKind::GlueMissing { .. }
-        ));
+        // What BIND and Knot DNS load with a warning loads with a warning.
+        let zone = build("www.other. A 192.0.2.1\nsub NS ns.sub\n");
+        assert_eq!(zone.warnings.len(), 2, "{:?}", zone.warnings);
+        assert!(
+            zone.warnings[0].contains("t.zone:5") && zone.warnings[0].contains("outside the zone")
+        );
+        assert!(zone.warnings[1].contains("t.zone:6") && zone.warnings[1].contains("glue missing"));
+        assert!(zone.node(b"\x03www\x05other\x00").is_none(), "ignored");
         assert!(matches!(
             check_error("@ SOA ns hm 2 2 3 4 60\n").kind,
             CheckErrorKind::SecondSoa(2)

@@ -57,6 +57,10 @@ pub struct Zone {
     pub dnssec: Denial,
     /// The NSEC3 chain and every name's place in it, for NSEC3 zones.
     pub(crate) nsec3: Option<Arc<super::nsec3::Nsec3Index>>,
+    /// What loading the zone warned about (`file:line: problem`), as BIND and Knot
+    /// DNS warn and load: records outside the zone (ignored), NS targets in the zone
+    /// without an address.
+    pub warnings: Arc<[String]>,
 }
 
 /// How a signed zone proves that names and types do not exist.
@@ -100,6 +104,7 @@ impl Zone {
         let mut zone = Zone {
             dnssec,
             nsec3: None,
+            warnings: Arc::from(Vec::new()),
             origin_labels: label_count(&origin),
             origin,
             names,

@@ -207,6 +207,9 @@ impl Reloader {
         let metrics = &self.server.metrics;
         match loaded {
             Ok(Ok(zone)) => {
+                for warning in zone.warnings.iter() {
+                    tracing::warn!(zone = %name, "{warning}");
+                }
                 let (serial, records) = (zone.serial(), zone.record_count);
                 if self.updater.reload_zone(&self.server, zone).await {
                     metrics.zone_loaded(&origin, unix_now());

@@ -189,13 +189,13 @@ mod tests {
         // and the other way round, whichever thread finds it.
         for (bad_line, later, expect) in [
             (
-                "h5.other. A 10.0.0.5\n",
+                "@ SOA ns hm 9 2 3 4 5\n",
                 "h9999 A not-an-address\n",
-                "outside the zone",
+                "second SOA",
             ),
             (
                 "h5 A not-an-address\n",
-                "h9999.other. A 10.0.0.1\n",
+                "@ SOA ns hm 9 2 3 4 5\n",
                 "bad A data",
             ),
         ] {

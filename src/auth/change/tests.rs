@@ -131,7 +131,15 @@ impl Model {
             let ttl = self.ttls.get(&(r.0.clone(), r.1)).copied().unwrap_or(300);
             builder.add(&r.0, r.1, ttl, &r.2, None)?;
         }
-        builder.finish()
+        // A change is held to the strict rule (glue required), where a zone file
+        // only gets a warning: a fresh build with warnings counts as refused.
+        let zone = builder.finish()?;
+        match zone.warnings.first() {
+            Some(warning) => Err(CheckError::new(CheckErrorKind::GlueStillNeeded(
+                warning.clone(),
+            ))),
+            None => Ok(zone),
+        }
     }
 }
 
