@@ -86,6 +86,8 @@ pub struct ConfigFile {
     pub log_json: Option<bool>,
     /// Log every query (client, name, type, rcode, time) at info level.
     pub query_log: Option<bool>,
+    /// Client networks that may transfer our zones (AXFR, IXFR).
+    pub allow_transfer: Option<Vec<String>>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -193,6 +195,8 @@ pub struct Overrides {
     pub root_hints: Option<PathBuf>,
     /// `--metrics ADDR:PORT`.
     pub metrics: Option<String>,
+    /// `--allow-transfer CIDR`, repeatable.
+    pub allow_transfer: Vec<String>,
 }
 
 /// Where zones come from.
@@ -235,6 +239,8 @@ pub struct Config {
     pub log_json: bool,
     /// Log every query.
     pub query_log: bool,
+    /// Who may transfer our zones.
+    pub transfer_clients: ClientAcl,
 }
 
 /// The resolver's validated settings.
@@ -417,6 +423,22 @@ impl Config {
                 })
             })
             .transpose()?;
+        let transfer_text = if overrides.allow_transfer.is_empty() {
+            file.allow_transfer.clone().unwrap_or_default()
+        } else {
+            overrides.allow_transfer.clone()
+        };
+        let transfer_clients = ClientAcl::new(
+            transfer_text
+                .iter()
+                .map(|n| {
+                    parse_network(n).ok_or_else(|| ConfigError::Invalid {
+                        key: "allow_transfer",
+                        reason: format!("'{n}' is not a network (CIDR)"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        );
         Ok(Config {
             listen,
             workers,
@@ -434,6 +456,7 @@ impl Config {
             metrics_listen,
             log_json: file.log_json.unwrap_or(false),
             query_log: file.query_log.unwrap_or(false),
+            transfer_clients,
         })
     }
 }

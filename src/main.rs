@@ -61,6 +61,9 @@ struct Cli {
     /// Serve /metrics (Prometheus), /healthz and /readyz over HTTP here.
     #[arg(long, value_name = "ADDR:PORT")]
     metrics: Option<String>,
+    /// Client network that may transfer our zones (AXFR, IXFR); repeat for more.
+    #[arg(long, value_name = "CIDR")]
+    allow_transfer: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
         no_recursion: cli.no_recursion,
         root_hints: cli.root_hints,
         metrics: cli.metrics,
+        allow_transfer: cli.allow_transfer,
     };
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
@@ -215,6 +219,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     };
     let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
     server.metrics = metrics;
+    server.slow.transfer_clients = config.transfer_clients.clone();
     server.slow.update = Some(updater.clone());
     if !config.update.keys.is_empty() {
         server.slow.signed = Some(updater.clone());

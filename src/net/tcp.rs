@@ -15,12 +15,14 @@ use tokio::time::timeout;
 use crate::metrics::tally::Dropped;
 use crate::metrics::Writer;
 use crate::server::{
-    query_log, respond, OwnedRequest, Request, Response, Scratch, Server, Transport,
+    query_log, respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport,
     MAX_MESSAGE_BYTES,
 };
 
 /// Time allowed to finish reading a message once its length has arrived, or to write a reply.
 pub(crate) const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a zone transfer may take to send.
+pub(crate) const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 /// While stopping, how long a connection waits for more of what its client sent.
 pub(crate) const STOPPING_READ_WAIT: Duration = Duration::from_millis(100);
 
@@ -127,6 +129,27 @@ async fn serve_connection(
                 Response::Drop => {
                     tally.dropped(Dropped::Invalid, Writer::Shared);
                     None
+                }
+                Response::Defer(Route::Transfer) => {
+                    // A zone transfer: streamed from the snapshot read here.
+                    let zone = crate::wire::parse_query(message).ok().and_then(|q| {
+                        let mut lower = [0u8; crate::wire::name::NAME_BUF_BYTES];
+                        let name = crate::wire::name::lowercase_into(q.qname, &mut lower);
+                        zone_set.get(name).cloned().map(|zone| (zone, q))
+                    });
+                    drop(zone_set);
+                    let Some((zone, query)) = zone else { continue };
+                    let name = crate::wire::name::to_presentation(&zone.origin);
+                    let started = std::time::Instant::now();
+                    let sent = timeout(
+                        TRANSFER_TIMEOUT,
+                        crate::transfer::primary::stream(zone, &query, &mut writer),
+                    )
+                    .await
+                    .map_err(|_| std::io::ErrorKind::TimedOut)??;
+                    tracing::info!(%client, zone = %name, messages = sent.messages, records = sent.records,
+                        ms = started.elapsed().as_millis() as u64, "zone transferred");
+                    continue;
                 }
                 Response::Defer(route) => {
                     let Some(permit) = server.slow.admit() else {

@@ -41,6 +41,9 @@ pub enum Route {
     Notify,
     /// A QUERY signed with TSIG (RFC 8945): checked, then answered signed.
     Signed,
+    /// A zone transfer over TCP (AXFR, RFC 5936; IXFR, RFC 1995) from an allowed
+    /// client: streamed by the transport, several messages long.
+    Transfer,
 }
 
 /// What became of a request: what the reply said and of which zone.

@@ -19,7 +19,8 @@ use crate::wire::name::lowercase_into;
 use crate::wire::query::QueryView;
 use crate::wire::query::{opcode, HEADER_BYTES};
 use crate::wire::rcode;
-use crate::wire::writer::{write_header, ReplyHeader, ReplyOpt, ResponseWriter};
+use crate::wire::types;
+use crate::wire::writer::{write_header, Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};
 use crate::wire::{parse_query, QueryError};
 
 /// Largest reply over UDP without EDNS (RFC 1035 4.2.1).
@@ -83,7 +84,8 @@ pub fn respond<'z>(
     if let Some(route) = slow_opcode {
         return Response::Defer(route);
     }
-    if query.tsig && server.slow.handler(Route::Signed).is_some() {
+    let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == CLASS_IN;
+    if query.tsig && !transfer && server.slow.handler(Route::Signed).is_some() {
         return Response::Defer(Route::Signed);
     }
     let (max_size, opt) = reply_limits(server, request.transport, &query);
@@ -121,6 +123,42 @@ pub fn respond<'z>(
         return finish(writer, header, outcome);
     }
     let flags = match query.qclass {
+        CLASS_IN if transfer => {
+            // Zone transfers: over TCP streamed by the transport, to allowed clients
+            // (signed transfers are not taken yet); IXFR over UDP gets the SOA, which
+            // sends a client that is behind to TCP (RFC 1995 2).
+            let qname = lowercase_into(query.qname, &mut scratch.qname);
+            let zone = zones.get(qname);
+            let allowed = zone.is_some()
+                && !query.tsig
+                && server.slow.transfer_clients.allows(request.client.ip());
+            outcome.route = Route::Transfer;
+            match zone {
+                Some(_) if allowed && request.transport == Transport::Tcp => {
+                    return Response::Defer(Route::Transfer);
+                }
+                Some(zone) if allowed && query.qtype == types::IXFR => {
+                    outcome.zone = Some(zone);
+                    let soa = &zone.soa;
+                    match writer.write_rrset(
+                        Section::Answer,
+                        Owner::Question,
+                        types::SOA,
+                        soa.ttl,
+                        &soa.data,
+                    ) {
+                        Ok(()) => AnswerFlags {
+                            rcode: rcode::NOERROR,
+                            aa: true,
+                            tc: false,
+                            kind: AnswerKind::Answer,
+                        },
+                        Err(_) => refused(),
+                    }
+                }
+                _ => refused(),
+            }
+        }
         CLASS_IN => {
             // RA: recursion is there for this client (RFC 1035 4.1.1), as BIND says.
             header.ra = server.slow.recursive.is_some()

@@ -85,6 +85,8 @@ pub struct SlowPaths {
     pub cached: Option<Arc<dyn CachedAnswers>>,
     /// Who may recurse: others get REFUSED for names outside our zones.
     pub recursion_clients: ClientAcl,
+    /// Who may transfer our zones (AXFR, IXFR): nobody by default.
+    pub transfer_clients: ClientAcl,
     /// Dynamic updates, for [`Route::Update`].
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
@@ -102,6 +104,7 @@ impl Default for SlowPaths {
             recursive: None,
             cached: None,
             recursion_clients: ClientAcl::loopback(),
+            transfer_clients: ClientAcl::default(),
             update: None,
             notify: None,
             signed: None,
@@ -129,7 +132,7 @@ impl SlowPaths {
             Route::Update => self.update.as_ref(),
             Route::Notify => self.notify.as_ref(),
             Route::Signed => self.signed.as_ref(),
-            Route::Authoritative | Route::Chaos => None,
+            Route::Authoritative | Route::Chaos | Route::Transfer => None,
         }
     }
 
