@@ -16,10 +16,23 @@ struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Whether this thread's allocations count: only the thread answering does
+    /// (the test harness's other threads may allocate at any time).
+    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts the allocations of the calling thread from now on.
+fn count_this_thread() {
+    COUNTED.with(|c| c.set(true));
+}
+
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        if COUNTED.try_with(|c| c.get()).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -95,6 +108,7 @@ fn respond_does_not_allocate() {
     let mut scratch = Box::<Scratch>::default();
     let client = "127.0.0.1:5353".parse().expect("address");
     let zone_set = server.zones.load();
+    count_this_thread();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let mut answered = 0;
     for _ in 0..100 {
@@ -168,6 +182,7 @@ fn signed_zone_answers_do_not_allocate(file: &str, denial: zonal::auth::Denial) 
     let mut scratch = Box::<Scratch>::default();
     let client = "192.0.2.9:5353".parse().expect("address");
     let mut sigs = 0usize;
+    count_this_thread();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for _ in 0..100 {
         for p in &packets {
@@ -252,6 +267,7 @@ fn cache_hits_do_not_allocate() {
     let mut out = vec![0u8; 65_535];
     let mut scratch = Box::<Scratch>::default();
     let client = "127.0.0.1:5353".parse().expect("address");
+    count_this_thread();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for _ in 0..100 {
         for (p, (_, _, answers)) in packets.iter().zip(&questions) {
