@@ -43,32 +43,48 @@ fn primary() -> (Zonal, tempfile::TempDir) {
 /// Records in the zone above: SOA, NS, ns A, the hosts, sub NS, ns.sub A, big TXT.
 const RECORDS: usize = HOSTS + 6;
 
-/// Every message of a transfer over TCP until the closing SOA (or the first message
-/// when it is an error or a lone SOA).
-fn transfer(addr: SocketAddr, message: &Message) -> Vec<Message> {
+/// The messages of a transfer over TCP, read until `done` says they are all there.
+fn read_transfer(
+    addr: SocketAddr,
+    message: &Message,
+    done: impl Fn(&[Message]) -> bool,
+) -> Vec<Message> {
     let mut stream = TcpStream::connect(addr).expect("tcp");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     common::write_framed(&mut stream, &message.to_vec().expect("encode"));
     let mut messages = Vec::new();
-    let mut soas = 0;
     while let Some(bytes) = common::read_framed(&mut stream) {
-        let m = Message::from_vec(&bytes).expect("decode");
-        soas += m
-            .answers
-            .iter()
-            .filter(|r| r.record_type() == RecordType::SOA)
-            .count();
-        let done = m.metadata.response_code != ResponseCode::NoError
-            || soas >= 2
-            || (soas == 1 && m.answers.len() == 1);
-        messages.push(m);
-        if done {
+        messages.push(Message::from_vec(&bytes).expect("decode"));
+        if done(&messages) {
             break;
         }
     }
     messages
+}
+
+/// The serials of the SOA records of `messages`, in order.
+fn soa_serials(messages: &[Message]) -> Vec<u32> {
+    messages
+        .iter()
+        .flat_map(|m| m.answers.iter())
+        .filter_map(|r| match &r.data {
+            hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every message of a transfer until the closing SOA (or the first message when it
+/// is an error or a lone SOA).
+fn transfer(addr: SocketAddr, message: &Message) -> Vec<Message> {
+    read_transfer(addr, message, |messages| {
+        let first = &messages[0];
+        first.metadata.response_code != ResponseCode::NoError
+            || (messages.len() == 1 && first.answers.len() == 1)
+            || soa_serials(messages).len() >= 2
+    })
 }
 
 #[test]
@@ -114,37 +130,40 @@ fn axfr_streams_the_zone_to_allowed_clients_only() {
 #[test]
 fn ixfr_gets_the_soa_over_udp_and_the_zone_over_tcp() {
     let (z, _dir) = primary();
-    let ixfr = |serial: u32| {
-        let mut q = query("xfr.test.", RecordType::IXFR, None);
-        let soa = hickory_proto::rr::rdata::SOA::new(
-            hickory_proto::rr::Name::from_ascii("ns.xfr.test.").expect("name"),
-            hickory_proto::rr::Name::from_ascii("hm.xfr.test.").expect("name"),
-            serial,
-            3600,
-            600,
-            86400,
-            300,
-        );
-        q.authorities.push(hickory_proto::rr::Record::from_rdata(
-            hickory_proto::rr::Name::from_ascii("xfr.test.").expect("name"),
-            0,
-            hickory_proto::rr::RData::SOA(soa),
-        ));
-        q
-    };
     // Over UDP: the SOA (RFC 1995 2), whatever the client has.
-    let over_udp = z.udp(&ixfr(3));
+    let over_udp = z.udp(&ixfr_query(3));
     assert_eq!(over_udp.answers.len(), 1);
     assert_eq!(over_udp.answers[0].record_type(), RecordType::SOA);
     // Over TCP: the whole zone for a client behind; the SOA alone for a current one.
-    let behind = transfer(z.addr, &ixfr(3));
+    let behind = transfer(z.addr, &ixfr_query(3));
     assert_eq!(
         behind.iter().map(|m| m.answers.len()).sum::<usize>(),
         RECORDS + 1
     );
-    let current = transfer(z.addr, &ixfr(7));
+    let current = transfer(z.addr, &ixfr_query(7));
     assert_eq!(current.len(), 1);
     assert_eq!(current[0].answers.len(), 1);
+}
+
+/// An IXFR for the test zone from a client at `serial` (RFC 1995 3: its SOA in
+/// the authority section).
+fn ixfr_query(serial: u32) -> Message {
+    let mut q = query("xfr.test.", RecordType::IXFR, None);
+    let soa = hickory_proto::rr::rdata::SOA::new(
+        hickory_proto::rr::Name::from_ascii("ns.xfr.test.").expect("name"),
+        hickory_proto::rr::Name::from_ascii("hm.xfr.test.").expect("name"),
+        serial,
+        3600,
+        600,
+        86400,
+        300,
+    );
+    q.authorities.push(hickory_proto::rr::Record::from_rdata(
+        hickory_proto::rr::Name::from_ascii("xfr.test.").expect("name"),
+        0,
+        hickory_proto::rr::RData::SOA(soa),
+    ));
+    q
 }
 
 /// A secondary server started by the test; killed when dropped.
@@ -245,4 +264,106 @@ fn knot_dns_and_nsd_take_the_zone_as_secondaries() {
         "{}",
         z.stderr()
     );
+}
+
+#[test]
+fn ixfr_sends_the_differences_the_journal_still_has() {
+    let dir = zone_dir();
+    let key = dir.path().join("k.key");
+    std::fs::write(
+        &key,
+        "key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=\";\n};\n",
+    )
+    .expect("key");
+    let zones = dir.path().join("zones");
+    std::fs::create_dir(&zones).expect("mkdir");
+    std::fs::rename(
+        dir.path().join("xfr.test.zone"),
+        zones.join("xfr.test.zone"),
+    )
+    .expect("move");
+    let state = dir.path().join("state");
+    let z = Zonal::start(&[
+        "--zone-dir",
+        zones.to_str().expect("utf-8"),
+        "--allow-transfer",
+        "127.0.0.0/8",
+        "--tsig-key",
+        key.to_str().expect("utf-8"),
+        "--allow-update",
+        "k",
+        "--state-dir",
+        state.to_str().expect("utf-8"),
+    ]);
+    // Three updates: serial 7 → 10, one new name each.
+    for i in 1..=3 {
+        let mut nsupdate = Command::new("nsupdate")
+            .args(["-t", "3", "-k", key.to_str().expect("utf-8")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nsupdate runs (install bind9-dnsutils)");
+        let script = format!(
+            "server {} {}\nzone xfr.test\nupdate add new{i}.xfr.test 300 A 192.0.2.{i}\nsend\n",
+            z.addr.ip(),
+            z.addr.port()
+        );
+        std::io::Write::write_all(
+            &mut nsupdate.stdin.take().expect("stdin"),
+            script.as_bytes(),
+        )
+        .expect("script");
+        assert!(nsupdate
+            .wait_with_output()
+            .expect("nsupdate ends")
+            .status
+            .success());
+    }
+    let serial_of = |r: &hickory_proto::rr::Record| match &r.data {
+        hickory_proto::rr::RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    };
+    // From 8: the new SOA, then (old SOA, new SOA, added A) twice, then the new SOA.
+    let messages = transfer_until(z.addr, &ixfr_query(8), 3);
+    let records: Vec<_> = messages.iter().flat_map(|m| m.answers.iter()).collect();
+    let shape: Vec<String> = records
+        .iter()
+        .map(|r| match serial_of(r) {
+            Some(serial) => format!("SOA {serial}"),
+            None => format!("{} {}", r.record_type(), r.name.to_ascii()),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "SOA 10",
+            "SOA 8",
+            "SOA 9",
+            "A new2.xfr.test.",
+            "SOA 9",
+            "SOA 10",
+            "A new3.xfr.test.",
+            "SOA 10"
+        ]
+    );
+    // A serial the journal does not reach (older than the zone file): the whole zone.
+    let messages = transfer(z.addr, &ixfr_query(3));
+    assert_eq!(
+        messages.iter().map(|m| m.answers.len()).sum::<usize>(),
+        RECORDS + 3 + 1
+    );
+}
+
+/// The messages of an IXFR over TCP, until the SOA with the newest serial (the
+/// first one sent) has come `times` times.
+fn transfer_until(addr: SocketAddr, message: &Message, times: usize) -> Vec<Message> {
+    read_transfer(addr, message, |messages| {
+        let serials = soa_serials(messages);
+        serials
+            .iter()
+            .filter(|s| Some(*s) == serials.first())
+            .count()
+            >= times
+    })
 }

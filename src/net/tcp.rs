@@ -139,11 +139,26 @@ async fn serve_connection(
                     });
                     drop(zone_set);
                     let Some((zone, query)) = zone else { continue };
+                    // IXFR: the zone's journal of updates, read beside the updater.
+                    let history = match (&server.slow.journal_dir, query.qtype) {
+                        (Some(dir), crate::wire::types::IXFR) => {
+                            let path =
+                                crate::update::state::StatePaths::new(dir, &zone.origin).journal;
+                            tokio::task::spawn_blocking(move || {
+                                crate::update::journal::read_entries(&path)
+                            })
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                            .unwrap_or_default()
+                        }
+                        _ => Vec::new(),
+                    };
                     let name = crate::wire::name::to_presentation(&zone.origin);
                     let started = std::time::Instant::now();
                     let sent = timeout(
                         TRANSFER_TIMEOUT,
-                        crate::transfer::primary::stream(zone, &query, &mut writer),
+                        crate::transfer::primary::stream(zone, &query, &history, &mut writer),
                     )
                     .await
                     .map_err(|_| std::io::ErrorKind::TimedOut)??;

@@ -87,6 +87,8 @@ pub struct SlowPaths {
     pub recursion_clients: ClientAcl,
     /// Who may transfer our zones (AXFR, IXFR): nobody by default.
     pub transfer_clients: ClientAcl,
+    /// Where the journals of dynamic zones are, for IXFR.
+    pub journal_dir: Option<std::path::PathBuf>,
     /// Dynamic updates, for [`Route::Update`].
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
@@ -105,6 +107,7 @@ impl Default for SlowPaths {
             cached: None,
             recursion_clients: ClientAcl::loopback(),
             transfer_clients: ClientAcl::default(),
+            journal_dir: None,
             update: None,
             notify: None,
             signed: None,

@@ -3,14 +3,18 @@
 //! in the zone), then the SOA again (RFC 5936 2.2), packed into as many messages of
 //! about [`MESSAGE_BYTES`] as it takes. The zone is read from the one snapshot
 //! the request found and streamed message by message: it is never held twice.
-//! An IXFR (RFC 1995) whose client already has our serial gets the SOA alone; any
-//! other gets the whole zone in the AXFR form, which RFC 1995 4 allows.
+//! An IXFR (RFC 1995) whose client already has our serial gets the SOA alone; one
+//! whose serial the journal of updates still reaches gets the differences (RFC
+//! 1995 4: the new SOA, then for each change the old SOA, the records removed, the
+//! new SOA, the records added, and the new SOA to close); any other gets the whole
+//! zone in the AXFR form, which RFC 1995 4 allows.
 
 use std::sync::Arc;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::auth::Zone;
+use crate::update::journal::Entry;
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;
 use crate::wire::rcode;
@@ -32,14 +36,66 @@ pub struct Sent {
     pub records: usize,
 }
 
+/// The differences of an IXFR, each record with its RDATA in stored form (length,
+/// then data), in the RFC 1995 order.
+struct Differences {
+    /// (owner, type, ttl, entry), in sending order.
+    records: Vec<(Vec<u8>, u16, u32, Vec<u8>)>,
+}
+
+impl Differences {
+    /// The changes in IXFR form; `None` when a change lacks its SOAs.
+    fn of(changes: &[Entry]) -> Option<Differences> {
+        let stored = |r: &crate::auth::Record| {
+            let mut entry = (r.rdata.len() as u16).to_be_bytes().to_vec();
+            entry.extend_from_slice(&r.rdata);
+            (r.owner.clone(), r.rtype, r.ttl, entry)
+        };
+        let mut records = Vec::new();
+        for change in changes {
+            let removed = &change.changes.removed;
+            let added = &change.changes.added;
+            records.push(stored(removed.iter().find(|r| r.rtype == types::SOA)?));
+            records.extend(removed.iter().filter(|r| r.rtype != types::SOA).map(stored));
+            records.push(stored(added.iter().find(|r| r.rtype == types::SOA)?));
+            records.extend(added.iter().filter(|r| r.rtype != types::SOA).map(stored));
+        }
+        Some(Differences { records })
+    }
+
+    fn records(&self) -> impl Iterator<Item = Record<'_>> {
+        self.records
+            .iter()
+            .map(|(owner, rtype, ttl, entry)| (&owner[..], *rtype, *ttl, &entry[..]))
+    }
+}
+
 /// One record to send: owner, type, TTL, and the stored entry (length + RDATA).
 type Record<'z> = (&'z [u8], u16, u32, &'z [u8]);
 
+/// The changes that lead from `from` to `to` in `history` (a journal's entries),
+/// when the journal still has every one of them.
+pub fn changes_between(history: &[Entry], from: u32, to: u32) -> Option<&[Entry]> {
+    let start = history.iter().position(|e| e.from == from)?;
+    let mut serial = from;
+    for (i, entry) in history[start..].iter().enumerate() {
+        if entry.from != serial {
+            return None;
+        }
+        serial = entry.to;
+        if serial == to {
+            return Some(&history[start..start + i + 1]);
+        }
+    }
+    None
+}
+
 /// Streams `zone` to `out` (length-prefixed TCP messages) in answer to `query`,
-/// an AXFR or IXFR for its apex.
+/// an AXFR or IXFR for its apex; `history` is the zone's journal, for IXFR.
 pub async fn stream<W: AsyncWrite + Unpin>(
     zone: Arc<Zone>,
     query: &QueryView<'_>,
+    history: &[Entry],
     out: &mut W,
 ) -> std::io::Result<Sent> {
     let header = ReplyHeader {
@@ -66,8 +122,24 @@ pub async fn stream<W: AsyncWrite + Unpin>(
         .put(out, (origin, types::SOA, zone.soa.ttl, soa))
         .await?;
     // RFC 1995 4: a client that has our serial gets our SOA alone.
-    let current = query.qtype == types::IXFR && client_serial(query) == Some(zone.serial());
-    if !current {
+    let client = if query.qtype == types::IXFR {
+        client_serial(query)
+    } else {
+        None
+    };
+    let current = client == Some(zone.serial());
+    let incremental = client
+        .filter(|_| !current)
+        .and_then(|serial| changes_between(history, serial, zone.serial()))
+        .and_then(Differences::of);
+    if let Some(differences) = &incremental {
+        for record in differences.records() {
+            sender.put(out, record).await?;
+        }
+        sender
+            .put(out, (origin, types::SOA, zone.soa.ttl, soa))
+            .await?;
+    } else if !current {
         for (name, node) in zone.names() {
             for set in node.rrsets.iter() {
                 if set.rtype == types::SOA && name == origin {

@@ -181,6 +181,22 @@ fn frame(entry: &Entry) -> Vec<u8> {
     framed
 }
 
+/// The entries of the journal at `path`, read without opening it for writing (for
+/// IXFR while the updater appends): up to the end or the first damaged entry.
+pub fn read_entries(path: &Path) -> io::Result<Vec<Entry>> {
+    let bytes = std::fs::read(path)?;
+    if bytes.get(..MAGIC.len()) != Some(MAGIC) {
+        return Ok(Vec::new());
+    }
+    let mut entries = Vec::new();
+    let mut at = MAGIC.len();
+    while let Some((entry, next)) = read_entry(&bytes, at) {
+        entries.push(entry);
+        at = next;
+    }
+    Ok(entries)
+}
+
 /// The entry at `at`, and where the next starts; `None` at the end or at damage.
 fn read_entry(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
     let head = bytes.get(at..at + 8)?;
