@@ -308,6 +308,10 @@ mod tests {
             CheckErrorKind::SecondSoa(2)
         ));
         assert!(matches!(
+            check_error("@ DS 1 13 2 aabbccdd\n").kind,
+            CheckErrorKind::DsAtApex(_)
+        ));
+        assert!(matches!(
             check_error("www SOA ns hm 2 2 3 4 60\n").kind,
             CheckErrorKind::SoaNotAtApex(_)
         ));

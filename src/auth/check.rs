@@ -54,6 +54,9 @@ pub enum CheckErrorKind {
     /// An SOA record anywhere but the apex.
     #[error("SOA record at '{0}', which is not the zone apex")]
     SoaNotAtApex(String),
+    /// A DS record at the apex: it belongs in the parent zone.
+    #[error("DS record at the apex '{0}': a zone's DS belongs in its parent")]
+    DsAtApex(String),
     /// A second SOA that differs from the first.
     #[error("second SOA record differs from the first (line {0})")]
     SecondSoa(u32),
@@ -148,6 +151,10 @@ pub(crate) fn check_record(
     }
     if rtype == types::SOA && owner != origin {
         return Err(CheckErrorKind::SoaNotAtApex(to_presentation(owner)));
+    }
+    if rtype == types::DS && owner == origin {
+        // The DS of a zone lives in its parent (RFC 4034 5), as BIND checks.
+        return Err(CheckErrorKind::DsAtApex(to_presentation(owner)));
     }
     Ok(())
 }

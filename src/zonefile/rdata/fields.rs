@@ -169,19 +169,6 @@ impl<'a> Fields<'_, 'a> {
         Ok(())
     }
 
-    /// Base64 to the end, each token a whole number of 4-character blocks, as Knot
-    /// DNS reads it (`Zm9v YmE=` is fine, `AA ==` is not).
-    pub(super) fn rest_base64_blocks(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        if !self.more() {
-            return Err(RdataError::Missing("base64 data"));
-        }
-        while let Some(t) = self.peek() {
-            self.next += 1;
-            out.extend_from_slice(&base64_blocks(t.text)?);
-        }
-        Ok(())
-    }
-
     pub(super) fn salt(&mut self, out: &mut Vec<u8>) -> Result<()> {
         let t = self.token("salt")?;
         if t.text == b"-" {

@@ -30,7 +30,7 @@ pub(super) fn cert(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()>
     out.extend_from_slice(&code.to_be_bytes());
     fields.u16(out, "key tag")?;
     fields.algorithm(out)?;
-    fields.rest_base64_blocks(out)
+    fields.rest_base64(out)
 }
 
 /// IPSECKEY: `precedence gateway-type algorithm gateway [base64-key]` (RFC 4025 3.1).
@@ -67,7 +67,7 @@ pub(super) fn ipseckey(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result
         return Ok(());
     }
     if fields.more() {
-        fields.rest_base64_blocks(out)?;
+        fields.rest_base64(out)?;
     }
     Ok(())
 }
@@ -130,7 +130,6 @@ mod tests {
             "0 0 256 AA==",
             "0 0 0 A",
             "0 0 0 ABC",
-            "0 0 0 AA ==",
             "0 0 0 A===",
             "0 0 0 ====",
             "0 0 0",

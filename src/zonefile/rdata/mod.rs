@@ -100,6 +100,14 @@ pub enum RdataError {
         /// Bytes found.
         actual: usize,
     },
+    /// Generic data of the wrong size for a fixed-size type (A, AAAA).
+    #[error("{actual} bytes of data where this type has {size}")]
+    WrongSize {
+        /// The type's size.
+        size: usize,
+        /// Bytes found.
+        actual: usize,
+    },
     /// `\# 0` for a type whose data cannot be empty.
     #[error("empty data (\\# 0) is not valid for this type")]
     EmptyGeneric,
@@ -135,6 +143,19 @@ pub(super) fn parse_rdata(
         generic(&mut fields, out)?;
         if out.is_empty() && !may_be_empty(rtype, origin) {
             return Err(RdataError::EmptyGeneric);
+        }
+        // Data of a fixed size must have it, in any form (as BIND checks): an A of
+        // five bytes would be served malformed.
+        let fixed = match rtype {
+            types::A => Some(4),
+            types::AAAA => Some(16),
+            _ => None,
+        };
+        if let Some(size) = fixed.filter(|&size| out.len() != size) {
+            return Err(RdataError::WrongSize {
+                size,
+                actual: out.len(),
+            });
         }
         return Ok(());
     }
@@ -294,7 +315,7 @@ fn presentation(rtype: u16, fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> R
             fields.rest_hex(out)?;
         }
         61 /* OPENPGPKEY */ => fields.rest_base64(out)?,
-        49 /* DHCID */ => fields.rest_base64_blocks(out)?,
+        49 /* DHCID */ => fields.rest_base64(out)?,
         62 /* CSYNC */ => {
             // RFC 7477 2.1: SOA serial, flags, type bitmap (which may be empty).
             fields.u32(out, "SOA serial")?;
@@ -476,6 +497,10 @@ mod tests {
         assert_eq!(rdata("TYPE65280", "\\# 4 0a000001").unwrap(), [10, 0, 0, 1]);
         assert_eq!(rdata("A", "\\# 4 0a 00 00 01").unwrap(), [10, 0, 0, 1]);
         assert_eq!(rdata("TYPE65280", "\\# 0").unwrap(), [] as [u8; 0]);
+        assert!(matches!(
+            rdata("A", "\\# 5 0a00000100"),
+            Err(RdataError::WrongSize { size: 4, actual: 5 })
+        ));
         assert!(matches!(
             rdata("TYPE65280", "\\# 3 0a000001"),
             Err(RdataError::GenericLength {
