@@ -8,26 +8,11 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{query, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
-
-fn run_tool(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (apt-get install bind9-utils): {e}"));
-    assert!(
-        out.status.success(),
-        "{program}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Signs the tricky zone with `denial` (dnssec-signzone's NSEC or NSEC3 options),
 /// serves it, and asks every question through a validating Unbound.
@@ -39,46 +24,13 @@ fn unbound_validates_every_answer_as_secure(denial: &[&str]) {
         keys.path().join("unsigned.zone"),
     )
     .expect("copy");
-    run_tool(
-        keys.path(),
-        "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "-K", ".", "tricky.example"],
-    );
-    run_tool(
-        keys.path(),
-        "dnssec-keygen",
-        &[
-            "-q",
-            "-a",
-            "ECDSAP256SHA256",
-            "-f",
-            "KSK",
-            "-K",
-            ".",
-            "tricky.example",
-        ],
-    );
     let signed = zones.path().join("tricky.example.zone");
-    let mut args = vec!["-q"];
-    args.extend_from_slice(denial);
-    args.extend_from_slice(&[
-        "-S",
-        "-K",
-        ".",
-        "-o",
+    common::sign::sign_zone(
+        keys.path(),
         "tricky.example",
-        "-e",
-        "+2592000",
-        "-f",
-        signed.to_str().expect("utf-8"),
-        "unsigned.zone",
-    ]);
-    run_tool(keys.path(), "dnssec-signzone", &args);
-    let text = std::fs::read_to_string(&signed).expect("signed zone");
-    assert_eq!(
-        text.contains("NSEC3PARAM"),
-        denial.contains(&"-3"),
-        "signed as asked"
+        &keys.path().join("unsigned.zone"),
+        &signed,
+        denial,
     );
     // The child zone is delegated unsigned (insecure): not served here.
     let zonal = Zonal::with_zone_dir(zones.path());
