@@ -10,6 +10,7 @@ use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
+use crate::sign::{SignatureTiming, ZoneKeys};
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
@@ -88,6 +89,8 @@ pub struct ConfigFile {
     pub query_log: Option<bool>,
     /// Client networks that may transfer our zones (AXFR, IXFR).
     pub allow_transfer: Option<Vec<String>>,
+    /// `[signing]`: online signing of updates to signed zones.
+    pub signing: Option<SigningFile>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -128,6 +131,18 @@ pub struct ResolverFile {
     pub serve_stale: Option<bool>,
     /// How long after expiry data may be served stale, seconds.
     pub serve_stale_max_secs: Option<u32>,
+}
+
+/// The `[signing]` table: where private DNSSEC keys are, and signature timing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningFile {
+    /// Folder of `K<zone>+<alg>+<tag>.key/.private` files (dnssec-keygen's).
+    pub key_dir: Option<PathBuf>,
+    /// Validity of new signatures, seconds (default 14 days).
+    pub rrsig_lifetime_secs: Option<u32>,
+    /// Signatures with less than this left are made again, seconds (default 7 days).
+    pub rrsig_refresh_secs: Option<u32>,
 }
 
 /// A `[[key]]` table: a TSIG key.
@@ -197,6 +212,8 @@ pub struct Overrides {
     pub metrics: Option<String>,
     /// `--allow-transfer CIDR`, repeatable.
     pub allow_transfer: Vec<String>,
+    /// `--key-dir DIR`: private DNSSEC keys for online signing.
+    pub key_dir: Option<PathBuf>,
 }
 
 /// Where zones come from.
@@ -684,7 +701,9 @@ fn update_settings(
     if save_secs == 0 {
         return Err(invalid("zone_save_secs", "must be at least 1".into()));
     }
+    let signing = signing_keys(file, overrides, resolve)?;
     Ok(UpdateSettings {
+        signing,
         keys: ring,
         policy: UpdatePolicy { rules },
         serial_policy: file.serial_policy.unwrap_or_default(),
@@ -692,6 +711,41 @@ fn update_settings(
         journal_keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
         save_interval: std::time::Duration::from_secs(save_secs),
     })
+}
+
+/// The private DNSSEC keys of `[signing]` / `--key-dir`, with the signature timing.
+fn signing_keys(
+    file: &ConfigFile,
+    overrides: &Overrides,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<ZoneKeys, ConfigError> {
+    let table = file.signing.clone().unwrap_or_default();
+    let defaults = SignatureTiming::default();
+    let timing = SignatureTiming {
+        lifetime_secs: table.rrsig_lifetime_secs.unwrap_or(defaults.lifetime_secs),
+        refresh_secs: table.rrsig_refresh_secs.unwrap_or(defaults.refresh_secs),
+        ..defaults
+    };
+    if timing.refresh_secs == 0 || timing.refresh_secs >= timing.lifetime_secs {
+        return Err(ConfigError::Invalid {
+            key: "signing.rrsig_refresh_secs",
+            reason: format!(
+                "must be at least 1 and less than rrsig_lifetime_secs ({})",
+                timing.lifetime_secs
+            ),
+        });
+    }
+    let dir = overrides
+        .key_dir
+        .clone()
+        .or_else(|| table.key_dir.as_deref().map(resolve));
+    match dir {
+        Some(dir) => ZoneKeys::read_dir(&dir, timing).map_err(|e| ConfigError::Invalid {
+            key: "signing.key_dir",
+            reason: e.to_string(),
+        }),
+        None => Ok(ZoneKeys::default()),
+    }
 }
 
 /// A network in CIDR form (`192.0.2.0/24`, `2001:db8::/32`), or one address.

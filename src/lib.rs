@@ -23,6 +23,7 @@ pub mod net;
 pub mod ops;
 pub mod recursive;
 pub mod server;
+pub mod sign;
 pub mod transfer;
 pub mod update;
 pub mod wire;

@@ -64,6 +64,9 @@ struct Cli {
     /// Client network that may transfer our zones (AXFR, IXFR); repeat for more.
     #[arg(long, value_name = "CIDR")]
     allow_transfer: Vec<String>,
+    /// Folder of private DNSSEC keys (dnssec-keygen's files): updates to signed zones are signed online.
+    #[arg(long, value_name = "DIR")]
+    key_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         root_hints: cli.root_hints,
         metrics: cli.metrics,
         allow_transfer: cli.allow_transfer,
+        key_dir: cli.key_dir,
     };
     match cli.command {
         Some(Command::CheckZone { origin, file }) => check_zone(&origin, &file),
@@ -259,6 +263,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .serve(runtime.handle(), server.clone(), limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
     runtime.spawn(updater.clone().save_periodically(server.clone()));
+    runtime.spawn(updater.clone().refresh_signatures(server.clone()));
     if let Some(listener) = metrics_listener {
         let state_dir = Some(config.update.state_dir.clone());
         let exporter = Arc::new(Exporter::new(

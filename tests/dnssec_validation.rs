@@ -34,30 +34,14 @@ fn unbound_validates_every_answer_as_secure(denial: &[&str]) {
     );
     // The child zone is delegated unsigned (insecure): not served here.
     let zonal = Zonal::with_zone_dir(zones.path());
-    let ds = std::fs::read_to_string(keys.path().join("dsset-tricky.example.")).expect("dsset");
-    let anchors: String = ds
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            format!(
-                "\x20   trust-anchor: \"{}\"\n",
-                l.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
-        })
-        .collect();
     let run = tempfile::tempdir().expect("tempdir");
     let addr: SocketAddr = unique_addr();
-    let unbound = common::unbound::start(
+    let unbound = common::unbound::start_validating(
         run.path(),
         addr,
-        &format!(
-            "\x20   module-config: \"validator iterator\"\n{anchors}\x20   val-log-level: 2\n"
-        ),
-        &format!(
-            "stub-zone:\n\x20   name: \"tricky.example\"\n\x20   stub-addr: {}@{}\n",
-            zonal.addr.ip(),
-            zonal.addr.port()
-        ),
+        "tricky.example",
+        &keys.path().join("dsset-tricky.example."),
+        zonal.addr,
     );
     let t = |n: &str| format!("{n}.tricky.example.");
     // (question, rcode, has data, proven by a name's own NSEC3 rather than a

@@ -135,6 +135,25 @@ impl Nsec3Index {
         }
     }
 
+    /// The hash of the link before `digest` in the chain (wrapping around).
+    pub fn before(&self, digest: &[u8; HASH_BYTES]) -> [u8; HASH_BYTES] {
+        let at = match self.chain.binary_search_by(|(h, _)| h.cmp(digest)) {
+            Ok(at) | Err(at) => at,
+        };
+        let at = at.checked_sub(1).unwrap_or(self.chain.len() - 1);
+        self.chain.get(at).map_or(*digest, |link| link.0)
+    }
+
+    /// The hash of the link after `digest` in the chain (wrapping around).
+    pub fn after(&self, digest: &[u8; HASH_BYTES]) -> [u8; HASH_BYTES] {
+        let at = match self.chain.binary_search_by(|(h, _)| h.cmp(digest)) {
+            Ok(at) => at + 1,
+            Err(at) => at,
+        };
+        let link = self.chain.get(at).or_else(|| self.chain.first());
+        link.map_or(*digest, |link| link.0)
+    }
+
     /// What is known of the zone name `name` (lowercase).
     pub fn name(&self, name: &[u8]) -> Option<NameProof> {
         self.by_name.get(name).copied()

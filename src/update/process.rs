@@ -92,9 +92,7 @@ pub fn process(
     let new_soa = match explicit_soa {
         Some(soa) => soa,
         None => {
-            let mut soa = old_soa.clone();
-            let serial = serial_policy.next(zone.serial(), now);
-            set_serial(&mut soa.rdata, serial);
+            let soa = next_soa(zone, serial_policy, now);
             changes.removed.insert(0, old_soa);
             changes.added.insert(0, soa.clone());
             soa
@@ -116,6 +114,21 @@ pub fn process(
         zone,
         serial,
     }))
+}
+
+/// The change that only advances the zone's serial: the old SOA out, the new in.
+pub fn serial_bump(zone: &Zone, serial_policy: SerialPolicy, now: u64) -> ChangeSet {
+    ChangeSet {
+        removed: vec![soa_record(zone)],
+        added: vec![next_soa(zone, serial_policy, now)],
+    }
+}
+
+/// The zone's SOA with the serial advanced as `serial_policy` says.
+fn next_soa(zone: &Zone, serial_policy: SerialPolicy, now: u64) -> Record {
+    let mut soa = soa_record(zone);
+    set_serial(&mut soa.rdata, serial_policy.next(zone.serial(), now));
+    soa
 }
 
 /// The zone's SOA as a record.

@@ -19,15 +19,17 @@ use dashmap::DashMap;
 use super::journal::{Entry, Journal};
 use super::keys::KeyRing;
 use super::policy::UpdatePolicy;
-use super::process::process;
+use super::process::{process, serial_bump};
 use super::serial::{is_newer, SerialPolicy};
 use super::state::{restore, save, StatePaths};
 use super::tsig::{self, SignedRequest, TsigCheck};
-use crate::auth::{AnswerKind, Zone};
+use crate::auth::{AnswerKind, Denial, Zone};
 use crate::server::{
     respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
     SlowHandler, SlowReply, Transport, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES,
 };
+use crate::sign::chain::is_chain_or_signature;
+use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::query::HEADER_BYTES;
@@ -36,6 +38,8 @@ use crate::wire::{rcode, types};
 /// What the updater is told at start.
 #[derive(Debug, Clone)]
 pub struct UpdateSettings {
+    /// Private DNSSEC keys by zone: updates to signed zones with keys are signed.
+    pub signing: ZoneKeys,
     /// The TSIG keys known.
     pub keys: KeyRing,
     /// Who may update what.
@@ -241,6 +245,149 @@ impl Updater {
         }
     }
 
+    /// Makes a change durable, then visible: appends `entry` to the zone's journal
+    /// and syncs it, then swaps `zone` in. Errors are logged; nothing is changed.
+    async fn commit(
+        &self,
+        server: &Server,
+        state: &mut DynamicZone,
+        origin: &[u8],
+        entry: Entry,
+        zone: Zone,
+    ) -> Result<(), ()> {
+        let shown = to_presentation(origin);
+        let journal = match state.journal.take() {
+            Some(journal) => Ok(journal),
+            None => {
+                let dir = self.settings.state_dir.clone();
+                let path = StatePaths::new(&dir, origin).journal;
+                std::fs::create_dir_all(&dir).and_then(|()| Journal::open(&path).map(|o| o.journal))
+            }
+        };
+        let mut journal = match journal {
+            Ok(journal) => journal,
+            Err(e) => {
+                tracing::error!(zone = %shown, error = %e, "cannot open the journal: change not made");
+                return Err(());
+            }
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let result = journal.append(&entry);
+            (journal, result)
+        })
+        .await;
+        let (journal, result) = match written {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(zone = %shown, error = %e, "journal task failed: change not made");
+                return Err(());
+            }
+        };
+        state.journal = Some(journal);
+        if let Err(e) = result {
+            tracing::error!(zone = %shown, error = %e, "journal write failed: change not made");
+            return Err(());
+        }
+        // On disk: now the queries see it.
+        let new = Arc::new(zone);
+        server.zones.rcu(|set| set.with_zone(new.clone()));
+        state.unsaved += 1;
+        Ok(())
+    }
+
+    /// The signer for changes to `zone`: `Ok(None)` for an unsigned zone, `Err`
+    /// (why, for the log) for a signed zone that cannot be signed here.
+    fn signer_for(&self, zone: &Zone, now: u64) -> Result<Option<&ZoneSigner>, &'static str> {
+        if !is_signed_zone(zone) {
+            return Ok(None);
+        }
+        let Some(zone_signer) = self.settings.signing.signer(&zone.origin) else {
+            return Err("the zone is signed (DNSSEC) and no private key of it is in the key folder ([signing] key_dir)");
+        };
+        if zone.dnssec == Denial::Unsigned {
+            return Err("the zone has DNSKEYs but no signatures: sign it first");
+        }
+        if !zone_signer.can_sign(zone, now) {
+            return Err(
+                "none of the zone's private keys is active and published in its DNSKEY RRset",
+            );
+        }
+        Ok(Some(zone_signer))
+    }
+
+    /// Runs forever when some zone has signing keys: makes again the signatures
+    /// that come within the refresh time of their expiry (first a second after
+    /// start, then every tenth of the refresh time, at most hourly).
+    pub async fn refresh_signatures(self: Arc<Self>, server: Arc<Server>) {
+        let Some(refresh) = self
+            .settings
+            .signing
+            .zones()
+            .map(|(_, s)| s.timing.refresh_secs)
+            .min()
+        else {
+            return;
+        };
+        let every = Duration::from_secs(u64::from(refresh / 10).clamp(1, 3600));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        loop {
+            self.refresh_once(&server).await;
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// One refresh pass over every zone with keys: a change with the serial
+    /// advanced and the due signatures made again, journaled like an update.
+    pub async fn refresh_once(&self, server: &Server) {
+        let zones: Vec<(Box<[u8]>, ZoneSigner)> = self
+            .settings
+            .signing
+            .zones()
+            .map(|(origin, s)| (Box::from(origin), s.clone()))
+            .collect();
+        for (origin, zone_signer) in zones {
+            let shown = to_presentation(&origin);
+            let state = self.zone_state(&origin);
+            let mut state = state.lock().await;
+            let now = tsig::now();
+            let Some(zone) = server.zones.load().get(&origin).cloned() else {
+                continue;
+            };
+            if zone.dnssec == Denial::Unsigned || !zone_signer.can_sign(&zone, now) {
+                continue;
+            }
+            let scan = (zone_signer.clone(), zone.clone());
+            let due = tokio::task::spawn_blocking(move || scan.0.expiring(&scan.1, now))
+                .await
+                .unwrap_or_default();
+            if due.is_empty() {
+                continue;
+            }
+            let data = serial_bump(&zone, self.settings.serial_policy, now);
+            let count = due.len();
+            let signed = match sign_off_path(&zone_signer, zone.clone(), data, due, now).await {
+                Ok(signed) => signed,
+                Err(e) => {
+                    tracing::error!(zone = %shown, error = %e, "signatures not refreshed");
+                    continue;
+                }
+            };
+            let serial = signed.zone.serial();
+            let entry = Entry {
+                from: zone.serial(),
+                to: serial,
+                changes: signed.changes,
+            };
+            if self
+                .commit(server, &mut state, &origin, entry, signed.zone)
+                .await
+                .is_ok()
+            {
+                tracing::info!(zone = %shown, rrsets = count, signatures = signed.signatures, serial, "signatures refreshed");
+            }
+        }
+    }
+
     async fn update(&self, server: Arc<Server>, request: OwnedRequest) -> Option<SlowReply> {
         let now = tsig::now();
         let Ok(message) = Message::parse(&request.packet) else {
@@ -289,8 +436,21 @@ impl Updater {
                 "update refused: the key may not update this zone from this address");
             return reply(rcode::REFUSED, signer);
         }
-        if is_signed_zone(&zone) {
-            tracing::warn!(zone = %shown, %client, "update refused: the zone is signed (DNSSEC) and zonal does not sign online yet");
+        // A signed zone takes updates only when its keys are here (and signs them).
+        let zone_signer = match self.signer_for(&zone, now) {
+            Ok(found) => found,
+            Err(reason) => {
+                tracing::warn!(zone = %shown, %client, "update refused: {reason}");
+                return reply(rcode::REFUSED, signer);
+            }
+        };
+        if zone_signer.is_some()
+            && message
+                .authorities
+                .iter()
+                .any(|rr| is_kept_by_signer(rr.rtype))
+        {
+            tracing::info!(zone = %shown, %client, "update refused: the DNSSEC records of an online-signed zone are kept by zonal");
             return reply(rcode::REFUSED, signer);
         }
 
@@ -309,47 +469,34 @@ impl Updater {
                 return reply(rejection.rcode, signer);
             }
         };
+        let (changes, new_zone) = match zone_signer {
+            None => (applied.changes, applied.zone),
+            Some(zone_signer) => {
+                // The signer keeps RRSIG/NSEC/NSEC3 (a name deleted whole takes its own).
+                let mut data = applied.changes;
+                data.removed.retain(|r| !is_chain_or_signature(r.rtype));
+                data.added.retain(|r| !is_chain_or_signature(r.rtype));
+                match sign_off_path(zone_signer, zone.clone(), data, Vec::new(), now).await {
+                    Ok(signed) => (signed.changes, signed.zone),
+                    Err(e) => {
+                        tracing::error!(zone = %shown, %client, error = %e, "update not made: it could not be signed");
+                        return reply(rcode::SERVFAIL, signer);
+                    }
+                }
+            }
+        };
         let entry = Entry {
             from: zone.serial(),
             to: applied.serial,
-            changes: applied.changes,
+            changes,
         };
-        let journal = match state.journal.take() {
-            Some(journal) => Ok(journal),
-            None => {
-                let dir = self.settings.state_dir.clone();
-                let path = StatePaths::new(&dir, &origin).journal;
-                std::fs::create_dir_all(&dir).and_then(|()| Journal::open(&path).map(|o| o.journal))
-            }
-        };
-        let mut journal = match journal {
-            Ok(journal) => journal,
-            Err(e) => {
-                tracing::error!(zone = %shown, error = %e, "cannot open the journal: update not made");
-                return reply(rcode::SERVFAIL, signer);
-            }
-        };
-        let written = tokio::task::spawn_blocking(move || {
-            let result = journal.append(&entry);
-            (journal, result)
-        })
-        .await;
-        let (journal, result) = match written {
-            Ok(done) => done,
-            Err(e) => {
-                tracing::error!(zone = %shown, error = %e, "journal task failed: update not made");
-                return reply(rcode::SERVFAIL, signer);
-            }
-        };
-        state.journal = Some(journal);
-        if let Err(e) = result {
-            tracing::error!(zone = %shown, error = %e, "journal write failed: update not made");
+        if self
+            .commit(&server, &mut state, &origin, entry, new_zone)
+            .await
+            .is_err()
+        {
             return reply(rcode::SERVFAIL, signer);
         }
-        // On disk: now the queries see it.
-        let new = Arc::new(applied.zone);
-        server.zones.rcu(|set| set.with_zone(new.clone()));
-        state.unsaved += 1;
         tracing::info!(zone = %shown, %client, key = %signed.key.display_name(), serial = applied.serial, "update applied");
         reply(rcode::NOERROR, signer)
     }
@@ -425,6 +572,25 @@ impl SlowHandler for Updater {
 }
 
 /// Whether the zone is signed (DNSKEY or RRSIG at the apex).
+/// Signs `data` on the blocking pool (signing and the NSEC3 index cost CPU time).
+async fn sign_off_path(
+    zone_signer: &ZoneSigner,
+    zone: Arc<Zone>,
+    data: crate::auth::ChangeSet,
+    refresh: Vec<(Box<[u8]>, u16)>,
+    now: u64,
+) -> Result<SignedChange, SigningError> {
+    let zone_signer = zone_signer.clone();
+    tokio::task::spawn_blocking(move || zone_signer.sign_change(&zone, data, &refresh, now))
+        .await
+        .map_err(|_| SigningError::Interrupted)?
+}
+
+/// Types an online-signed zone keeps itself: clients may not change them.
+fn is_kept_by_signer(rtype: u16) -> bool {
+    is_chain_or_signature(rtype) || matches!(rtype, types::NSEC3PARAM | types::DNSKEY)
+}
+
 fn is_signed_zone(zone: &Zone) -> bool {
     zone.apex().is_some_and(|apex| {
         apex.rrset(types::DNSKEY).is_some() || apex.rrset(types::RRSIG).is_some()

@@ -140,6 +140,31 @@ const MNEMONICS: &[(u16, &str)] = &[
     (32769, "DLV"),
 ];
 
+/// Appends the type bitmap of `codes` (sorted, no duplicates) as NSEC, NSEC3 and
+/// CSYNC carry it (RFC 4034 4.1.2): a window block per high byte in use.
+pub fn encode_bitmap(codes: &[u16], out: &mut Vec<u8>) {
+    let mut i = 0usize;
+    while let Some(&first) = codes.get(i) {
+        let window = (first >> 8) as u8;
+        let mut bitmap = [0u8; 32];
+        let mut used = 0usize;
+        while let Some(&code) = codes.get(i) {
+            if (code >> 8) as u8 != window {
+                break;
+            }
+            let low = usize::from(code as u8);
+            if let Some(byte) = bitmap.get_mut(low / 8) {
+                *byte |= 0x80 >> (low % 8);
+            }
+            used = low / 8 + 1;
+            i += 1;
+        }
+        out.push(window);
+        out.push(used as u8);
+        out.extend_from_slice(bitmap.get(..used).unwrap_or_default());
+    }
+}
+
 /// Whether `code` is a meta type (RFC 6895 3.1: OPT and the range 128-255, where TSIG,
 /// AXFR, ANY ... live) or the reserved type 0: a question or a message part, never
 /// data in a zone. BIND refuses them all as record types; so does zonal.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod knot;
+pub mod nsupdate;
 pub mod sign;
 pub mod unbound;
 

@@ -21,6 +21,18 @@ fn run(dir: &Path, program: &str, args: &[&str]) {
 /// `keys` (where dnssec-signzone also leaves `dsset-ORIGIN.`); `denial` holds
 /// dnssec-signzone's NSEC3 options (none: NSEC).
 pub fn sign_zone(keys: &Path, origin: &str, unsigned: &Path, signed: &Path, denial: &[&str]) {
+    sign_zone_until(keys, origin, unsigned, signed, denial, 2_592_000);
+}
+
+/// As [`sign_zone`], with signatures valid for `lifetime_secs` from now.
+pub fn sign_zone_until(
+    keys: &Path,
+    origin: &str,
+    unsigned: &Path,
+    signed: &Path,
+    denial: &[&str],
+    lifetime_secs: u64,
+) {
     run(
         keys,
         "dnssec-keygen",
@@ -40,6 +52,7 @@ pub fn sign_zone(keys: &Path, origin: &str, unsigned: &Path, signed: &Path, deni
             origin,
         ],
     );
+    let lifetime = format!("+{lifetime_secs}");
     let mut args = vec!["-q"];
     args.extend_from_slice(denial);
     let (signed_text, unsigned_text) = (
@@ -53,7 +66,7 @@ pub fn sign_zone(keys: &Path, origin: &str, unsigned: &Path, signed: &Path, deni
         "-o",
         origin,
         "-e",
-        "+2592000",
+        &lifetime,
         "-f",
         signed_text,
         unsigned_text,

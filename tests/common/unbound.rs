@@ -96,3 +96,37 @@ pub fn start(run_dir: &Path, addr: SocketAddr, server_lines: &str, clauses: &str
     }
     panic!("unbound did not come up on {addr}:\n{}", unbound.log());
 }
+
+/// Starts a validating Unbound on `addr` that trusts the DS records in `dsset`
+/// (dnssec-signzone's `dsset-ZONE.` file) and asks `server` for `zone`.
+pub fn start_validating(
+    run_dir: &Path,
+    addr: SocketAddr,
+    zone: &str,
+    dsset: &Path,
+    server: SocketAddr,
+) -> Unbound {
+    let ds = std::fs::read_to_string(dsset).expect("dsset");
+    let anchors: String = ds
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            format!(
+                "\x20   trust-anchor: \"{}\"\n",
+                l.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .collect();
+    start(
+        run_dir,
+        addr,
+        &format!(
+            "\x20   module-config: \"validator iterator\"\n{anchors}\x20   val-log-level: 2\n"
+        ),
+        &format!(
+            "stub-zone:\n\x20   name: \"{zone}\"\n\x20   stub-addr: {}@{}\n",
+            server.ip(),
+            server.port()
+        ),
+    )
+}

@@ -194,26 +194,7 @@ impl<'a> Fields<'_, 'a> {
         }
         codes.sort_unstable();
         codes.dedup();
-        let mut i = 0usize;
-        while let Some(&first) = codes.get(i) {
-            let window = (first >> 8) as u8;
-            let mut bitmap = [0u8; 32];
-            let mut used = 0usize;
-            while let Some(&code) = codes.get(i) {
-                if (code >> 8) as u8 != window {
-                    break;
-                }
-                let low = usize::from(code as u8);
-                if let Some(byte) = bitmap.get_mut(low / 8) {
-                    *byte |= 0x80 >> (low % 8);
-                }
-                used = low / 8 + 1;
-                i += 1;
-            }
-            out.push(window);
-            out.push(used as u8);
-            out.extend_from_slice(bitmap.get(..used).unwrap_or_default());
-        }
+        crate::wire::types::encode_bitmap(&codes, out);
         Ok(())
     }
 }
