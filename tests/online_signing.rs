@@ -25,8 +25,9 @@ struct Signed {
 }
 
 impl Signed {
-    /// Signs the tricky zone with `denial`, signatures valid `lifetime_secs`.
-    fn new(denial: &[&str], lifetime_secs: u64) -> Signed {
+    /// Signs the tricky zone with `denial` and keys of `algorithm`, signatures
+    /// valid `lifetime_secs`.
+    fn new(denial: &[&str], algorithm: &str, lifetime_secs: u64) -> Signed {
         let dir = tempfile::tempdir().expect("tempdir");
         for sub in ["zones", "keys", "state"] {
             std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
@@ -37,12 +38,13 @@ impl Signed {
             keys.join("unsigned.zone"),
         )
         .expect("copy");
-        common::sign::sign_zone_until(
+        common::sign::sign_zone_with(
             &keys,
             ORIGIN,
             &keys.join("unsigned.zone"),
             &dir.path().join("zones/tricky.example.zone"),
             denial,
+            algorithm,
             lifetime_secs,
         );
         std::fs::write(
@@ -134,7 +136,7 @@ fn ask(addr: SocketAddr, name: &str, rtype: RecordType) -> (ResponseCode, bool, 
 
 /// Updates of every kind to the zone signed with `denial`, then the checks.
 fn updates_are_signed(denial: &[&str]) {
-    let signed = Signed::new(denial, 2_592_000);
+    let signed = Signed::new(denial, "ECDSAP256SHA256", 2_592_000);
     let keys = signed.path("keys");
     let z = signed.start(&["--key-dir", keys.to_str().expect("utf-8")]);
     let serial = |z: &Zonal| match z
@@ -292,7 +294,8 @@ fn expirations(text: &str) -> Vec<String> {
 #[test]
 fn signatures_near_expiry_are_made_again() {
     // Signed for one day; zonal refreshes what has less than two days left.
-    let signed = Signed::new(&[], 86_400);
+    // Ed25519 keys, NSEC3 (the updates test covers ECDSA).
+    let signed = Signed::new(&["-3", "-", "-H", "0"], "ED25519", 86_400);
     let keys = signed.path("keys");
     let config = signed.path("zonal.toml");
     std::fs::write(
@@ -342,7 +345,7 @@ fn chrono_like(days: u64) -> String {
 
 #[test]
 fn signed_zone_without_keys_or_with_dnssec_records_in_the_update_is_refused() {
-    let signed = Signed::new(&[], 2_592_000);
+    let signed = Signed::new(&[], "ECDSAP256SHA256", 2_592_000);
     let z = signed.start(&[]);
     let (ok, out) = signed.update(&z, &["update add new.tricky.example 300 A 192.0.2.1"]);
     assert!(!ok && out.contains("REFUSED"), "no keys: {out}");

@@ -1,5 +1,5 @@
 //! Signing a test zone with BIND's tools (dnssec-keygen, dnssec-signzone): a KSK and
-//! a ZSK (ECDSA P-256), 30-day signatures, NSEC or NSEC3 as `denial` says.
+//! a ZSK (ECDSA P-256 unless asked otherwise), 30-day signatures, NSEC or NSEC3 as `denial` says.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,36 +21,37 @@ fn run(dir: &Path, program: &str, args: &[&str]) {
 /// `keys` (where dnssec-signzone also leaves `dsset-ORIGIN.`); `denial` holds
 /// dnssec-signzone's NSEC3 options (none: NSEC).
 pub fn sign_zone(keys: &Path, origin: &str, unsigned: &Path, signed: &Path, denial: &[&str]) {
-    sign_zone_until(keys, origin, unsigned, signed, denial, 2_592_000);
+    sign_zone_with(
+        keys,
+        origin,
+        unsigned,
+        signed,
+        denial,
+        "ECDSAP256SHA256",
+        2_592_000,
+    );
 }
 
-/// As [`sign_zone`], with signatures valid for `lifetime_secs` from now.
-pub fn sign_zone_until(
+/// As [`sign_zone`], with keys of `algorithm` (dnssec-keygen's name) and
+/// signatures valid for `lifetime_secs` from now.
+pub fn sign_zone_with(
     keys: &Path,
     origin: &str,
     unsigned: &Path,
     signed: &Path,
     denial: &[&str],
+    algorithm: &str,
     lifetime_secs: u64,
 ) {
     run(
         keys,
         "dnssec-keygen",
-        &["-q", "-a", "ECDSAP256SHA256", "-K", ".", origin],
+        &["-q", "-a", algorithm, "-K", ".", origin],
     );
     run(
         keys,
         "dnssec-keygen",
-        &[
-            "-q",
-            "-a",
-            "ECDSAP256SHA256",
-            "-f",
-            "KSK",
-            "-K",
-            ".",
-            origin,
-        ],
+        &["-q", "-a", algorithm, "-f", "KSK", "-K", ".", origin],
     );
     let lifetime = format!("+{lifetime_secs}");
     let mut args = vec!["-q"];
