@@ -744,7 +744,7 @@ fn signing_keys(
             key: "signing.key_dir",
             reason: e.to_string(),
         }),
-        None => Ok(ZoneKeys::default()),
+        None => Ok(ZoneKeys::none(timing)),
     }
 }
 

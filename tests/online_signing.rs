@@ -358,3 +358,88 @@ fn signed_zone_without_keys_or_with_dnssec_records_in_the_update_is_refused() {
     );
     assert!(!ok && out.contains("REFUSED"), "NSEC by hand: {out}");
 }
+
+/// Knot DNS signs the zone with keys it makes itself (`keymgr`'s PEM files); zonal
+/// serves what Knot signed, with Knot's key folder as its key folder, and signs
+/// updates with those keys.
+#[test]
+fn keys_made_by_knot_keymgr_sign_updates() {
+    let signed = Signed::new(&[], "ECDSAP256SHA256", 2_592_000);
+    let (run, zones) = (signed.path("knot"), signed.path("knot-zones"));
+    for dir in [&run, &run.join("db/keys"), &zones] {
+        std::fs::create_dir_all(dir).expect("mkdir");
+    }
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        zones.join("tricky.example.zone"),
+    )
+    .expect("copy");
+    let knot_addr = unique_addr();
+    let config = format!(
+        "server:\n    listen: {ip}@{port}\n    rundir: {run}\ndatabase:\n    storage: {run}/db\n\
+         policy:\n  - id: ecdsa\n    algorithm: ecdsap256sha256\n\
+         acl:\n  - id: xfr\n    address: 127.0.0.0/8\n    action: transfer\n\
+         zone:\n  - domain: {ORIGIN}\n    storage: {zones}\n    file: tricky.example.zone\n\
+         \x20   zonefile-sync: -1\n    dnssec-signing: on\n    dnssec-policy: ecdsa\n    acl: xfr\n\
+         log:\n  - target: {run}/knot.log\n    any: info\n",
+        ip = knot_addr.ip(),
+        port = knot_addr.port(),
+        run = run.display(),
+        zones = zones.display(),
+    );
+    std::fs::write(run.join("knot.conf"), config).expect("knot.conf");
+    let mut knotd = Command::new("knotd")
+        .arg("-c")
+        .arg(run.join("knot.conf"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("knotd runs (apt-get install knot)");
+    // The zone as Knot signed it, once it serves it signed.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let text = loop {
+        let out = Command::new("dig")
+            .arg(format!("@{}", knot_addr.ip()))
+            .args([
+                "-p",
+                &knot_addr.port().to_string(),
+                "+time=1",
+                "+tries=1",
+                "+onesoa",
+            ])
+            .args(["+nocmd", "+nostats", "+nocomments", ORIGIN, "AXFR"])
+            .output()
+            .expect("dig");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("RRSIG") {
+            break text;
+        }
+        if Instant::now() > deadline {
+            let _ = knotd.kill();
+            let _ = knotd.wait();
+            panic!(
+                "Knot did not sign the zone:\n{}",
+                std::fs::read_to_string(run.join("knot.log")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = knotd.kill();
+    let _ = knotd.wait();
+    std::fs::write(signed.path("zones/tricky.example.zone"), &text).expect("zone");
+    let pem_dir = std::fs::read_dir(run.join("db/keys/keys"))
+        .map(|_| run.join("db/keys/keys"))
+        .expect("keymgr's key folder (db/keys/keys) with .pem files");
+    let z = signed.start(&["--key-dir", pem_dir.to_str().expect("utf-8")]);
+    let (ok, out) = signed.update(
+        &z,
+        &[
+            "update add knot.tricky.example 300 A 192.0.2.7",
+            "update delete www.tricky.example A",
+        ],
+    );
+    assert!(ok, "update refused: {out}\n{}", z.stderr());
+    let after = signed.verify(&z);
+    assert!(after.contains("knot.tricky.example."), "{after}");
+}

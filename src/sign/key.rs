@@ -6,6 +6,10 @@
 //! The timing metadata BIND writes into the files is honoured: a key whose
 //! `Activate` time has not come, or whose `Inactive` or `Delete` time has passed,
 //! does not sign.
+//!
+//! Knot DNS's `keymgr` keeps a key as a PKCS#8 PEM file (`<id>.pem`) and its flags
+//! and zone in its database; such a key ([`PemKey`]) belongs to whichever zone
+//! publishes a DNSKEY with its public key, and takes that DNSKEY's flags.
 
 use std::path::{Path, PathBuf};
 
@@ -322,6 +326,171 @@ pub(crate) fn timestamp(text: &str) -> Option<u64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
+/// A private key in PKCS#8 PEM form (Knot's `keymgr` store), not yet tied to a
+/// zone. See the module doc.
+#[derive(Debug)]
+pub struct PemKey {
+    /// The key itself (PKCS#8 DER).
+    der: Vec<u8>,
+    /// Its algorithm: 13 or 15.
+    pub algorithm: u8,
+    /// The public key as a DNSKEY carries it.
+    pub public_key: Vec<u8>,
+    /// The file, for messages.
+    pub file: PathBuf,
+}
+
+impl PemKey {
+    /// Reads a `-----BEGIN PRIVATE KEY-----` file (ECDSA P-256 or Ed25519).
+    pub fn read(path: &Path) -> Result<PemKey, KeyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        PemKey::from_text(&text, path)
+    }
+
+    /// The key from the text of its file (`file` names it in errors).
+    pub fn from_text(text: &str, file: &Path) -> Result<PemKey, KeyError> {
+        let body: String = text
+            .lines()
+            .skip_while(|l| !l.starts_with("-----BEGIN PRIVATE KEY-----"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("-----END"))
+            .collect();
+        let der =
+            data_encoding::BASE64
+                .decode(body.as_bytes())
+                .map_err(|_| KeyError::Malformed {
+                    path: file.to_owned(),
+                    problem: "not a PEM PRIVATE KEY (PKCS#8)",
+                })?;
+        let (algorithm, public_key) = if let Some((_, point)) = ec_private_key(&der) {
+            (ECDSAP256SHA256, point.get(1..).unwrap_or_default().to_vec())
+        } else if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+            use ring::signature::KeyPair;
+            (ED25519, pair.public_key().as_ref().to_vec())
+        } else {
+            return Err(KeyError::Malformed {
+                path: file.to_owned(),
+                problem: "not an ECDSA P-256 or Ed25519 key in PKCS#8 form",
+            });
+        };
+        Ok(PemKey {
+            der,
+            algorithm,
+            public_key,
+            file: file.to_owned(),
+        })
+    }
+
+    /// The signing key of zone `zone` when `dnskey` (an RDATA of its DNSKEY RRset)
+    /// is this key's public half.
+    pub fn for_dnskey(&self, zone: &[u8], dnskey: &[u8]) -> Option<SigningKey> {
+        if dnskey.get(3) != Some(&self.algorithm) || dnskey.get(4..)? != &self.public_key[..] {
+            return None;
+        }
+        let flags = u16::from_be_bytes([*dnskey.first()?, *dnskey.get(1)?]);
+        if flags & ZONE_KEY_FLAG == 0 {
+            return None;
+        }
+        let rng = SystemRandom::new();
+        let private = match self.algorithm {
+            ECDSAP256SHA256 => {
+                let (scalar, point) = ec_private_key(&self.der)?;
+                PrivateKey::EcdsaP256(
+                    EcdsaKeyPair::from_private_key_and_public_key(
+                        &ECDSA_P256_SHA256_FIXED_SIGNING,
+                        &scalar,
+                        point,
+                        &rng,
+                    )
+                    .ok()?,
+                )
+            }
+            _ => PrivateKey::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(&self.der).ok()?),
+        };
+        Some(SigningKey {
+            zone: zone.into(),
+            dnskey: dnskey.into(),
+            tag: key_tag(dnskey),
+            algorithm: self.algorithm,
+            active: (None, None),
+            file: self.file.clone(),
+            private,
+            rng,
+        })
+    }
+}
+
+/// One DER element at the start of `der`: (tag, contents, the rest).
+fn der_element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *der.first()?;
+    let first = *der.get(1)?;
+    let (len, start) = match first {
+        0..=0x7F => (usize::from(first), 2),
+        0x81 => (usize::from(*der.get(2)?), 3),
+        0x82 => (
+            usize::from(u16::from_be_bytes([*der.get(2)?, *der.get(3)?])),
+            4,
+        ),
+        _ => return None,
+    };
+    let contents = der.get(start..start + len)?;
+    Some((tag, contents, der.get(start + len..)?))
+}
+
+/// The P-256 private scalar (32 bytes: GnuTLS, and so Knot, writes it with a
+/// leading zero when its high bit is set, which ring refuses) and the public point
+/// (uncompressed) of a PKCS#8 ECDSA key (RFC 5208, RFC 5915).
+fn ec_private_key(der: &[u8]) -> Option<([u8; 32], &[u8])> {
+    const P256: &[u8] = b"\x2a\x86\x48\xce\x3d\x03\x01\x07";
+    let (0x30, info, _) = der_element(der)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der_element(info)? else {
+        return None;
+    };
+    let (0x30, algorithm, rest) = der_element(rest)? else {
+        return None;
+    };
+    if !algorithm.windows(P256.len()).any(|w| w == P256) {
+        return None;
+    }
+    let (0x04, key, _) = der_element(rest)? else {
+        return None;
+    };
+    let (0x30, key, _) = der_element(key)? else {
+        return None;
+    };
+    let (0x02, _, rest) = der_element(key)? else {
+        return None;
+    };
+    let (0x04, d, mut rest) = der_element(rest)? else {
+        return None;
+    };
+    let d = if d.len() == 33 && d.first() == Some(&0) {
+        d.get(1..)?
+    } else {
+        d
+    };
+    let mut scalar = [0u8; 32];
+    scalar
+        .get_mut(32usize.checked_sub(d.len())?..)?
+        .copy_from_slice(d);
+    while let Some((tag, contents, after)) = der_element(rest) {
+        if tag == 0xA1 {
+            // [1] BIT STRING: no unused bits, then the point.
+            let (0x03, bits, _) = der_element(contents)? else {
+                return None;
+            };
+            return Some((scalar, bits.get(1..)?));
+        }
+        rest = after;
+    }
+    None
+}
+
 /// The key tag of a DNSKEY RDATA (RFC 4034 appendix B).
 pub fn key_tag(dnskey: &[u8]) -> u16 {
     let mut sum: u32 = 0;
@@ -385,6 +554,34 @@ mod tests {
         assert!(err("nothing here\n", ECDSA_PRIVATE).contains("no DNSKEY"));
         let rsa = "x. DNSKEY 256 3 8 AwEAAQ==\n";
         assert!(err(rsa, "Algorithm: 8\nPrivateKey: AAAA\n").contains("algorithm 8"));
+    }
+
+    #[test]
+    fn reads_keymgr_pem_keys_and_ties_them_to_their_dnskey() {
+        // As Knot DNS's keymgr wrote them (an ECDSA KSK, an Ed25519 ZSK).
+        let ecdsa = "-----BEGIN PRIVATE KEY-----\n\
+            MIGUAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBHoweAIBAQQhAK4jAbtZ3sWGU139\n\
+            /3D3zJktLFC/Z8FIAy8hnN0loEYaoAoGCCqGSM49AwEHoUQDQgAExfSPnG4X5Buf\n\
+            QDK4OSWP5TUdbP8Frujn5fD1GvY3LP3QoaCLMkQTXEaqBWM1VX7ZehHWfPb4Vh3o\n\
+            NXISUKZOcQ==\n-----END PRIVATE KEY-----\n";
+        let ed = "-----BEGIN PRIVATE KEY-----\n\
+            MC4CAQAwBQYDK2VwBCIEIDl1X+wzCBHjyBPb3w3G4nmgzQieyC7mPHNUo7VDDrYf\n\
+            -----END PRIVATE KEY-----\n";
+        let ksk = PemKey::from_text(ecdsa, Path::new("k.pem")).unwrap();
+        let (zone, dnskey) = parse_dnskey(
+            "example.com. DNSKEY 257 3 13 xfSPnG4X5BufQDK4OSWP5TUdbP8Frujn5fD1GvY3LP3QoaCLMkQTXEaqBWM1VX7ZehHWfPb4Vh3oNXISUKZOcQ==",
+        )
+        .unwrap();
+        let key = ksk.for_dnskey(&zone, &dnskey).unwrap();
+        assert_eq!((key.tag, key.is_ksk()), (9176, true));
+        assert_eq!(key.sign(b"data").unwrap().len(), 64);
+        let zsk = PemKey::from_text(ed, Path::new("z.pem")).unwrap();
+        assert_eq!(zsk.algorithm, ED25519);
+        assert!(
+            zsk.for_dnskey(&zone, &dnskey).is_none(),
+            "another key's DNSKEY"
+        );
+        assert!(PemKey::from_text("garbage", Path::new("g.pem")).is_err());
     }
 
     #[test]

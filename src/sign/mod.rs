@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Keys ([`key`]) are the files `dnssec-keygen` writes, found in a key folder by
-//! zone name. A signed zone with keys takes updates; one without is refused them.
+//! zone name, or the PEM files of Knot's `keymgr`, tied to the zone that publishes
+//! their DNSKEY. A signed zone with keys takes updates; one without is refused them.
 //! Signatures close to expiry are made again in the background (the updater's
 //! refresh pass, through the same path as an update).
 
@@ -23,13 +24,19 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use key::{KeyError, SigningKey};
+use crate::auth::Zone;
+
+pub use key::{KeyError, PemKey, SigningKey};
 pub use signer::{SignatureTiming, SignedChange, SigningError, ZoneSigner};
 
-/// The signing keys of every zone that has some, by zone (lowercase wire format).
+/// The signing keys of every zone that has some: BIND-form keys by zone
+/// (lowercase wire format), PEM keys by the DNSKEY a zone publishes.
 #[derive(Debug, Clone, Default)]
 pub struct ZoneKeys {
-    by_zone: HashMap<Box<[u8]>, ZoneSigner>,
+    by_zone: HashMap<Box<[u8]>, Vec<Arc<SigningKey>>>,
+    pem: Vec<Arc<PemKey>>,
+    /// Signature validity and refresh, for every zone.
+    pub timing: SignatureTiming,
 }
 
 /// The key folder could not be read.
@@ -43,59 +50,82 @@ pub struct KeyDirError {
 }
 
 impl ZoneKeys {
-    /// Reads every `K<zone>+<alg>+<tag>.private` key (with its `.key`) in `dir`.
-    /// A key that cannot be used is logged and left out; the others are kept.
+    /// Reads every `K<zone>+<alg>+<tag>.private` key (with its `.key`) and every
+    /// `.pem` key in `dir`. A key that cannot be used is logged and left out; the
+    /// others are kept.
     pub fn read_dir(dir: &Path, timing: SignatureTiming) -> Result<ZoneKeys, KeyDirError> {
         let entries = std::fs::read_dir(dir).map_err(|source| KeyDirError {
             path: dir.to_owned(),
             source,
         })?;
-        let mut files: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-                name.is_some_and(|n| n.starts_with('K') && n.ends_with(".private"))
-            })
-            .collect();
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         files.sort();
-        let mut keys = ZoneKeys::default();
+        let mut keys = ZoneKeys::none(timing);
         for file in files {
-            match SigningKey::read(&file) {
-                Ok(key) => {
-                    tracing::info!(key = %key.describe(), ksk = key.is_ksk(), file = %file.display(), "signing key read");
-                    keys.add(Arc::new(key), timing);
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('K') && name.ends_with(".private") {
+                match SigningKey::read(&file) {
+                    Ok(key) => {
+                        tracing::info!(key = %key.describe(), ksk = key.is_ksk(), file = %file.display(), "signing key read");
+                        keys.add(Arc::new(key));
+                    }
+                    Err(e) => tracing::error!(error = %e, "signing key not used"),
                 }
-                Err(e) => tracing::error!(error = %e, "signing key not used"),
+            } else if name.ends_with(".pem") {
+                match PemKey::read(&file) {
+                    Ok(key) => {
+                        tracing::info!(algorithm = key.algorithm, file = %file.display(), "signing key read (for the zone that publishes it)");
+                        keys.pem.push(Arc::new(key));
+                    }
+                    Err(e) => tracing::error!(error = %e, "signing key not used"),
+                }
             }
         }
         Ok(keys)
     }
 
+    /// No keys yet.
+    pub fn none(timing: SignatureTiming) -> ZoneKeys {
+        ZoneKeys {
+            by_zone: HashMap::new(),
+            pem: Vec::new(),
+            timing,
+        }
+    }
+
     /// Adds a key for its zone.
-    pub fn add(&mut self, key: Arc<SigningKey>, timing: SignatureTiming) {
-        self.by_zone
-            .entry(key.zone.clone())
-            .or_insert_with(|| ZoneSigner {
-                keys: Vec::new(),
-                timing,
-            })
-            .keys
-            .push(key);
+    pub fn add(&mut self, key: Arc<SigningKey>) {
+        self.by_zone.entry(key.zone.clone()).or_default().push(key);
     }
 
-    /// The signer of the zone `origin` (lowercase), when it has keys.
-    pub fn signer(&self, origin: &[u8]) -> Option<&ZoneSigner> {
-        self.by_zone.get(origin)
+    /// The signer of `zone`: its keys by name, and the PEM keys whose DNSKEY it
+    /// publishes; `None` when it has none.
+    pub fn signer(&self, zone: &Zone) -> Option<ZoneSigner> {
+        let mut keys = self.by_zone.get(&zone.origin).cloned().unwrap_or_default();
+        if let Some(dnskeys) = zone
+            .apex()
+            .and_then(|a| a.rrset(crate::wire::types::DNSKEY))
+        {
+            for pem in &self.pem {
+                keys.extend(
+                    dnskeys
+                        .rdatas()
+                        .filter_map(|d| pem.for_dnskey(&zone.origin, d))
+                        .map(Arc::new),
+                );
+            }
+        }
+        (!keys.is_empty()).then_some(ZoneSigner {
+            keys,
+            timing: self.timing,
+        })
     }
 
-    /// Every zone with keys.
-    pub fn zones(&self) -> impl Iterator<Item = (&[u8], &ZoneSigner)> {
-        self.by_zone.iter().map(|(z, s)| (&z[..], s))
-    }
-
-    /// Whether no zone has keys.
+    /// Whether there are no keys at all.
     pub fn is_empty(&self) -> bool {
-        self.by_zone.is_empty()
+        self.by_zone.is_empty() && self.pem.is_empty()
     }
 }

@@ -297,11 +297,11 @@ impl Updater {
 
     /// The signer for changes to `zone`: `Ok(None)` for an unsigned zone, `Err`
     /// (why, for the log) for a signed zone that cannot be signed here.
-    fn signer_for(&self, zone: &Zone, now: u64) -> Result<Option<&ZoneSigner>, &'static str> {
+    fn signer_for(&self, zone: &Zone, now: u64) -> Result<Option<ZoneSigner>, &'static str> {
         if !is_signed_zone(zone) {
             return Ok(None);
         }
-        let Some(zone_signer) = self.settings.signing.signer(&zone.origin) else {
+        let Some(zone_signer) = self.settings.signing.signer(zone) else {
             return Err("the zone is signed (DNSSEC) and no private key of it is in the key folder ([signing] key_dir)");
         };
         if zone.dnssec == Denial::Unsigned {
@@ -319,15 +319,10 @@ impl Updater {
     /// that come within the refresh time of their expiry (first a second after
     /// start, then every tenth of the refresh time, at most hourly).
     pub async fn refresh_signatures(self: Arc<Self>, server: Arc<Server>) {
-        let Some(refresh) = self
-            .settings
-            .signing
-            .zones()
-            .map(|(_, s)| s.timing.refresh_secs)
-            .min()
-        else {
+        if self.settings.signing.is_empty() {
             return;
-        };
+        }
+        let refresh = self.settings.signing.timing.refresh_secs;
         let every = Duration::from_secs(u64::from(refresh / 10).clamp(1, 3600));
         tokio::time::sleep(Duration::from_secs(1)).await;
         loop {
@@ -339,11 +334,13 @@ impl Updater {
     /// One refresh pass over every zone with keys: a change with the serial
     /// advanced and the due signatures made again, journaled like an update.
     pub async fn refresh_once(&self, server: &Server) {
-        let zones: Vec<(Box<[u8]>, ZoneSigner)> = self
-            .settings
-            .signing
+        // Every signed zone served whose keys are here.
+        let zones: Vec<(Box<[u8]>, ZoneSigner)> = server
+            .zones
+            .load()
             .zones()
-            .map(|(origin, s)| (Box::from(origin), s.clone()))
+            .filter(|z| z.dnssec != Denial::Unsigned)
+            .filter_map(|z| Some((z.origin.clone(), self.settings.signing.signer(z)?)))
             .collect();
         for (origin, zone_signer) in zones {
             let shown = to_presentation(&origin);
@@ -476,7 +473,7 @@ impl Updater {
                 let mut data = applied.changes;
                 data.removed.retain(|r| !is_chain_or_signature(r.rtype));
                 data.added.retain(|r| !is_chain_or_signature(r.rtype));
-                match sign_off_path(zone_signer, zone.clone(), data, Vec::new(), now).await {
+                match sign_off_path(&zone_signer, zone.clone(), data, Vec::new(), now).await {
                     Ok(signed) => (signed.changes, signed.zone),
                     Err(e) => {
                         tracing::error!(zone = %shown, %client, error = %e, "update not made: it could not be signed");
