@@ -11,6 +11,7 @@ use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
 use crate::sign::{SignatureTiming, ZoneKeys};
+use crate::transfer::notifier::NotifyTarget;
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
@@ -91,6 +92,9 @@ pub struct ConfigFile {
     pub allow_transfer: Option<Vec<String>>,
     /// `[signing]`: online signing of updates to signed zones.
     pub signing: Option<SigningFile>,
+    /// `[[notify]]` tables: secondaries told of zone changes.
+    #[serde(default)]
+    pub notify: Vec<NotifyEntry>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -131,6 +135,18 @@ pub struct ResolverFile {
     pub serve_stale: Option<bool>,
     /// How long after expiry data may be served stale, seconds.
     pub serve_stale_max_secs: Option<u32>,
+}
+
+/// A `[[notify]]` table: secondaries to send NOTIFY to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyEntry {
+    /// Their addresses (`ip:port`, or `ip` for port 53).
+    pub targets: Vec<String>,
+    /// The zones they are told about (default: every zone).
+    pub zones: Option<Vec<String>>,
+    /// The TSIG key the notifications are signed with.
+    pub key: Option<String>,
 }
 
 /// The `[signing]` table: where private DNSSEC keys are, and signature timing.
@@ -258,6 +274,8 @@ pub struct Config {
     pub query_log: bool,
     /// Who may transfer our zones.
     pub transfer_clients: ClientAcl,
+    /// Secondaries told of zone changes (NOTIFY).
+    pub notify: Vec<NotifyTarget>,
 }
 
 /// The resolver's validated settings.
@@ -456,7 +474,9 @@ impl Config {
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         );
+        let notify = notify_targets(&file, &update.keys)?;
         Ok(Config {
+            notify,
             listen,
             workers,
             zones,
@@ -746,6 +766,53 @@ fn signing_keys(
         }),
         None => Ok(ZoneKeys::none(timing)),
     }
+}
+
+/// The `[[notify]]` tables, their keys found in `keys`.
+fn notify_targets(file: &ConfigFile, keys: &KeyRing) -> Result<Vec<NotifyTarget>, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "notify",
+        reason,
+    };
+    let mut targets = Vec::new();
+    for entry in &file.notify {
+        let zones = entry
+            .zones
+            .as_ref()
+            .map(|list| {
+                list.iter()
+                    .map(|z| {
+                        name_wire(z)
+                            .map(|n| n.to_ascii_lowercase().into_boxed_slice())
+                            .ok_or_else(|| invalid(format!("bad zone name '{z}'")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let key = match &entry.key {
+            Some(name) => Some(
+                name_wire(name)
+                    .and_then(|n| keys.by_name(&n).cloned())
+                    .ok_or_else(|| invalid(format!("no key '{name}'")))?,
+            ),
+            None => None,
+        };
+        for text in &entry.targets {
+            let addr = text
+                .parse::<SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| invalid(format!("'{text}' is not an address (ip:port or ip)")))?;
+            targets.push(NotifyTarget {
+                addr,
+                zones: zones.clone(),
+                key: key.clone(),
+            });
+        }
+    }
+    Ok(targets)
 }
 
 /// A network in CIDR form (`192.0.2.0/24`, `2001:db8::/32`), or one address.

@@ -15,6 +15,7 @@ use zonal::ops::reload::Reloader;
 use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
+use zonal::transfer::notifier::Notifier;
 use zonal::update::updater::Updater;
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
@@ -203,7 +204,11 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     let metrics = Arc::new(Metrics::default());
     let zones = load_zones(&config.zones, &metrics);
     // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
-    let updater = Arc::new(Updater::new(config.update.clone()));
+    let notifier = Arc::new(Notifier::new(
+        config.notify.clone(),
+        config.listen.iter().map(|a| a.ip()).collect(),
+    ));
+    let updater = Arc::new(Updater::new(config.update.clone()).with_notifier(notifier.clone()));
     let zones = updater.restore(zones);
     let zone_count = zones.len();
 
@@ -264,6 +269,14 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .map_err(|e| format!("cannot start workers: {e}"))?;
     runtime.spawn(updater.clone().save_periodically(server.clone()));
     runtime.spawn(updater.clone().refresh_signatures(server.clone()));
+    // RFC 1996: secondaries are told at start too (they may have missed changes).
+    if !notifier.is_empty() {
+        let zones = server.zones.load_full();
+        let _entered = runtime.enter();
+        for zone in zones.zones() {
+            notifier.notify(zone);
+        }
+    }
     if let Some(listener) = metrics_listener {
         let state_dir = Some(config.update.state_dir.clone());
         let exporter = Arc::new(Exporter::new(

@@ -30,6 +30,7 @@ use crate::server::{
 };
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
+use crate::transfer::notifier::Notifier;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::query::HEADER_BYTES;
@@ -71,6 +72,8 @@ type ZoneLock = Arc<tokio::sync::Mutex<DynamicZone>>;
 #[derive(Debug)]
 pub struct Updater {
     settings: UpdateSettings,
+    /// Tells secondaries when a zone changes.
+    notifier: Arc<Notifier>,
     /// Per zone (by lowercase origin): its lock and state.
     zones: DashMap<Box<[u8]>, ZoneLock>,
 }
@@ -80,8 +83,14 @@ impl Updater {
     pub fn new(settings: UpdateSettings) -> Updater {
         Updater {
             settings,
+            notifier: Arc::default(),
             zones: DashMap::new(),
         }
+    }
+
+    /// The updater, telling secondaries of every change through `notifier`.
+    pub fn with_notifier(self, notifier: Arc<Notifier>) -> Updater {
+        Updater { notifier, ..self }
     }
 
     /// The settings.
@@ -192,6 +201,7 @@ impl Updater {
         let Some(state) = self.zones.get(&origin).map(|s| s.value().clone()) else {
             let zone = Arc::new(zone);
             server.zones.rcu(|set| set.with_zone(zone.clone()));
+            self.notifier.notify(&zone);
             return true;
         };
         let mut state = state.lock().await;
@@ -205,6 +215,7 @@ impl Updater {
         }
         let zone = Arc::new(zone);
         server.zones.rcu(|set| set.with_zone(zone.clone()));
+        self.notifier.notify(&zone);
         let Some(mut journal) = state.journal.take() else {
             return true;
         };
@@ -292,6 +303,7 @@ impl Updater {
         let new = Arc::new(zone);
         server.zones.rcu(|set| set.with_zone(new.clone()));
         state.unsaved += 1;
+        self.notifier.notify(&new);
         Ok(())
     }
 

@@ -1,0 +1,262 @@
+//! NOTIFY (RFC 1996) to secondaries: when a zone changes (an update, a reload, a
+//! signature refresh) and at start, each configured secondary of the zone is told
+//! its new serial over UDP — the zone's SOA in the answer section (RFC 1996 3.7),
+//! TSIG-signed when a key is configured — and asked again with back-off (1, 2, 4,
+//! 8, 16 s) until it answers, as BIND and Knot DNS do. A newer change of the same
+//! zone supersedes a notification still being retried. A secondary that refuses
+//! (REFUSED, NOTAUTH, NOTIMP) is not asked again; it is logged.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::net::UdpSocket;
+
+use crate::auth::Zone;
+use crate::update::keys::TsigKey;
+use crate::update::tsig;
+use crate::wire::name::to_presentation;
+use crate::wire::types;
+
+/// Times a notification is sent before giving up.
+const ATTEMPTS: u32 = 5;
+/// The wait for an answer to the first attempt; doubled for each next one.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+/// NOTIFY opcode (RFC 1996 3).
+const OPCODE_NOTIFY: u8 = 4;
+
+/// Who is told about changes to which zones.
+#[derive(Debug, Clone)]
+pub struct NotifyTarget {
+    /// The secondary's address and port.
+    pub addr: SocketAddr,
+    /// The zones (lowercase wire format) it is told about; `None`: every zone.
+    pub zones: Option<Vec<Box<[u8]>>>,
+    /// The TSIG key notifications to it are signed with.
+    pub key: Option<TsigKey>,
+}
+
+impl NotifyTarget {
+    fn serves(&self, origin: &[u8]) -> bool {
+        self.zones
+            .as_ref()
+            .is_none_or(|zones| zones.iter().any(|z| z[..] == *origin))
+    }
+}
+
+/// Sends the notifications. See the module doc.
+#[derive(Debug, Default)]
+pub struct Notifier {
+    targets: Vec<NotifyTarget>,
+    /// The address notifications are sent from, when we listen on one of a
+    /// family (secondaries check that a NOTIFY comes from their primary).
+    sources: Vec<IpAddr>,
+    /// The latest notification per (zone, target): an older one still retrying stops.
+    latest: DashMap<(Box<[u8]>, SocketAddr), u64>,
+    next: AtomicU64,
+}
+
+/// How one notification ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOutcome {
+    /// The secondary answered NOERROR.
+    Acknowledged,
+    /// It answered with this rcode.
+    Refused(u8),
+    /// No answer after every attempt.
+    Unanswered,
+    /// A newer notification for the zone took over.
+    Superseded,
+}
+
+impl Notifier {
+    /// A notifier for `targets`, sending from the first of `sources` (the
+    /// addresses we listen on) of the target's family that is not a wildcard.
+    pub fn new(targets: Vec<NotifyTarget>, sources: Vec<IpAddr>) -> Notifier {
+        Notifier {
+            targets,
+            sources: sources
+                .into_iter()
+                .filter(|ip| !ip.is_unspecified())
+                .collect(),
+            ..Notifier::default()
+        }
+    }
+
+    /// Whether nobody is to be told anything.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// Tells every secondary of `zone` its current serial, each in a task of its
+    /// own on the current runtime.
+    pub fn notify(self: &Arc<Self>, zone: &Zone) {
+        for target in self.targets.iter().filter(|t| t.serves(&zone.origin)) {
+            let generation = self.next.fetch_add(1, Ordering::Relaxed);
+            self.latest
+                .insert((zone.origin.clone(), target.addr), generation);
+            let message = notify_message(zone, rand::random());
+            let (notifier, target, origin) = (self.clone(), target.clone(), zone.origin.clone());
+            let serial = zone.serial();
+            tokio::spawn(async move {
+                let outcome = notifier.send(&target, &origin, message, generation).await;
+                let (zone, to) = (to_presentation(&origin), target.addr);
+                match outcome {
+                    NotifyOutcome::Acknowledged => {
+                        tracing::debug!(%zone, %to, serial, "NOTIFY acknowledged")
+                    }
+                    NotifyOutcome::Refused(rcode) => {
+                        tracing::warn!(%zone, %to, serial, rcode, "NOTIFY refused by the secondary")
+                    }
+                    NotifyOutcome::Unanswered => {
+                        tracing::warn!(%zone, %to, serial, attempts = ATTEMPTS, "NOTIFY not answered")
+                    }
+                    NotifyOutcome::Superseded => {}
+                }
+            });
+        }
+    }
+
+    /// Sends `message` to `target` until it is answered, refused, or superseded.
+    async fn send(
+        &self,
+        target: &NotifyTarget,
+        origin: &[u8],
+        message: Vec<u8>,
+        generation: u64,
+    ) -> NotifyOutcome {
+        let wildcard: IpAddr = match target.addr {
+            SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
+        let local = self
+            .sources
+            .iter()
+            .copied()
+            .find(|ip| ip.is_ipv4() == target.addr.is_ipv4())
+            .unwrap_or(wildcard);
+        let Ok(socket) = UdpSocket::bind((local, 0)).await else {
+            return NotifyOutcome::Unanswered;
+        };
+        let id = [message[0], message[1]];
+        let mut wait = FIRST_WAIT;
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..ATTEMPTS {
+            let current = self
+                .latest
+                .get(&(Box::from(origin), target.addr))
+                .map(|g| *g);
+            if current != Some(generation) {
+                return NotifyOutcome::Superseded;
+            }
+            let mut signed = message.clone();
+            if let Some(key) = &target.key {
+                tsig::sign(&mut signed, key, None, 0, &[], tsig::now());
+            }
+            if socket.send_to(&signed, target.addr).await.is_err() {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                continue;
+            }
+            let deadline = tokio::time::Instant::now() + wait;
+            while let Ok(Ok((len, from))) =
+                tokio::time::timeout_at(deadline, socket.recv_from(&mut buf)).await
+            {
+                let Some(reply) = buf.get(..len) else {
+                    continue;
+                };
+                // RFC 1996 4.7: the answer has our ID, QR set and opcode NOTIFY.
+                if from != target.addr || len < 12 || reply[..2] != id || reply[2] & 0x80 == 0 {
+                    continue;
+                }
+                if (reply[2] >> 3) & 0xF != OPCODE_NOTIFY {
+                    continue;
+                }
+                return match reply[3] & 0xF {
+                    0 => NotifyOutcome::Acknowledged,
+                    rcode => NotifyOutcome::Refused(rcode),
+                };
+            }
+            wait *= 2;
+        }
+        NotifyOutcome::Unanswered
+    }
+}
+
+/// A NOTIFY for `zone` with `id`: AA, the zone's SOA question, its SOA as the
+/// answer.
+fn notify_message(zone: &Zone, id: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + zone.origin.len() * 2);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.push(OPCODE_NOTIFY << 3 | 0x04); // opcode NOTIFY, AA
+    out.push(0);
+    out.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
+    out.extend_from_slice(&zone.origin);
+    out.extend_from_slice(&types::SOA.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    let soa = zone.soa.rdatas().next().unwrap_or_default();
+    out.extend_from_slice(&zone.origin);
+    out.extend_from_slice(&types::SOA.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(&zone.soa.ttl.to_be_bytes());
+    out.extend_from_slice(&(soa.len() as u16).to_be_bytes());
+    out.extend_from_slice(soa);
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth::zone::tests::build;
+    use crate::wire::message::Message;
+
+    #[test]
+    fn a_notify_carries_the_question_and_the_soa() {
+        let zone = build("");
+        let packet = notify_message(&zone, 0x1234);
+        let message = Message::parse(&packet).unwrap();
+        assert_eq!((packet[0], packet[1], packet[2]), (0x12, 0x34, 0x24));
+        assert_eq!(message.questions.len(), 1);
+        assert_eq!(message.questions[0].qtype, types::SOA);
+        assert_eq!(message.answers.len(), 1);
+        assert_eq!(message.answers[0].rtype, types::SOA);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn retries_until_answered_and_stops_when_refused() {
+        let secondary = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        secondary
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let notifier = Arc::new(Notifier::new(
+            vec![NotifyTarget {
+                addr: secondary.local_addr().unwrap(),
+                zones: None,
+                key: None,
+            }],
+            vec!["0.0.0.0".parse().unwrap(), "127.0.0.1".parse().unwrap()],
+        ));
+        let zone = build("");
+        notifier.notify(&zone);
+        let mut buf = [0u8; 512];
+        // Not answered the first time: it comes again.
+        let (first, _) = secondary.recv_from(&mut buf).unwrap();
+        let first = buf[..first].to_vec();
+        let (len, from) = secondary.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..len], &first[..], "the same NOTIFY again");
+        // Refused: not sent again.
+        buf[2] |= 0x80;
+        buf[3] = 5;
+        secondary.send_to(&buf[..len], from).unwrap();
+        secondary
+            .set_read_timeout(Some(Duration::from_millis(2500)))
+            .unwrap();
+        assert!(
+            secondary.recv_from(&mut buf).is_err(),
+            "no more after REFUSED"
+        );
+    }
+}
