@@ -10,6 +10,7 @@ use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
+use crate::transfer::acl::{TransferAcl, TransferRule};
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
@@ -88,6 +89,21 @@ pub struct ConfigFile {
     pub query_log: Option<bool>,
     /// Client networks that may transfer our zones (AXFR, IXFR).
     pub allow_transfer: Option<Vec<String>>,
+    /// Transfer rules: by key, zones and networks.
+    #[serde(default)]
+    pub transfer: Vec<TransferEntry>,
+}
+
+/// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferEntry {
+    /// The key that must sign the request (any or none when absent).
+    pub key: Option<String>,
+    /// Zones covered (all when absent).
+    pub zones: Option<Vec<String>>,
+    /// Client networks (any when absent).
+    pub networks: Option<Vec<String>>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -240,7 +256,7 @@ pub struct Config {
     /// Log every query.
     pub query_log: bool,
     /// Who may transfer our zones.
-    pub transfer_clients: ClientAcl,
+    pub transfers: TransferAcl,
 }
 
 /// The resolver's validated settings.
@@ -423,22 +439,7 @@ impl Config {
                 })
             })
             .transpose()?;
-        let transfer_text = if overrides.allow_transfer.is_empty() {
-            file.allow_transfer.clone().unwrap_or_default()
-        } else {
-            overrides.allow_transfer.clone()
-        };
-        let transfer_clients = ClientAcl::new(
-            transfer_text
-                .iter()
-                .map(|n| {
-                    parse_network(n).ok_or_else(|| ConfigError::Invalid {
-                        key: "allow_transfer",
-                        reason: format!("'{n}' is not a network (CIDR)"),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let transfers = transfer_acl(&file, overrides, &update.keys)?;
         Ok(Config {
             listen,
             workers,
@@ -456,7 +457,7 @@ impl Config {
             metrics_listen,
             log_json: file.log_json.unwrap_or(false),
             query_log: file.query_log.unwrap_or(false),
-            transfer_clients,
+            transfers,
         })
     }
 }
@@ -619,29 +620,13 @@ fn update_settings(
     for entry in &file.update {
         let zones = entry
             .zones
-            .as_ref()
-            .map(|list| {
-                list.iter()
-                    .map(|z| {
-                        name_wire(z)
-                            .ok_or_else(|| invalid("update", format!("bad zone name '{z}'")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .as_deref()
+            .map(|list| zone_names("update", list))
             .transpose()?;
         let networks = entry
             .networks
-            .as_ref()
-            .map(|list| {
-                list.iter()
-                    .map(|n| {
-                        parse_network(n).ok_or_else(|| {
-                            invalid("update", format!("'{n}' is not a network (CIDR)"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(ClientAcl::new)
-            })
+            .as_deref()
+            .map(|list| networks("update", list))
             .transpose()?;
         let names = match (&entry.name, &entry.subdomain) {
             (None, None) => NameScope::Zone,
@@ -692,6 +677,88 @@ fn update_settings(
         journal_keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
         save_interval: std::time::Duration::from_secs(save_secs),
     })
+}
+
+/// Who may transfer: `allow_transfer` (flags over the file), one rule of networks,
+/// then each `[[transfer]]` rule, whose key must be one we know.
+fn transfer_acl(
+    file: &ConfigFile,
+    overrides: &Overrides,
+    keys: &KeyRing,
+) -> Result<TransferAcl, ConfigError> {
+    let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+    let allow_text = if overrides.allow_transfer.is_empty() {
+        file.allow_transfer.clone().unwrap_or_default()
+    } else {
+        overrides.allow_transfer.clone()
+    };
+    let mut rules = Vec::new();
+    if !allow_text.is_empty() {
+        rules.push(TransferRule {
+            key: None,
+            zones: None,
+            networks: Some(networks("allow_transfer", &allow_text)?),
+        });
+    }
+    for entry in &file.transfer {
+        if entry.key.is_none() && entry.networks.is_none() {
+            return Err(invalid(
+                "transfer",
+                "give a key, networks or both (a rule of neither would let anyone in)".into(),
+            ));
+        }
+        let key = entry
+            .key
+            .as_ref()
+            .map(|name| {
+                name_wire(name)
+                    .and_then(|wire| keys.by_name(&wire))
+                    .map(|k| k.name.clone())
+                    .ok_or_else(|| invalid("transfer", format!("no key '{name}'")))
+            })
+            .transpose()?;
+        let zones = entry
+            .zones
+            .as_deref()
+            .map(|list| zone_names("transfer", list))
+            .transpose()?;
+        let networks = entry
+            .networks
+            .as_deref()
+            .map(|list| networks("transfer", list))
+            .transpose()?;
+        rules.push(TransferRule {
+            key,
+            zones,
+            networks,
+        });
+    }
+    Ok(TransferAcl::new(rules, keys.clone()))
+}
+
+/// The networks of a list (`key` names the list in errors).
+fn networks(key: &'static str, list: &[String]) -> Result<ClientAcl, ConfigError> {
+    list.iter()
+        .map(|n| {
+            parse_network(n).ok_or_else(|| ConfigError::Invalid {
+                key,
+                reason: format!("'{n}' is not a network (CIDR)"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ClientAcl::new)
+}
+
+/// The zone names of a list, lowercase wire format (`key` names the list in errors).
+fn zone_names(key: &'static str, list: &[String]) -> Result<Vec<Vec<u8>>, ConfigError> {
+    list.iter()
+        .map(|z| {
+            name_wire(z).ok_or_else(|| ConfigError::Invalid {
+                key,
+                reason: format!("bad zone name '{z}'"),
+            })
+        })
+        .collect()
 }
 
 /// A network in CIDR form (`192.0.2.0/24`, `2001:db8::/32`), or one address.
@@ -797,6 +864,15 @@ mod tests {
         assert!(matches!(
             parse("workers = 5000"),
             Err(ConfigError::Invalid { key: "workers", .. })
+        ));
+        // A transfer rule must name a key or networks; its key must be known.
+        assert!(matches!(
+            parse("[[transfer]]\nzones = [\"example.org\"]"),
+            Err(ConfigError::Invalid { key: "transfer", .. })
+        ));
+        assert!(matches!(
+            parse("[[transfer]]\nkey = \"nobody\""),
+            Err(ConfigError::Invalid { key: "transfer", .. })
         ));
         let e = parse("workers = \"two\"").unwrap_err().to_string();
         assert!(e.starts_with("config t.toml:1: "), "{e}");

@@ -219,7 +219,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     };
     let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
     server.metrics = metrics;
-    server.slow.transfer_clients = config.transfer_clients.clone();
+    server.slow.transfers = config.transfers.clone();
     server.slow.journal_dir = Some(config.update.state_dir.clone());
     server.slow.update = Some(updater.clone());
     if !config.update.keys.is_empty() {

@@ -367,3 +367,81 @@ fn transfer_until(addr: SocketAddr, message: &Message, times: usize) -> Vec<Mess
             >= times
     })
 }
+
+/// The key of the signed-transfer tests, as `dig -y` takes it.
+const KEY: &str = "hmac-sha256:xfr-key:c2VjcmV0IHNlY3JldCBzZWNyZXQ=";
+
+/// zonal serving the zone above to those who sign with `xfr-key`, and to nobody else.
+fn signed_primary() -> (Zonal, tempfile::TempDir) {
+    let dir = zone_dir();
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \"{d}\"\nstate_dir = \"{d}/state\"\n\
+             [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0IHNlY3JldCBzZWNyZXQ=\"\n\
+             [[transfer]]\nkey = \"xfr-key\"\nzones = [\"xfr.test\"]\n",
+            d = dir.path().display()
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    (z, dir)
+}
+
+#[test]
+fn signed_transfers_are_checked_and_every_message_signed() {
+    let (z, _dir) = signed_primary();
+    // dig checks the TSIG of every message and fails the transfer on any error.
+    let out = z.dig(&["-y", KEY, "xfr.test.", "AXFR"]);
+    assert!(
+        out.contains(&format!("XFR size: {} records", RECORDS + 1)),
+        "{out}"
+    );
+    let kdig = Command::new("kdig")
+        .arg(format!("@{}", z.addr.ip()))
+        .args([
+            "-p",
+            &z.addr.port().to_string(),
+            "-y",
+            KEY,
+            "xfr.test.",
+            "AXFR",
+        ])
+        .output()
+        .expect("kdig runs (apt-get install knot-dnsutils)");
+    let kdig = String::from_utf8_lossy(&kdig.stdout);
+    assert!(kdig.contains(&format!("{} records", RECORDS + 1)), "{kdig}");
+    // Another secret: NOTAUTH with BADSIG; an unknown key: BADKEY (RFC 8945 5.2).
+    for (key, error) in [
+        ("hmac-sha256:xfr-key:b3RoZXIgc2VjcmV0", "BADSIG"),
+        ("hmac-sha256:stranger:b3RoZXIgc2VjcmV0", "BADKEY"),
+    ] {
+        let out = z.dig(&["-y", key, "xfr.test.", "AXFR"]);
+        assert!(
+            out.contains(error) && out.contains("Transfer failed"),
+            "{out}"
+        );
+    }
+    // Unsigned: refused, the rule wants the key.
+    let refused = transfer(z.addr, &query("xfr.test.", RecordType::AXFR, None));
+    assert_eq!(refused[0].metadata.response_code, ResponseCode::Refused);
+    assert!(z.stderr().contains("transfer refused: TSIG does not check"));
+}
+
+#[test]
+fn knot_dns_takes_the_zone_signed_with_a_key() {
+    let (z, _dir) = signed_primary();
+    let run = tempfile::tempdir().expect("tempdir");
+    let sections = format!(
+        "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: c2VjcmV0IHNlY3JldCBzZWNyZXQ=\n\
+         remote:\n  - id: zonal\n    address: {ip}@{port}\n    key: xfr-key\n\
+         zone:\n  - domain: xfr.test\n    storage: {run}\n    file: xfr.test.zone\n    master: zonal\n    zonefile-sync: -1\n    journal-content: none\n",
+        ip = z.addr.ip(),
+        port = z.addr.port(),
+        run = run.path().display(),
+    );
+    let knot = common::knot::start_with(unique_addr(), run.path(), &sections, "xfr.test.");
+    wait_for_copy(knot.addr, &format!("h{HOSTS}.xfr.test."), "Knot DNS");
+    assert!(z.stderr().contains("signed=true"), "{}", z.stderr());
+}

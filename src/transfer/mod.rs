@@ -1,5 +1,7 @@
-//! Zone transfers. `primary`: serving AXFR (RFC 5936) — and IXFR (RFC 1995), for
-//! now answered with the whole zone, which RFC 1995 4 allows — over TCP to the
-//! clients `allow_transfer` lets in.
+//! Zone transfers. `primary`: serving AXFR (RFC 5936) and IXFR (RFC 1995) over TCP
+//! to the clients `acl` lets in, signed with TSIG when the request was
+//! (`signing`).
 
+pub mod acl;
 pub mod primary;
+pub mod signing;

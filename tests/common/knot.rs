@@ -27,26 +27,35 @@ impl Drop for Knot {
 /// Starts knotd serving `zones` (origin, file name in `zone_dir`); waits until it
 /// answers for `probe`'s SOA.
 pub fn start(zone_dir: &Path, run_dir: &Path, zones: &[(&str, &str)], probe: &str) -> Knot {
+    let sections = format!(
+        "template:\n  - id: default\n    storage: {zones}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
+         zone:\n{zone_list}",
+        zones = zone_dir.display(),
+        zone_list = zones
+            .iter()
+            .map(|(origin, file)| format!("  - domain: {origin}\n    file: {file}\n"))
+            .collect::<String>(),
+    );
+    start_with(super::unique_addr(), run_dir, &sections, probe)
+}
+
+/// Starts knotd on `addr` with the config `sections` (`key:`, `remote:`, `acl:`,
+/// `template:`, `zone:`; the server, database and log sections are written here);
+/// waits until it answers for `probe`'s SOA.
+pub fn start_with(addr: SocketAddr, run_dir: &Path, sections: &str, probe: &str) -> Knot {
     let Some(knotd) = ["/usr/sbin/knotd", "/usr/bin/knotd"]
         .into_iter()
         .find(|p| Path::new(p).exists())
     else {
         panic!("knotd is not installed: apt-get install knot (bash .ci/run installs it)");
     };
-    let addr = super::unique_addr();
     let config = format!(
         "server:\n    listen: {ip}@{port}\n    rundir: {run}\ndatabase:\n    storage: {run}/db\n\
-         template:\n  - id: default\n    storage: {zones}\n    zonefile-sync: -1\n    zonefile-load: whole\n    journal-content: none\n\
-         zone:\n{zone_list}\
+         {sections}\
          log:\n  - target: {run}/knot.log\n    any: info\n",
         ip = addr.ip(),
         port = addr.port(),
         run = run_dir.display(),
-        zones = zone_dir.display(),
-        zone_list = zones
-            .iter()
-            .map(|(origin, file)| format!("  - domain: {origin}\n    file: {file}\n"))
-            .collect::<String>(),
     );
     let conf_path = run_dir.join("knot.conf");
     std::fs::write(&conf_path, config).expect("write knot.conf");
