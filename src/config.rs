@@ -11,6 +11,7 @@ use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
 use crate::transfer::acl::{TransferAcl, TransferRule};
+use crate::transfer::secondary::SecondaryZone;
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
@@ -182,8 +183,14 @@ pub struct UpdateEntry {
 pub struct ZoneEntry {
     /// The zone's origin (`example.com`; `.` for the root).
     pub name: String,
-    /// Its zone file.
-    pub file: PathBuf,
+    /// Its zone file (for a secondary zone: optional, the copy served until the
+    /// first transfer when the state folder has none).
+    pub file: Option<PathBuf>,
+    /// Primaries to take the zone from (`ADDRESS:PORT`, or an address for port
+    /// 53): a secondary zone.
+    pub primaries: Option<Vec<String>>,
+    /// The TSIG key transfers from the primaries are signed with.
+    pub key: Option<String>,
 }
 
 /// What the command line can set over the file.
@@ -257,6 +264,8 @@ pub struct Config {
     pub query_log: bool,
     /// Who may transfer our zones.
     pub transfers: TransferAcl,
+    /// Zones taken from primaries (`[[zone]]` with `primaries`).
+    pub secondaries: Vec<SecondaryZone>,
 }
 
 /// The resolver's validated settings.
@@ -416,9 +425,19 @@ impl Config {
                 None => Vec::new(),
             };
             for entry in &file.zone {
-                let file_path = resolve(&entry.file);
-                let origin = origin_from_text(&entry.name, &file_path)?;
+                let file_path = entry.file.as_deref().map(resolve);
+                let shown = file_path.clone().unwrap_or_else(|| PathBuf::from("config"));
+                let origin = origin_from_text(&entry.name, &shown)?;
                 sources.retain(|s| s.origin != origin);
+                if entry.primaries.is_some() {
+                    continue; // a secondary zone: see below
+                }
+                let Some(file_path) = file_path else {
+                    return Err(ConfigError::Invalid {
+                        key: "zone",
+                        reason: format!("'{}' needs a file or primaries", entry.name),
+                    });
+                };
                 sources.push(ZoneSource {
                     origin,
                     file: file_path,
@@ -440,6 +459,14 @@ impl Config {
             })
             .transpose()?;
         let transfers = transfer_acl(&file, overrides, &update.keys)?;
+        let secondaries = file
+            .zone
+            .iter()
+            .filter_map(|entry| {
+                let primaries = entry.primaries.as_ref()?;
+                Some(secondary_zone(entry, primaries, &update.keys, &resolve))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             listen,
             workers,
@@ -458,6 +485,7 @@ impl Config {
             log_json: file.log_json.unwrap_or(false),
             query_log: file.query_log.unwrap_or(false),
             transfers,
+            secondaries,
         })
     }
 }
@@ -709,13 +737,8 @@ fn transfer_acl(
         }
         let key = entry
             .key
-            .as_ref()
-            .map(|name| {
-                name_wire(name)
-                    .and_then(|wire| keys.by_name(&wire))
-                    .map(|k| k.name.clone())
-                    .ok_or_else(|| invalid("transfer", format!("no key '{name}'")))
-            })
+            .as_deref()
+            .map(|name| known_key("transfer", name, keys).map(|k| k.name.clone()))
             .transpose()?;
         let zones = entry
             .zones
@@ -734,6 +757,61 @@ fn transfer_acl(
         });
     }
     Ok(TransferAcl::new(rules, keys.clone()))
+}
+
+/// A `[[zone]]` with `primaries`: at least one, each an address (port 53 when
+/// not given); its key one we know.
+fn secondary_zone(
+    entry: &ZoneEntry,
+    primaries: &[String],
+    keys: &KeyRing,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<SecondaryZone, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "zone.primaries",
+        reason,
+    };
+    let file = entry.file.as_deref().map(resolve);
+    let origin = origin_from_text(&entry.name, Path::new("config"))?;
+    if primaries.is_empty() {
+        return Err(invalid(format!("'{}' lists no primary", entry.name)));
+    }
+    let primaries = primaries
+        .iter()
+        .map(|p| {
+            p.parse::<SocketAddr>()
+                .or_else(|_| {
+                    p.parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| invalid(format!("'{p}' is not an ADDRESS:PORT or an address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = entry
+        .key
+        .as_deref()
+        .map(|name| known_key("zone.key", name, keys).cloned())
+        .transpose()?;
+    Ok(SecondaryZone {
+        origin,
+        primaries,
+        key,
+        file,
+    })
+}
+
+/// The key named `name` in `keys` (`key` names the setting in errors).
+fn known_key<'k>(
+    key: &'static str,
+    name: &str,
+    keys: &'k KeyRing,
+) -> Result<&'k TsigKey, ConfigError> {
+    name_wire(name)
+        .and_then(|wire| keys.by_name(&wire))
+        .ok_or_else(|| ConfigError::Invalid {
+            key,
+            reason: format!("no key '{name}'"),
+        })
 }
 
 /// The networks of a list (`key` names the list in errors).
@@ -868,11 +946,17 @@ mod tests {
         // A transfer rule must name a key or networks; its key must be known.
         assert!(matches!(
             parse("[[transfer]]\nzones = [\"example.org\"]"),
-            Err(ConfigError::Invalid { key: "transfer", .. })
+            Err(ConfigError::Invalid {
+                key: "transfer",
+                ..
+            })
         ));
         assert!(matches!(
             parse("[[transfer]]\nkey = \"nobody\""),
-            Err(ConfigError::Invalid { key: "transfer", .. })
+            Err(ConfigError::Invalid {
+                key: "transfer",
+                ..
+            })
         ));
         let e = parse("workers = \"two\"").unwrap_err().to_string();
         assert!(e.starts_with("config t.toml:1: "), "{e}");

@@ -15,6 +15,7 @@ use zonal::ops::reload::Reloader;
 use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
+use zonal::transfer::secondary::Secondaries;
 use zonal::update::updater::Updater;
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
@@ -200,7 +201,15 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     let zones = load_zones(&config.zones, &metrics);
     // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
     let updater = Arc::new(Updater::new(config.update.clone()));
-    let zones = updater.restore(zones);
+    let mut zones = updater.restore(zones);
+    // Secondary zones: the copies kept in the state folder, served at once.
+    let secondaries = Arc::new(Secondaries::new(
+        config.secondaries.clone(),
+        config.update.state_dir.clone(),
+        config.update.keys.clone(),
+        Some(updater.clone()),
+    ));
+    zones.extend(secondaries.restore());
     let zone_count = zones.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -222,6 +231,11 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     server.slow.transfers = config.transfers.clone();
     server.slow.journal_dir = Some(config.update.state_dir.clone());
     server.slow.update = Some(updater.clone());
+    if !secondaries.is_empty() {
+        // NOTIFY from the primaries; UPDATE refused for secondary zones.
+        server.slow.update = Some(secondaries.clone());
+        server.slow.notify = Some(secondaries.clone());
+    }
     if !config.update.keys.is_empty() {
         server.slow.signed = Some(updater.clone());
     }
@@ -259,6 +273,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .serve(runtime.handle(), server.clone(), limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
     runtime.spawn(updater.clone().save_periodically(server.clone()));
+    secondaries.start(runtime.handle(), server.clone());
     if let Some(listener) = metrics_listener {
         let state_dir = Some(config.update.state_dir.clone());
         let exporter = Arc::new(Exporter::new(

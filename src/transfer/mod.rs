@@ -1,7 +1,15 @@
-//! Zone transfers. `primary`: serving AXFR (RFC 5936) and IXFR (RFC 1995) over TCP
-//! to the clients `acl` lets in, signed with TSIG when the request was
+//! Zone transfers, both ways.
+//!
+//! Out (we are the primary): `primary` serves AXFR (RFC 5936) and IXFR (RFC 1995)
+//! over TCP to the clients `acl` lets in, signed with TSIG when the request was
 //! (`signing`).
+//!
+//! In (we are a secondary): `secondary` keeps each secondary zone fresh — on
+//! start, on NOTIFY, on its SOA timers — with the SOA queries and transfers of
+//! `client`, and expires a zone whose primaries stay out of reach.
 
 pub mod acl;
+pub mod client;
 pub mod primary;
+pub mod secondary;
 pub mod signing;

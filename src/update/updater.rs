@@ -533,7 +533,7 @@ pub(crate) fn tsig_failure_reply(
     slow_reply(out, failure.rcode, AnswerKind::Error, Route::Update)
 }
 
-fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
+pub(crate) fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
     SlowReply {
         message,
         outcome: Outcome {

@@ -6,10 +6,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use hickory_proto::op::Message;
-use hickory_proto::rr::RecordType;
+use std::time::Duration;
 
 /// A running knotd.
 pub struct Knot {
@@ -57,6 +54,8 @@ pub fn start_with(addr: SocketAddr, run_dir: &Path, sections: &str, probe: &str)
         port = addr.port(),
         run = run_dir.display(),
     );
+    // The journal (IXFR, updates) lives there: knotd does not make the folder.
+    std::fs::create_dir_all(run_dir.join("db")).expect("knot database folder");
     let conf_path = run_dir.join("knot.conf");
     std::fs::write(&conf_path, config).expect("write knot.conf");
     let child = Command::new(knotd)
@@ -68,16 +67,8 @@ pub fn start_with(addr: SocketAddr, run_dir: &Path, sections: &str, probe: &str)
         .spawn()
         .expect("knotd starts");
     let knot = Knot { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let probe_packet = super::query(probe, RecordType::SOA, None)
-        .to_vec()
-        .expect("encodes");
-    while Instant::now() < deadline {
-        if let Some(reply) = super::udp_raw(knot.addr, &probe_packet, Duration::from_millis(200)) {
-            if Message::from_vec(&reply).is_ok_and(|m| !m.answers.is_empty()) {
-                return knot;
-            }
-        }
+    if super::wait_for_soa(knot.addr, probe, Duration::from_secs(10)) {
+        return knot;
     }
     let log = std::fs::read_to_string(run_dir.join("knot.log")).unwrap_or_default();
     panic!("knotd did not serve {probe} on {}:\n{log}", knot.addr);
