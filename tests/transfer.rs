@@ -1,6 +1,8 @@
 //! Zone transfers out of zonal: AXFR streamed over TCP to allowed clients (dig, and
 //! Knot DNS and NSD as secondaries), refused to others, IXFR answered over UDP with
-//! the SOA and over TCP in full (or with the SOA alone for a current client).
+//! the SOA and over TCP in full (or with the SOA alone for a current client); and
+//! transfers signed with TSIG: checked, every message signed, taken by dig, kdig,
+//! Knot DNS and NSD with the key, refused with the TSIG error to a wrong one.
 
 mod common;
 
@@ -231,39 +233,56 @@ fn knot_dns_and_nsd_take_the_zone_as_secondaries() {
 
     // NSD.
     let nsd_dir = tempfile::tempdir().expect("tempdir");
-    let nsd_addr = unique_addr();
-    let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("nsd installed (apt-get install nsd)");
-    let run = nsd_dir.path().display();
-    let config = format!(
-        "server:\n    ip-address: {ip}@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{run}\"\n\
-         \x20   database: \"\"\n    pidfile: \"{run}/nsd.pid\"\n    xfrdfile: \"{run}/xfrd.state\"\n    xfrdir: \"{run}\"\n\
-         \x20   logfile: \"{run}/nsd.log\"\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
-         remote-control:\n    control-enable: no\n\
-         zone:\n    name: xfr.test\n    zonefile: xfr.test.zone\n    request-xfr: AXFR {pip}@{pport} NOKEY\n    allow-notify: {pip} NOKEY\n",
-        ip = nsd_addr.ip(),
-        port = nsd_addr.port(),
-        pip = primary.ip(),
-        pport = primary.port(),
-    );
-    std::fs::write(nsd_dir.path().join("nsd.conf"), config).expect("nsd.conf");
-    let child = Command::new(nsd)
-        .args(["-d", "-c"])
-        .arg(nsd_dir.path().join("nsd.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nsd starts");
-    let _nsd = Secondary(child);
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), primary, None);
     wait_for_copy(nsd_addr, &name, "NSD");
     assert!(
         z.stderr().matches("zone transferred").count() >= 2,
         "{}",
         z.stderr()
     );
+}
+
+/// NSD as a secondary of `xfr.test` from `primary`, its files in `run`, taking the
+/// zone with the key `(name, secret)` when given; and its address.
+fn nsd_secondary(
+    run: &Path,
+    primary: SocketAddr,
+    key: Option<(&str, &str)>,
+) -> (Secondary, SocketAddr) {
+    let nsd_addr = unique_addr();
+    let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nsd installed (apt-get install nsd)");
+    let (key_section, key_name) = match key {
+        Some((name, secret)) => (
+            format!("key:\n    name: \"{name}\"\n    algorithm: hmac-sha256\n    secret: \"{secret}\"\n"),
+            name,
+        ),
+        None => (String::new(), "NOKEY"),
+    };
+    let run = run.display();
+    let config = format!(
+        "server:\n    ip-address: {ip}@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{run}\"\n\
+         \x20   database: \"\"\n    pidfile: \"{run}/nsd.pid\"\n    xfrdfile: \"{run}/xfrd.state\"\n    xfrdir: \"{run}\"\n\
+         \x20   logfile: \"{run}/nsd.log\"\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
+         remote-control:\n    control-enable: no\n{key_section}\
+         zone:\n    name: xfr.test\n    zonefile: xfr.test.zone\n    request-xfr: AXFR {pip}@{pport} {key_name}\n    allow-notify: {pip} {key_name}\n",
+        ip = nsd_addr.ip(),
+        port = nsd_addr.port(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    );
+    std::fs::write(format!("{run}/nsd.conf"), config).expect("nsd.conf");
+    let child = Command::new(nsd)
+        .args(["-d", "-c"])
+        .arg(format!("{run}/nsd.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nsd starts");
+    (Secondary(child), nsd_addr)
 }
 
 #[test]
@@ -430,7 +449,7 @@ fn signed_transfers_are_checked_and_every_message_signed() {
 }
 
 #[test]
-fn knot_dns_takes_the_zone_signed_with_a_key() {
+fn knot_dns_and_nsd_take_the_zone_signed_with_a_key() {
     let (z, _dir) = signed_primary();
     let run = tempfile::tempdir().expect("tempdir");
     let sections = format!(
@@ -443,5 +462,9 @@ fn knot_dns_takes_the_zone_signed_with_a_key() {
     );
     let knot = common::knot::start_with(unique_addr(), run.path(), &sections, "xfr.test.");
     wait_for_copy(knot.addr, &format!("h{HOSTS}.xfr.test."), "Knot DNS");
+    let nsd_dir = tempfile::tempdir().expect("tempdir");
+    let key = ("xfr-key", "c2VjcmV0IHNlY3JldCBzZWNyZXQ=");
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), z.addr, Some(key));
+    wait_for_copy(nsd_addr, &format!("h{HOSTS}.xfr.test."), "NSD");
     assert!(z.stderr().contains("signed=true"), "{}", z.stderr());
 }
