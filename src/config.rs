@@ -11,7 +11,9 @@ use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
 use crate::server::ClientAcl;
 use crate::sign::{SignatureTiming, ZoneKeys};
+use crate::transfer::acl::{TransferAcl, TransferRule};
 use crate::transfer::notifier::NotifyTarget;
+use crate::transfer::secondary::SecondaryZone;
 use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
@@ -95,6 +97,21 @@ pub struct ConfigFile {
     /// `[[notify]]` tables: secondaries told of zone changes.
     #[serde(default)]
     pub notify: Vec<NotifyEntry>,
+    /// Transfer rules: by key, zones and networks.
+    #[serde(default)]
+    pub transfer: Vec<TransferEntry>,
+}
+
+/// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferEntry {
+    /// The key that must sign the request (any or none when absent).
+    pub key: Option<String>,
+    /// Zones covered (all when absent).
+    pub zones: Option<Vec<String>>,
+    /// Client networks (any when absent).
+    pub networks: Option<Vec<String>>,
 }
 
 /// The `[resolver]` table. See the README for each key.
@@ -197,8 +214,14 @@ pub struct UpdateEntry {
 pub struct ZoneEntry {
     /// The zone's origin (`example.com`; `.` for the root).
     pub name: String,
-    /// Its zone file.
-    pub file: PathBuf,
+    /// Its zone file (for a secondary zone: optional, the copy served until the
+    /// first transfer when the state folder has none).
+    pub file: Option<PathBuf>,
+    /// Primaries to take the zone from (`ADDRESS:PORT`, or an address for port
+    /// 53): a secondary zone.
+    pub primaries: Option<Vec<String>>,
+    /// The TSIG key transfers from the primaries are signed with.
+    pub key: Option<String>,
 }
 
 /// What the command line can set over the file.
@@ -272,10 +295,12 @@ pub struct Config {
     pub log_json: bool,
     /// Log every query.
     pub query_log: bool,
-    /// Who may transfer our zones.
-    pub transfer_clients: ClientAcl,
     /// Secondaries told of zone changes (NOTIFY).
     pub notify: Vec<NotifyTarget>,
+    /// Who may transfer our zones.
+    pub transfers: TransferAcl,
+    /// Zones taken from primaries (`[[zone]]` with `primaries`).
+    pub secondaries: Vec<SecondaryZone>,
 }
 
 /// The resolver's validated settings.
@@ -435,9 +460,19 @@ impl Config {
                 None => Vec::new(),
             };
             for entry in &file.zone {
-                let file_path = resolve(&entry.file);
-                let origin = origin_from_text(&entry.name, &file_path)?;
+                let file_path = entry.file.as_deref().map(resolve);
+                let shown = file_path.clone().unwrap_or_else(|| PathBuf::from("config"));
+                let origin = origin_from_text(&entry.name, &shown)?;
                 sources.retain(|s| s.origin != origin);
+                if entry.primaries.is_some() {
+                    continue; // a secondary zone: see below
+                }
+                let Some(file_path) = file_path else {
+                    return Err(ConfigError::Invalid {
+                        key: "zone",
+                        reason: format!("'{}' needs a file or primaries", entry.name),
+                    });
+                };
                 sources.push(ZoneSource {
                     origin,
                     file: file_path,
@@ -458,23 +493,16 @@ impl Config {
                 })
             })
             .transpose()?;
-        let transfer_text = if overrides.allow_transfer.is_empty() {
-            file.allow_transfer.clone().unwrap_or_default()
-        } else {
-            overrides.allow_transfer.clone()
-        };
-        let transfer_clients = ClientAcl::new(
-            transfer_text
-                .iter()
-                .map(|n| {
-                    parse_network(n).ok_or_else(|| ConfigError::Invalid {
-                        key: "allow_transfer",
-                        reason: format!("'{n}' is not a network (CIDR)"),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        );
         let notify = notify_targets(&file, &update.keys)?;
+        let transfers = transfer_acl(&file, overrides, &update.keys)?;
+        let secondaries = file
+            .zone
+            .iter()
+            .filter_map(|entry| {
+                let primaries = entry.primaries.as_ref()?;
+                Some(secondary_zone(entry, primaries, &update.keys, &resolve))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             notify,
             listen,
@@ -493,7 +521,8 @@ impl Config {
             metrics_listen,
             log_json: file.log_json.unwrap_or(false),
             query_log: file.query_log.unwrap_or(false),
-            transfer_clients,
+            transfers,
+            secondaries,
         })
     }
 }
@@ -656,29 +685,13 @@ fn update_settings(
     for entry in &file.update {
         let zones = entry
             .zones
-            .as_ref()
-            .map(|list| {
-                list.iter()
-                    .map(|z| {
-                        name_wire(z)
-                            .ok_or_else(|| invalid("update", format!("bad zone name '{z}'")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .as_deref()
+            .map(|list| zone_names("update", list))
             .transpose()?;
         let networks = entry
             .networks
-            .as_ref()
-            .map(|list| {
-                list.iter()
-                    .map(|n| {
-                        parse_network(n).ok_or_else(|| {
-                            invalid("update", format!("'{n}' is not a network (CIDR)"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(ClientAcl::new)
-            })
+            .as_deref()
+            .map(|list| networks("update", list))
             .transpose()?;
         let names = match (&entry.name, &entry.subdomain) {
             (None, None) => NameScope::Zone,
@@ -815,6 +828,138 @@ fn notify_targets(file: &ConfigFile, keys: &KeyRing) -> Result<Vec<NotifyTarget>
     Ok(targets)
 }
 
+/// Who may transfer: `allow_transfer` (flags over the file), one rule of networks,
+/// then each `[[transfer]]` rule, whose key must be one we know.
+fn transfer_acl(
+    file: &ConfigFile,
+    overrides: &Overrides,
+    keys: &KeyRing,
+) -> Result<TransferAcl, ConfigError> {
+    let invalid = |key: &'static str, reason: String| ConfigError::Invalid { key, reason };
+    let allow_text = if overrides.allow_transfer.is_empty() {
+        file.allow_transfer.clone().unwrap_or_default()
+    } else {
+        overrides.allow_transfer.clone()
+    };
+    let mut rules = Vec::new();
+    if !allow_text.is_empty() {
+        rules.push(TransferRule {
+            key: None,
+            zones: None,
+            networks: Some(networks("allow_transfer", &allow_text)?),
+        });
+    }
+    for entry in &file.transfer {
+        if entry.key.is_none() && entry.networks.is_none() {
+            return Err(invalid(
+                "transfer",
+                "give a key, networks or both (a rule of neither would let anyone in)".into(),
+            ));
+        }
+        let key = entry
+            .key
+            .as_deref()
+            .map(|name| known_key("transfer", name, keys).map(|k| k.name.clone()))
+            .transpose()?;
+        let zones = entry
+            .zones
+            .as_deref()
+            .map(|list| zone_names("transfer", list))
+            .transpose()?;
+        let networks = entry
+            .networks
+            .as_deref()
+            .map(|list| networks("transfer", list))
+            .transpose()?;
+        rules.push(TransferRule {
+            key,
+            zones,
+            networks,
+        });
+    }
+    Ok(TransferAcl::new(rules, keys.clone()))
+}
+
+/// A `[[zone]]` with `primaries`: at least one, each an address (port 53 when
+/// not given); its key one we know.
+fn secondary_zone(
+    entry: &ZoneEntry,
+    primaries: &[String],
+    keys: &KeyRing,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<SecondaryZone, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "zone.primaries",
+        reason,
+    };
+    let file = entry.file.as_deref().map(resolve);
+    let origin = origin_from_text(&entry.name, Path::new("config"))?;
+    if primaries.is_empty() {
+        return Err(invalid(format!("'{}' lists no primary", entry.name)));
+    }
+    let primaries = primaries
+        .iter()
+        .map(|p| {
+            p.parse::<SocketAddr>()
+                .or_else(|_| {
+                    p.parse::<std::net::IpAddr>()
+                        .map(|ip| SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| invalid(format!("'{p}' is not an ADDRESS:PORT or an address")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = entry
+        .key
+        .as_deref()
+        .map(|name| known_key("zone.key", name, keys).cloned())
+        .transpose()?;
+    Ok(SecondaryZone {
+        origin,
+        primaries,
+        key,
+        file,
+    })
+}
+
+/// The key named `name` in `keys` (`key` names the setting in errors).
+fn known_key<'k>(
+    key: &'static str,
+    name: &str,
+    keys: &'k KeyRing,
+) -> Result<&'k TsigKey, ConfigError> {
+    name_wire(name)
+        .and_then(|wire| keys.by_name(&wire))
+        .ok_or_else(|| ConfigError::Invalid {
+            key,
+            reason: format!("no key '{name}'"),
+        })
+}
+
+/// The networks of a list (`key` names the list in errors).
+fn networks(key: &'static str, list: &[String]) -> Result<ClientAcl, ConfigError> {
+    list.iter()
+        .map(|n| {
+            parse_network(n).ok_or_else(|| ConfigError::Invalid {
+                key,
+                reason: format!("'{n}' is not a network (CIDR)"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ClientAcl::new)
+}
+
+/// The zone names of a list, lowercase wire format (`key` names the list in errors).
+fn zone_names(key: &'static str, list: &[String]) -> Result<Vec<Vec<u8>>, ConfigError> {
+    list.iter()
+        .map(|z| {
+            name_wire(z).ok_or_else(|| ConfigError::Invalid {
+                key,
+                reason: format!("bad zone name '{z}'"),
+            })
+        })
+        .collect()
+}
+
 /// A network in CIDR form (`192.0.2.0/24`, `2001:db8::/32`), or one address.
 fn parse_network(text: &str) -> Option<ipnet::IpNet> {
     text.parse().ok().or_else(|| {
@@ -918,6 +1063,21 @@ mod tests {
         assert!(matches!(
             parse("workers = 5000"),
             Err(ConfigError::Invalid { key: "workers", .. })
+        ));
+        // A transfer rule must name a key or networks; its key must be known.
+        assert!(matches!(
+            parse("[[transfer]]\nzones = [\"example.org\"]"),
+            Err(ConfigError::Invalid {
+                key: "transfer",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("[[transfer]]\nkey = \"nobody\""),
+            Err(ConfigError::Invalid {
+                key: "transfer",
+                ..
+            })
         ));
         let e = parse("workers = \"two\"").unwrap_err().to_string();
         assert!(e.starts_with("config t.toml:1: "), "{e}");

@@ -16,6 +16,7 @@ use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
 use zonal::transfer::notifier::Notifier;
+use zonal::transfer::secondary::Secondaries;
 use zonal::update::updater::Updater;
 use zonal::wire::name::to_presentation;
 use zonal::zonefile::{builtin_zones, load_zone, origin_from_text, LoadError};
@@ -209,7 +210,15 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         config.listen.iter().map(|a| a.ip()).collect(),
     ));
     let updater = Arc::new(Updater::new(config.update.clone()).with_notifier(notifier.clone()));
-    let zones = updater.restore(zones);
+    let mut zones = updater.restore(zones);
+    // Secondary zones: the copies kept in the state folder, served at once.
+    let secondaries = Arc::new(Secondaries::new(
+        config.secondaries.clone(),
+        config.update.state_dir.clone(),
+        config.update.keys.clone(),
+        Some(updater.clone()),
+    ));
+    zones.extend(secondaries.restore());
     let zone_count = zones.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -228,9 +237,14 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     };
     let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
     server.metrics = metrics;
-    server.slow.transfer_clients = config.transfer_clients.clone();
+    server.slow.transfers = config.transfers.clone();
     server.slow.journal_dir = Some(config.update.state_dir.clone());
     server.slow.update = Some(updater.clone());
+    if !secondaries.is_empty() {
+        // NOTIFY from the primaries; UPDATE refused for secondary zones.
+        server.slow.update = Some(secondaries.clone());
+        server.slow.notify = Some(secondaries.clone());
+    }
     if !config.update.keys.is_empty() {
         server.slow.signed = Some(updater.clone());
     }
@@ -277,6 +291,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             notifier.notify(zone);
         }
     }
+    secondaries.start(runtime.handle(), server.clone());
     if let Some(listener) = metrics_listener {
         let state_dir = Some(config.update.state_dir.clone());
         let exporter = Arc::new(Exporter::new(

@@ -12,52 +12,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{answers, query, unique_addr, Zonal};
+use common::{answers, http_get, metrics_addr, query, scrape, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
-
-/// A port for the metrics endpoint on `dns`'s address (its DNS port + 1).
-fn metrics_addr(dns: SocketAddr) -> SocketAddr {
-    SocketAddr::new(dns.ip(), dns.port() + 1)
-}
-
-/// GET `path` from `addr`: status code and body.
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("connect to the metrics endpoint");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: zonal\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// Every sample of a scrape: `name{labels}` → value.
-fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
-    let (status, body) = http_get(addr, "/metrics");
-    assert_eq!(status, 200, "{body}");
-    body.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (key, value) = l.rsplit_once(' ')?;
-            Some((key.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
 
 fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &str) -> f64 {
     after.get(key).copied().unwrap_or(0.0) - before.get(key).copied().unwrap_or(0.0)

@@ -1,6 +1,8 @@
 //! Zone transfers out of zonal: AXFR streamed over TCP to allowed clients (dig, and
 //! Knot DNS and NSD as secondaries), refused to others, IXFR answered over UDP with
-//! the SOA and over TCP in full (or with the SOA alone for a current client).
+//! the SOA and over TCP in full (or with the SOA alone for a current client); and
+//! transfers signed with TSIG: checked, every message signed, taken by dig, kdig,
+//! Knot DNS and NSD with the key, refused with the TSIG error to a wrong one.
 
 mod common;
 
@@ -231,39 +233,56 @@ fn knot_dns_and_nsd_take_the_zone_as_secondaries() {
 
     // NSD.
     let nsd_dir = tempfile::tempdir().expect("tempdir");
-    let nsd_addr = unique_addr();
-    let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("nsd installed (apt-get install nsd)");
-    let run = nsd_dir.path().display();
-    let config = format!(
-        "server:\n    ip-address: {ip}@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{run}\"\n\
-         \x20   database: \"\"\n    pidfile: \"{run}/nsd.pid\"\n    xfrdfile: \"{run}/xfrd.state\"\n    xfrdir: \"{run}\"\n\
-         \x20   logfile: \"{run}/nsd.log\"\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
-         remote-control:\n    control-enable: no\n\
-         zone:\n    name: xfr.test\n    zonefile: xfr.test.zone\n    request-xfr: AXFR {pip}@{pport} NOKEY\n    allow-notify: {pip} NOKEY\n",
-        ip = nsd_addr.ip(),
-        port = nsd_addr.port(),
-        pip = primary.ip(),
-        pport = primary.port(),
-    );
-    std::fs::write(nsd_dir.path().join("nsd.conf"), config).expect("nsd.conf");
-    let child = Command::new(nsd)
-        .args(["-d", "-c"])
-        .arg(nsd_dir.path().join("nsd.conf"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nsd starts");
-    let _nsd = Secondary(child);
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), primary, None);
     wait_for_copy(nsd_addr, &name, "NSD");
     assert!(
         z.stderr().matches("zone transferred").count() >= 2,
         "{}",
         z.stderr()
     );
+}
+
+/// NSD as a secondary of `xfr.test` from `primary`, its files in `run`, taking the
+/// zone with the key `(name, secret)` when given; and its address.
+fn nsd_secondary(
+    run: &Path,
+    primary: SocketAddr,
+    key: Option<(&str, &str)>,
+) -> (Secondary, SocketAddr) {
+    let nsd_addr = unique_addr();
+    let nsd = ["/usr/sbin/nsd", "/usr/bin/nsd"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("nsd installed (apt-get install nsd)");
+    let (key_section, key_name) = match key {
+        Some((name, secret)) => (
+            format!("key:\n    name: \"{name}\"\n    algorithm: hmac-sha256\n    secret: \"{secret}\"\n"),
+            name,
+        ),
+        None => (String::new(), "NOKEY"),
+    };
+    let run = run.display();
+    let config = format!(
+        "server:\n    ip-address: {ip}@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{run}\"\n\
+         \x20   database: \"\"\n    pidfile: \"{run}/nsd.pid\"\n    xfrdfile: \"{run}/xfrd.state\"\n    xfrdir: \"{run}\"\n\
+         \x20   logfile: \"{run}/nsd.log\"\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
+         remote-control:\n    control-enable: no\n{key_section}\
+         zone:\n    name: xfr.test\n    zonefile: xfr.test.zone\n    request-xfr: AXFR {pip}@{pport} {key_name}\n    allow-notify: {pip} {key_name}\n",
+        ip = nsd_addr.ip(),
+        port = nsd_addr.port(),
+        pip = primary.ip(),
+        pport = primary.port(),
+    );
+    std::fs::write(format!("{run}/nsd.conf"), config).expect("nsd.conf");
+    let child = Command::new(nsd)
+        .args(["-d", "-c"])
+        .arg(format!("{run}/nsd.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nsd starts");
+    (Secondary(child), nsd_addr)
 }
 
 #[test]
@@ -366,4 +385,86 @@ fn transfer_until(addr: SocketAddr, message: &Message, times: usize) -> Vec<Mess
             .count()
             >= times
     })
+}
+
+/// The key of the signed-transfer tests, as `dig -y` takes it.
+const KEY: &str = "hmac-sha256:xfr-key:c2VjcmV0IHNlY3JldCBzZWNyZXQ=";
+
+/// zonal serving the zone above to those who sign with `xfr-key`, and to nobody else.
+fn signed_primary() -> (Zonal, tempfile::TempDir) {
+    let dir = zone_dir();
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \"{d}\"\nstate_dir = \"{d}/state\"\n\
+             [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0IHNlY3JldCBzZWNyZXQ=\"\n\
+             [[transfer]]\nkey = \"xfr-key\"\nzones = [\"xfr.test\"]\n",
+            d = dir.path().display()
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    (z, dir)
+}
+
+#[test]
+fn signed_transfers_are_checked_and_every_message_signed() {
+    let (z, _dir) = signed_primary();
+    // dig checks the TSIG of every message and fails the transfer on any error.
+    let out = z.dig(&["-y", KEY, "xfr.test.", "AXFR"]);
+    assert!(
+        out.contains(&format!("XFR size: {} records", RECORDS + 1)),
+        "{out}"
+    );
+    let kdig = Command::new("kdig")
+        .arg(format!("@{}", z.addr.ip()))
+        .args([
+            "-p",
+            &z.addr.port().to_string(),
+            "-y",
+            KEY,
+            "xfr.test.",
+            "AXFR",
+        ])
+        .output()
+        .expect("kdig runs (apt-get install knot-dnsutils)");
+    let kdig = String::from_utf8_lossy(&kdig.stdout);
+    assert!(kdig.contains(&format!("{} records", RECORDS + 1)), "{kdig}");
+    // Another secret: NOTAUTH with BADSIG; an unknown key: BADKEY (RFC 8945 5.2).
+    for (key, error) in [
+        ("hmac-sha256:xfr-key:b3RoZXIgc2VjcmV0", "BADSIG"),
+        ("hmac-sha256:stranger:b3RoZXIgc2VjcmV0", "BADKEY"),
+    ] {
+        let out = z.dig(&["-y", key, "xfr.test.", "AXFR"]);
+        assert!(
+            out.contains(error) && out.contains("Transfer failed"),
+            "{out}"
+        );
+    }
+    // Unsigned: refused, the rule wants the key.
+    let refused = transfer(z.addr, &query("xfr.test.", RecordType::AXFR, None));
+    assert_eq!(refused[0].metadata.response_code, ResponseCode::Refused);
+    assert!(z.stderr().contains("transfer refused: TSIG does not check"));
+}
+
+#[test]
+fn knot_dns_and_nsd_take_the_zone_signed_with_a_key() {
+    let (z, _dir) = signed_primary();
+    let run = tempfile::tempdir().expect("tempdir");
+    let sections = format!(
+        "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: c2VjcmV0IHNlY3JldCBzZWNyZXQ=\n\
+         remote:\n  - id: zonal\n    address: {ip}@{port}\n    key: xfr-key\n\
+         zone:\n  - domain: xfr.test\n    storage: {run}\n    file: xfr.test.zone\n    master: zonal\n    zonefile-sync: -1\n    journal-content: none\n",
+        ip = z.addr.ip(),
+        port = z.addr.port(),
+        run = run.path().display(),
+    );
+    let knot = common::knot::start_with(unique_addr(), run.path(), &sections, "xfr.test.");
+    wait_for_copy(knot.addr, &format!("h{HOSTS}.xfr.test."), "Knot DNS");
+    let nsd_dir = tempfile::tempdir().expect("tempdir");
+    let key = ("xfr-key", "c2VjcmV0IHNlY3JldCBzZWNyZXQ=");
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), z.addr, Some(key));
+    wait_for_copy(nsd_addr, &format!("h{HOSTS}.xfr.test."), "NSD");
+    assert!(z.stderr().contains("signed=true"), "{}", z.stderr());
 }

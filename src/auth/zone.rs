@@ -61,6 +61,9 @@ pub struct Zone {
     /// DNS warn and load: records outside the zone (ignored), NS targets in the zone
     /// without an address.
     pub warnings: Arc<[String]>,
+    /// A secondary copy not refreshed from a primary within its SOA expire: answered
+    /// SERVFAIL (a copy with the flag set is swapped in; the names are shared).
+    pub expired: bool,
 }
 
 /// How a signed zone proves that names and types do not exist.
@@ -105,6 +108,7 @@ impl Zone {
             dnssec,
             nsec3: None,
             warnings: Arc::from(Vec::new()),
+            expired: false,
             origin_labels: label_count(&origin),
             origin,
             names,

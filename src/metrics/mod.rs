@@ -36,6 +36,8 @@ pub struct Metrics {
     /// TCP connections closed at once, over the cap.
     pub tcp_refused: AtomicU64,
     zones: DashMap<Box<[u8]>, ZoneEvents>,
+    /// Refreshes of secondary zones from their primaries, by zone and result.
+    transfers_in: DashMap<(Box<[u8]>, &'static str), u64>,
     ready: AtomicBool,
 }
 
@@ -74,6 +76,23 @@ impl Metrics {
         self.zones
             .iter()
             .map(|e| (e.key().clone(), *e.value()))
+            .collect()
+    }
+
+    /// Counts a refresh of the secondary zone `origin` that ended in `result`
+    /// (`axfr`, `ixfr`, or why it failed).
+    pub fn transfer_in(&self, origin: &[u8], result: &'static str) {
+        *self
+            .transfers_in
+            .entry((origin.into(), result))
+            .or_default() += 1;
+    }
+
+    /// Refreshes of secondary zones so far: (zone, result, count).
+    pub fn transfers_in(&self) -> Vec<(Box<[u8]>, &'static str, u64)> {
+        self.transfers_in
+            .iter()
+            .map(|e| (e.key().0.clone(), e.key().1, *e.value()))
             .collect()
     }
 

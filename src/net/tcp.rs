@@ -21,8 +21,6 @@ use crate::server::{
 
 /// Time allowed to finish reading a message once its length has arrived, or to write a reply.
 pub(crate) const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest a zone transfer may take to send.
-pub(crate) const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 /// While stopping, how long a connection waits for more of what its client sent.
 pub(crate) const STOPPING_READ_WAIT: Duration = Duration::from_millis(100);
 
@@ -131,39 +129,9 @@ async fn serve_connection(
                     None
                 }
                 Response::Defer(Route::Transfer) => {
-                    // A zone transfer: streamed from the snapshot read here.
-                    let zone = crate::wire::parse_query(message).ok().and_then(|q| {
-                        let mut lower = [0u8; crate::wire::name::NAME_BUF_BYTES];
-                        let name = crate::wire::name::lowercase_into(q.qname, &mut lower);
-                        zone_set.get(name).cloned().map(|zone| (zone, q))
-                    });
+                    // A zone transfer: checked and streamed by the transfer module.
                     drop(zone_set);
-                    let Some((zone, query)) = zone else { continue };
-                    // IXFR: the zone's journal of updates, read beside the updater.
-                    let history = match (&server.slow.journal_dir, query.qtype) {
-                        (Some(dir), crate::wire::types::IXFR) => {
-                            let path =
-                                crate::update::state::StatePaths::new(dir, &zone.origin).journal;
-                            tokio::task::spawn_blocking(move || {
-                                crate::update::journal::read_entries(&path)
-                            })
-                            .await
-                            .ok()
-                            .and_then(Result::ok)
-                            .unwrap_or_default()
-                        }
-                        _ => Vec::new(),
-                    };
-                    let name = crate::wire::name::to_presentation(&zone.origin);
-                    let started = std::time::Instant::now();
-                    let sent = timeout(
-                        TRANSFER_TIMEOUT,
-                        crate::transfer::primary::stream(zone, &query, &history, &mut writer),
-                    )
-                    .await
-                    .map_err(|_| std::io::ErrorKind::TimedOut)??;
-                    tracing::info!(%client, zone = %name, messages = sent.messages, records = sent.records,
-                        ms = started.elapsed().as_millis() as u64, "zone transferred");
+                    crate::transfer::primary::serve(server, message, client, &mut writer).await?;
                     continue;
                 }
                 Response::Defer(route) => {

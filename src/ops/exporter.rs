@@ -245,9 +245,40 @@ impl Exporter {
                 events.failures as f64,
             );
         }
+        let mut transfers_in = Family::new(
+            "zonal_transfers_in_total",
+            "Refreshes of secondary zones from their primaries, by result (axfr, ixfr, or why it failed).",
+            COUNTER,
+        );
+        for (origin, result, count) in metrics.transfers_in() {
+            transfers_in = transfers_in.value(
+                &[
+                    ("zone", to_presentation(&origin).as_str()),
+                    ("result", result),
+                ],
+                count as f64,
+            );
+        }
+        let mut expired = Family::new(
+            "zonal_zone_expired",
+            "1 for a secondary zone past its SOA expire without contact with a primary (answered SERVFAIL).",
+            GAUGE,
+        );
+        for zone in zones.zones().filter(|z| z.expired) {
+            expired = expired.value(&[("zone", to_presentation(&zone.origin).as_str())], 1.0);
+        }
         let count =
             Family::new("zonal_zones", "Zones served.", GAUGE).value(&[], zones.len() as f64);
-        vec![count, serial, records, loaded, failures, journal]
+        vec![
+            count,
+            serial,
+            records,
+            loaded,
+            failures,
+            journal,
+            transfers_in,
+            expired,
+        ]
     }
 
     fn resolver_families(&self, sum: &TallySum) -> Vec<Family> {

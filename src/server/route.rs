@@ -125,19 +125,24 @@ pub fn respond<'z>(
     let flags = match query.qclass {
         CLASS_IN if transfer => {
             // Zone transfers: over TCP streamed by the transport, to allowed clients
-            // (signed transfers are not taken yet); IXFR over UDP gets the SOA, which
-            // sends a client that is behind to TCP (RFC 1995 2).
+            // (a signed request is checked there, with its key); IXFR over UDP gets
+            // the SOA, unsigned requests only, which sends a client that is behind
+            // to TCP (RFC 1995 2). An expired zone is not transferred.
             let qname = lowercase_into(query.qname, &mut scratch.qname);
-            let zone = zones.get(qname);
-            let allowed = zone.is_some()
-                && !query.tsig
-                && server.slow.transfer_clients.allows(request.client.ip());
+            let zone = zones.get(qname).filter(|z| !z.expired);
+            let allowed = zone.is_some_and(|z| {
+                query.tsig
+                    || server
+                        .slow
+                        .transfers
+                        .allows(&z.origin, request.client.ip(), None)
+            });
             outcome.route = Route::Transfer;
             match zone {
                 Some(_) if allowed && request.transport == Transport::Tcp => {
                     return Response::Defer(Route::Transfer);
                 }
-                Some(zone) if allowed && query.qtype == types::IXFR => {
+                Some(zone) if allowed && !query.tsig && query.qtype == types::IXFR => {
                     outcome.zone = Some(zone);
                     let soa = &zone.soa;
                     match writer.write_rrset(
@@ -165,6 +170,17 @@ pub fn respond<'z>(
                 && server.slow.recursion_clients.allows(request.client.ip());
             let qname = lowercase_into(query.qname, &mut scratch.qname);
             match zones.find(qname, query.qtype) {
+                // A secondary zone whose primaries have been out of reach for longer
+                // than its SOA expire (RFC 1035 3.3.13): no longer authoritative.
+                Some(zone) if zone.expired => {
+                    outcome.zone = Some(zone);
+                    AnswerFlags {
+                        rcode: rcode::SERVFAIL,
+                        aa: false,
+                        tc: false,
+                        kind: AnswerKind::Error,
+                    }
+                }
                 Some(zone) => {
                     outcome.zone = Some(zone);
                     let flags = answer(

@@ -85,8 +85,9 @@ pub struct SlowPaths {
     pub cached: Option<Arc<dyn CachedAnswers>>,
     /// Who may recurse: others get REFUSED for names outside our zones.
     pub recursion_clients: ClientAcl,
-    /// Who may transfer our zones (AXFR, IXFR): nobody by default.
-    pub transfer_clients: ClientAcl,
+    /// Who may transfer our zones (AXFR, IXFR), and the keys they sign with:
+    /// nobody by default.
+    pub transfers: crate::transfer::acl::TransferAcl,
     /// Where the journals of dynamic zones are, for IXFR.
     pub journal_dir: Option<std::path::PathBuf>,
     /// Dynamic updates, for [`Route::Update`].
@@ -106,7 +107,7 @@ impl Default for SlowPaths {
             recursive: None,
             cached: None,
             recursion_clients: ClientAcl::loopback(),
-            transfer_clients: ClientAcl::default(),
+            transfers: crate::transfer::acl::TransferAcl::default(),
             journal_dir: None,
             update: None,
             notify: None,

@@ -1,7 +1,16 @@
-//! Zone transfers. `primary`: serving AXFR (RFC 5936) — and IXFR (RFC 1995), for
-//! now answered with the whole zone, which RFC 1995 4 allows — over TCP to the
-//! clients `allow_transfer` lets in. `notifier`: NOTIFY (RFC 1996) to secondaries when
-//! a zone changes.
+//! Zone transfers, both ways.
+//!
+//! Out (we are the primary): `primary` serves AXFR (RFC 5936) and IXFR (RFC 1995)
+//! over TCP to the clients `acl` lets in, signed with TSIG when the request was
+//! (`signing`); `notifier` tells the secondaries of a change by NOTIFY (RFC 1996).
+//!
+//! In (we are a secondary): `secondary` keeps each secondary zone fresh — on
+//! start, on NOTIFY, on its SOA timers — with the SOA queries and transfers of
+//! `client`, and expires a zone whose primaries stay out of reach.
 
+pub mod acl;
+pub mod client;
 pub mod notifier;
 pub mod primary;
+pub mod secondary;
+pub mod signing;

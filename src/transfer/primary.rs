@@ -8,13 +8,22 @@
 //! 1995 4: the new SOA, then for each change the old SOA, the records removed, the
 //! new SOA, the records added, and the new SOA to close); any other gets the whole
 //! zone in the AXFR form, which RFC 1995 4 allows.
+//!
+//! A request signed with TSIG is checked first (NOTAUTH with the TSIG error when
+//! it does not check, RFC 8945 5.2), then let in by key ([`super::acl`]), and
+//! every message of the reply is signed ([`super::signing`]).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::signing::StreamSigner;
 use crate::auth::Zone;
+use crate::server::Server;
 use crate::update::journal::Entry;
+use crate::update::tsig::{self, TsigCheck};
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;
 use crate::wire::rcode;
@@ -26,6 +35,91 @@ use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
 pub const MESSAGE_BYTES: usize = 16_384;
 /// Largest DNS message over TCP.
 const MAX_MESSAGE: usize = 65_535;
+/// Room kept at the end of a signed message for its TSIG record (key and
+/// algorithm names, a MAC of up to 64 bytes, the fixed fields).
+const TSIG_ROOM_BYTES: usize = 600;
+/// Longest a zone transfer may take to send.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
+/// Time allowed to write a refusal.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Answers a transfer request the router deferred (`packet`, from `client`, over
+/// TCP): checks its signature and the ACL for its key when signed, then streams
+/// the zone from the snapshot served now. Errors are the connection's.
+pub async fn serve<W: AsyncWrite + Unpin>(
+    server: &Server,
+    packet: &[u8],
+    client: SocketAddr,
+    out: &mut W,
+) -> std::io::Result<()> {
+    let Ok(query) = crate::wire::parse_query(packet) else {
+        return Ok(());
+    };
+    let zone = {
+        let mut lower = [0u8; crate::wire::name::NAME_BUF_BYTES];
+        let name = crate::wire::name::lowercase_into(query.qname, &mut lower);
+        server.zones.load().get(name).cloned()
+    };
+    let Some(zone) = zone else { return Ok(()) };
+    let name = crate::wire::name::to_presentation(&zone.origin);
+    let acl = &server.slow.transfers;
+    let mut signer = None;
+    if query.tsig {
+        let now = tsig::now();
+        let Ok(message) = Message::parse(packet) else {
+            return Ok(());
+        };
+        let refusal = match tsig::check(&message, &acl.keys, now) {
+            TsigCheck::Signed(signed) => {
+                if acl.allows(&zone.origin, client.ip(), Some(&signed.key.name)) {
+                    signer = Some(StreamSigner::new(signed.key, &signed.mac));
+                    None
+                } else {
+                    tracing::info!(%client, zone = %name, key = %signed.key.display_name(),
+                        "transfer refused: the key may not transfer this zone from this address");
+                    let mut reply = crate::update::updater::reply_head(&message, rcode::REFUSED);
+                    tsig::sign(&mut reply, signed.key, Some(&signed.mac), 0, &[], now);
+                    Some(reply)
+                }
+            }
+            TsigCheck::Failed(failure) => {
+                tracing::info!(%client, zone = %name, key = %crate::wire::name::to_presentation(&failure.key_name),
+                    tsig_error = failure.error, "transfer refused: TSIG does not check");
+                Some(crate::update::updater::tsig_failure_reply(&message, &failure, now).message)
+            }
+            TsigCheck::Unsigned => return Ok(()),
+        };
+        if let Some(reply) = refusal {
+            let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&reply);
+            return tokio::time::timeout(REPLY_TIMEOUT, out.write_all(&framed))
+                .await
+                .map_err(|_| std::io::ErrorKind::TimedOut)?;
+        }
+    }
+    // IXFR: the zone's journal of updates, read beside the updater.
+    let history = match (&server.slow.journal_dir, query.qtype) {
+        (Some(dir), types::IXFR) => {
+            let path = crate::update::state::StatePaths::new(dir, &zone.origin).journal;
+            tokio::task::spawn_blocking(move || crate::update::journal::read_entries(&path))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    let sent = tokio::time::timeout(
+        TRANSFER_TIMEOUT,
+        stream(zone, &query, &history, signer, out),
+    )
+    .await
+    .map_err(|_| std::io::ErrorKind::TimedOut)??;
+    tracing::info!(%client, zone = %name, messages = sent.messages, records = sent.records,
+        signed = query.tsig, ms = started.elapsed().as_millis() as u64, "zone transferred");
+    Ok(())
+}
 
 /// How a transfer went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -91,11 +185,13 @@ pub fn changes_between(history: &[Entry], from: u32, to: u32) -> Option<&[Entry]
 }
 
 /// Streams `zone` to `out` (length-prefixed TCP messages) in answer to `query`,
-/// an AXFR or IXFR for its apex; `history` is the zone's journal, for IXFR.
+/// an AXFR or IXFR for its apex; `history` is the zone's journal, for IXFR;
+/// `signer` signs every message when the request was signed.
 pub async fn stream<W: AsyncWrite + Unpin>(
     zone: Arc<Zone>,
     query: &QueryView<'_>,
     history: &[Entry],
+    signer: Option<StreamSigner<'_>>,
     out: &mut W,
 ) -> std::io::Result<Sent> {
     let header = ReplyHeader {
@@ -116,6 +212,7 @@ pub async fn stream<W: AsyncWrite + Unpin>(
         header,
         question: query.question,
         sent: Sent::default(),
+        signer,
     };
     sender.reset();
     sender
@@ -160,16 +257,18 @@ pub async fn stream<W: AsyncWrite + Unpin>(
 
 /// Gathers records into messages and sends them. The size counted for a record is
 /// its uncompressed size, an upper bound, so a gathered message always fits.
-struct Sender<'z, 'q> {
+struct Sender<'z, 'q, 'k> {
     buf: Vec<u8>,
     pending: Vec<Record<'z>>,
     size: usize,
     header: ReplyHeader,
     question: &'q [u8],
     sent: Sent,
+    /// Signs each message, for a signed request.
+    signer: Option<StreamSigner<'k>>,
 }
 
-impl<'z> Sender<'z, '_> {
+impl<'z> Sender<'z, '_, '_> {
     fn reset(&mut self) {
         self.pending.clear();
         // Header, and the question in the first message only (as BIND and Knot
@@ -201,8 +300,13 @@ impl<'z> Sender<'z, '_> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let max = if self.signer.is_some() {
+            MAX_MESSAGE - TSIG_ROOM_BYTES
+        } else {
+            MAX_MESSAGE
+        };
         let len = {
-            let mut writer = ResponseWriter::new(&mut self.buf[2..], MAX_MESSAGE, None);
+            let mut writer = ResponseWriter::new(&mut self.buf[2..], max, None);
             if self.sent.messages == 0 {
                 let _ = writer.write_question(self.question);
             }
@@ -215,8 +319,15 @@ impl<'z> Sender<'z, '_> {
             }
             writer.finish(self.header)
         };
-        self.buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
-        out.write_all(&self.buf[..2 + len]).await?;
+        if let Some(signer) = &mut self.signer {
+            let mut message = self.buf[2..2 + len].to_vec();
+            signer.sign(&mut message, tsig::now());
+            out.write_all(&(message.len() as u16).to_be_bytes()).await?;
+            out.write_all(&message).await?;
+        } else {
+            self.buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
+            out.write_all(&self.buf[..2 + len]).await?;
+        }
         self.sent.messages += 1;
         self.sent.records += self.pending.len();
         self.reset();

@@ -200,7 +200,7 @@ pub fn check<'k>(message: &Message<'_>, keys: &'k KeyRing, now: u64) -> TsigChec
 
 /// The message as it was before its TSIG record was added: cut at the record,
 /// ARCOUNT one less, the original ID back (RFC 8945 4.3.1).
-fn message_without_tsig(packet: &[u8], tsig_start: usize, original_id: u16) -> Vec<u8> {
+pub(crate) fn message_without_tsig(packet: &[u8], tsig_start: usize, original_id: u16) -> Vec<u8> {
     let mut out = packet.get(..tsig_start).unwrap_or_default().to_vec();
     if out.len() >= HEADER_BYTES {
         out[..2].copy_from_slice(&original_id.to_be_bytes());
@@ -211,7 +211,13 @@ fn message_without_tsig(packet: &[u8], tsig_start: usize, original_id: u16) -> V
 }
 
 /// The TSIG variables the MAC covers (RFC 8945 4.3.3).
-fn variables(key: &TsigKey, time_signed: u64, fudge: u16, error: u16, other: &[u8]) -> Vec<u8> {
+pub(crate) fn variables(
+    key: &TsigKey,
+    time_signed: u64,
+    fudge: u16,
+    error: u16,
+    other: &[u8],
+) -> Vec<u8> {
     let mut v = Vec::with_capacity(64 + other.len());
     v.extend_from_slice(&key.name);
     v.extend_from_slice(&CLASS_ANY.to_be_bytes());
@@ -226,7 +232,7 @@ fn variables(key: &TsigKey, time_signed: u64, fudge: u16, error: u16, other: &[u
 }
 
 /// HMAC of the parts with the key.
-fn mac(key: &TsigKey, parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn mac(key: &TsigKey, parts: &[&[u8]]) -> Vec<u8> {
     fn run<M: Mac + hmac::digest::KeyInit>(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
         // HMAC takes a key of any length (RFC 2104): this cannot fail.
         let Ok(mut m) = <M as hmac::digest::KeyInit>::new_from_slice(secret) else {
@@ -248,7 +254,7 @@ fn mac(key: &TsigKey, parts: &[&[u8]]) -> Vec<u8> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -292,7 +298,7 @@ pub fn append_error(
     append_record(message, key_name, algorithm, now, &[], error, &[]);
 }
 
-fn append_record(
+pub(crate) fn append_record(
     message: &mut Vec<u8>,
     key_name: &[u8],
     algorithm: &[u8],

@@ -662,7 +662,7 @@ fn update_reply(
 }
 
 /// Header and question section of a reply to `message`.
-fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
+pub(crate) fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
     let h = message.header;
     let flags = 0x8000 | (h.flags & 0x7900) | (code & 0xF);
     let mut out = Vec::with_capacity(512);
@@ -680,7 +680,7 @@ fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
 
 /// NOTAUTH (or FORMERR) with the TSIG error: unsigned, but for BADTIME, which is
 /// signed and tells the server's time (RFC 8945 5.2).
-fn tsig_failure_reply(
+pub(crate) fn tsig_failure_reply(
     message: &Message<'_>,
     failure: &tsig::TsigFailure<'_>,
     now: u64,
@@ -708,7 +708,7 @@ fn tsig_failure_reply(
     slow_reply(out, failure.rcode, AnswerKind::Error, Route::Update)
 }
 
-fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
+pub(crate) fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
     SlowReply {
         message,
         outcome: Outcome {

@@ -2,6 +2,7 @@
 //! address of its own, ask it questions with hickory-proto and with dig, and stop it.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod bind;
 pub mod knot;
 pub mod nsupdate;
 pub mod sign;
@@ -328,4 +330,97 @@ pub fn start_with_config(files: &[&str], extra: &str) -> (Zonal, tempfile::TempD
     .expect("write config");
     let zonal = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
     (zonal, dir)
+}
+
+/// A port for the metrics endpoint on `dns`'s address (its DNS port + 1).
+pub fn metrics_addr(dns: SocketAddr) -> SocketAddr {
+    SocketAddr::new(dns.ip(), dns.port() + 1)
+}
+
+/// GET `path` from `addr`: status code and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: zonal\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Every sample of a scrape: `name{labels}` → value.
+pub fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
+    let (status, body) = http_get(addr, "/metrics");
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits up to `limit` until `addr` answers the SOA of `zone` with data.
+pub fn wait_for_soa(addr: SocketAddr, zone: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    let packet = query(zone, RecordType::SOA, None)
+        .to_vec()
+        .expect("encodes");
+    while Instant::now() < deadline {
+        if let Some(reply) = udp_raw(addr, &packet, Duration::from_millis(200)) {
+            if Message::from_vec(&reply).is_ok_and(|m| !m.answers.is_empty()) {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Runs nsupdate against `addr` with `key_args` (`-k FILE`, `-y ALG:NAME:SECRET`,
+/// or none) and `lines` (a `send` is added); returns whether it succeeded and
+/// what it printed.
+pub fn nsupdate(addr: SocketAddr, key_args: &[String], lines: &[&str]) -> (bool, String) {
+    let mut child = Command::new("nsupdate")
+        .args(["-t", "3"])
+        .args(key_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nsupdate runs (install bind9-dnsutils)");
+    let mut script = format!("server {} {}\n", addr.ip(), addr.port());
+    for line in lines {
+        script.push_str(line);
+        script.push('\n');
+    }
+    script.push_str("send\n");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("script");
+    let out = child.wait_with_output().expect("nsupdate ends");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }

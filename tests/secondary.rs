@@ -1,0 +1,393 @@
+//! zonal as a secondary: zones taken from Knot DNS, BIND and zonal primaries with a
+//! TSIG key, kept fresh by NOTIFY + IXFR after an `nsupdate` on the primary (and by
+//! the SOA refresh timer from a zonal primary, which sends no NOTIFY), a wrong key
+//! refused and counted while the old copy keeps serving, a zone that expires when
+//! its primary is gone, and a restart that serves the saved copy at once.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{metrics_addr, query, scrape, unique_addr, Zonal};
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RecordType;
+
+const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQ=";
+const WRONG_SECRET: &str = "b3RoZXIgc2VjcmV0";
+
+/// The zone every primary serves, with `timers` (refresh retry expire).
+fn zone_text(origin: &str, timers: &str) -> String {
+    format!(
+        "$ORIGIN {origin}\n$TTL 60\n@ SOA ns hm 1 {timers} 60\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n"
+    )
+}
+
+/// The Knot DNS primary of `sec.test`: transfers and updates with the key, NOTIFY
+/// (signed) to `secondary`, IXFR from its journal.
+fn knot_primary(
+    addr: SocketAddr,
+    run: &Path,
+    secondary: SocketAddr,
+    timers: &str,
+) -> common::knot::Knot {
+    std::fs::write(run.join("sec.test.zone"), zone_text("sec.test.", timers)).expect("zone");
+    let sections = format!(
+        "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {SECRET}\n\
+         remote:\n  - id: zonal\n    address: {sip}@{sport}\n    key: xfr-key\n    via: {ip}\n\
+         acl:\n  - id: xfr\n    key: xfr-key\n    action: [transfer, update]\n\
+         zone:\n  - domain: sec.test\n    storage: {run}\n    file: sec.test.zone\n    notify: zonal\n    acl: xfr\n    zonefile-sync: -1\n",
+        sip = secondary.ip(),
+        sport = secondary.port(),
+        ip = addr.ip(),
+        run = run.display(),
+    );
+    common::knot::start_with(addr, run, &sections, "sec.test.")
+}
+
+/// The config of a zonal secondary of `zone` from `primary` with `secret`, its
+/// state in `state`; written to `dir`, returned as the arguments to start with.
+fn secondary_args(
+    dir: &Path,
+    state: &Path,
+    zone: &str,
+    primary: SocketAddr,
+    secret: &str,
+) -> Vec<String> {
+    let config = dir.join("secondary.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{state}\"\n\
+             [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n\
+             [[zone]]\nname = \"{zone}\"\nprimaries = [\"{primary}\"]\nkey = \"xfr-key\"\n",
+            state = state.display(),
+        ),
+    )
+    .expect("config");
+    vec!["--config".into(), config.display().to_string()]
+}
+
+/// Starts zonal at `addr` with `args` and the metrics endpoint beside it.
+fn start_secondary(addr: SocketAddr, args: &[String]) -> Zonal {
+    let metrics = metrics_addr(addr).to_string();
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend(["--metrics", &metrics]);
+    Zonal::start_at(addr, &all)
+}
+
+/// Asks `server` for `name`/`rtype` until `done` holds, for at most `limit`;
+/// the last reply.
+fn poll(
+    server: &Zonal,
+    name: &str,
+    rtype: RecordType,
+    limit: Duration,
+    done: impl Fn(&Message) -> bool,
+) -> Message {
+    let deadline = Instant::now() + limit;
+    let packet = query(name, rtype, None).to_vec().expect("encode");
+    let mut last = None;
+    while Instant::now() < deadline {
+        if let Some(reply) = server.udp_raw(&packet, Duration::from_millis(300)) {
+            if let Ok(message) = Message::from_vec(&reply) {
+                if done(&message) {
+                    return message;
+                }
+                last = Some(message);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{name} {rtype} never as expected within {limit:?}; last reply: {last:?}\n{}",
+        server.stderr()
+    );
+}
+
+/// Whether the reply answers with `address`, authoritatively.
+fn has_address(address: &'static str) -> impl Fn(&Message) -> bool {
+    move |m: &Message| {
+        m.metadata.authoritative && m.answers.iter().any(|r| r.data.to_string() == address)
+    }
+}
+
+/// Adds `record` to `zone` on `server` with nsupdate, signed with the key made of
+/// `secret`; whether it succeeded and what nsupdate printed.
+fn add_record(server: SocketAddr, secret: &str, zone: &str, record: &str) -> (bool, String) {
+    let key = vec!["-y".to_owned(), format!("hmac-sha256:xfr-key:{secret}")];
+    let zone_line = format!("zone {zone}");
+    let add = format!("update add {record}");
+    common::nsupdate(server, &key, &[&zone_line, &add])
+}
+
+/// Adds a record to `zone` on `primary` and waits until `secondary` answers it,
+/// having taken the change by IXFR.
+fn update_reaches_secondary(primary: SocketAddr, secondary: &Zonal, zone: &str) {
+    let name = format!("new.{zone}");
+    let (ok, out) = add_record(primary, SECRET, zone, &format!("{name} 60 A 192.0.2.77"));
+    assert!(ok, "{out}");
+    wait_for(secondary, &name, "192.0.2.77");
+    assert_eq!(
+        transfers_in(secondary, zone, "ixfr"),
+        1.0,
+        "{}",
+        secondary.stderr()
+    );
+}
+
+/// Waits (at most 10 s) until `server` answers `name` A with `address`.
+fn wait_for(server: &Zonal, name: &str, address: &'static str) {
+    poll(
+        server,
+        name,
+        RecordType::A,
+        Duration::from_secs(10),
+        has_address(address),
+    );
+}
+
+/// A Knot DNS primary of `sec.test` with `timers` and a zonal secondary of it that
+/// has taken the zone; the secondary's arguments, to start it again. Bind every
+/// folder when taking it apart: a dropped TempDir deletes its folder.
+struct KnotAndZonal {
+    run: tempfile::TempDir,
+    state: tempfile::TempDir,
+    knot: common::knot::Knot,
+    zonal: Zonal,
+    args: Vec<String>,
+}
+
+fn knot_and_zonal(timers: &str) -> KnotAndZonal {
+    let run = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    let secondary_addr = unique_addr();
+    let knot = knot_primary(unique_addr(), run.path(), secondary_addr, timers);
+    let args = secondary_args(run.path(), state.path(), "sec.test.", knot.addr, SECRET);
+    let zonal = start_secondary(secondary_addr, &args);
+    wait_for(&zonal, "www.sec.test.", "192.0.2.80");
+    KnotAndZonal {
+        run,
+        state,
+        knot,
+        zonal,
+        args,
+    }
+}
+
+/// The value of the transfer counter for `zone` and `result`.
+fn transfers_in(secondary: &Zonal, zone: &str, result: &str) -> f64 {
+    let samples = scrape(metrics_addr(secondary.addr));
+    samples
+        .get(&format!(
+            "zonal_transfers_in_total{{zone=\"{zone}\",result=\"{result}\"}}"
+        ))
+        .copied()
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn knot_dns_primary_notify_and_ixfr_reach_zonal() {
+    // Long timers: only a NOTIFY brings the change in a few seconds.
+    let KnotAndZonal {
+        run: _run,
+        state: _state,
+        knot,
+        zonal,
+        args: _,
+    } = knot_and_zonal("3600 600 86400");
+    assert_eq!(transfers_in(&zonal, "sec.test.", "axfr"), 1.0);
+
+    update_reaches_secondary(knot.addr, &zonal, "sec.test.");
+    assert!(
+        zonal.stderr().contains("notify: refreshing"),
+        "{}",
+        zonal.stderr()
+    );
+
+    // A NOTIFY from elsewhere than a primary is refused; one for a zone we do not
+    // take, NOTAUTH (RFC 1996 3.10).
+    for (zone, code) in [
+        ("sec.test.", ResponseCode::Refused),
+        ("other.test.", ResponseCode::NotAuth),
+    ] {
+        let mut notify = query(zone, RecordType::SOA, None);
+        notify.metadata.op_code = hickory_proto::op::OpCode::Notify;
+        assert_eq!(zonal.udp(&notify).metadata.response_code, code, "{zone}");
+    }
+    // The secondary takes no update, even signed with a key it knows.
+    let (ok, out) = add_record(
+        zonal.addr,
+        SECRET,
+        "sec.test.",
+        "other.sec.test. 60 A 192.0.2.78",
+    );
+    assert!(!ok && out.contains("REFUSED"), "{out}");
+}
+
+#[test]
+fn bind_primary_notify_and_ixfr_reach_zonal() {
+    let run = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    let secondary_addr = unique_addr();
+    std::fs::write(
+        run.path().join("bind.test.zone"),
+        zone_text("bind.test.", "3600 600 86400"),
+    )
+    .expect("zone");
+    let sections = format!(
+        "key \"xfr-key\" {{ algorithm hmac-sha256; secret \"{SECRET}\"; }};\n\
+         zone \"bind.test\" {{ type primary; file \"{run}/bind.test.zone\"; allow-transfer {{ key xfr-key; }};\n\
+         \x20 allow-update {{ key xfr-key; }}; notify explicit; notify-delay 0; also-notify {{ {ip} port {port} key xfr-key; }}; ixfr-from-differences yes; }};\n",
+        run = run.path().display(),
+        ip = secondary_addr.ip(),
+        port = secondary_addr.port(),
+    );
+    let bind = common::bind::start(run.path(), "", &sections, "bind.test.");
+    let args = secondary_args(run.path(), state.path(), "bind.test.", bind.addr, SECRET);
+    let zonal = start_secondary(secondary_addr, &args);
+    wait_for(&zonal, "www.bind.test.", "192.0.2.80");
+
+    update_reaches_secondary(bind.addr, &zonal, "bind.test.");
+}
+
+#[test]
+fn zonal_primary_changes_reach_zonal_secondary_on_refresh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    let primary_state = dir.path().join("primary-state");
+    std::fs::write(
+        dir.path().join("zz.test.zone"),
+        zone_text("zz.test.", "2 1 60"),
+    )
+    .expect("zone");
+    let config = dir.path().join("primary.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{state}\"\nallow_update = [\"xfr-key\"]\n\
+             [[zone]]\nname = \"zz.test\"\nfile = \"{dir}/zz.test.zone\"\n\
+             [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+             [[transfer]]\nkey = \"xfr-key\"\n",
+            state = primary_state.display(),
+            dir = dir.path().display(),
+        ),
+    )
+    .expect("config");
+    let primary = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let args = secondary_args(dir.path(), state.path(), "zz.test.", primary.addr, SECRET);
+    let zonal = start_secondary(unique_addr(), &args);
+    wait_for(&zonal, "www.zz.test.", "192.0.2.80");
+
+    // zonal sends no NOTIFY: the refresh timer (2 s) finds the new serial.
+    update_reaches_secondary(primary.addr, &zonal, "zz.test.");
+    assert!(
+        primary.stderr().contains("signed=true"),
+        "{}",
+        primary.stderr()
+    );
+}
+
+#[test]
+fn a_wrong_key_is_refused_and_the_saved_copy_keeps_serving() {
+    let KnotAndZonal {
+        run,
+        state,
+        knot,
+        mut zonal,
+        args: _,
+    } = knot_and_zonal("2 1 86400");
+    let secondary_addr = zonal.addr;
+    zonal.terminate();
+    drop(zonal);
+
+    // The same state, another secret: the saved copy is served at once, and every
+    // refresh (each 1 s retry) fails on the signature.
+    let args = secondary_args(
+        run.path(),
+        state.path(),
+        "sec.test.",
+        knot.addr,
+        WRONG_SECRET,
+    );
+    let zonal = start_secondary(secondary_addr, &args);
+    let reply = zonal.query("www.sec.test.", RecordType::A);
+    assert!(has_address("192.0.2.80")(&reply), "{reply:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while transfers_in(&zonal, "sec.test.", "tsig") < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "no TSIG failure counted:\n{}",
+            zonal.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(zonal.stderr().contains("TSIG"), "{}", zonal.stderr());
+    let reply = zonal.query("www.sec.test.", RecordType::A);
+    assert!(has_address("192.0.2.80")(&reply), "{reply:?}");
+}
+
+#[test]
+fn a_zone_expires_without_its_primary_and_a_restart_serves_the_saved_copy() {
+    let KnotAndZonal {
+        run: _run,
+        state: _state,
+        knot,
+        mut zonal,
+        args,
+    } = knot_and_zonal("2 1 6");
+    let secondary_addr = zonal.addr;
+
+    // The primary gone, the copy is served until the expire (6 s) has passed since the
+    // last contact, then SERVFAIL.
+    drop(knot);
+    let reply = zonal.query("www.sec.test.", RecordType::A);
+    assert!(has_address("192.0.2.80")(&reply), "{reply:?}");
+    poll(
+        &zonal,
+        "www.sec.test.",
+        RecordType::A,
+        Duration::from_secs(15),
+        |m| m.metadata.response_code == ResponseCode::ServFail,
+    );
+    assert!(zonal.stderr().contains("secondary zone expired"));
+    let samples = scrape(metrics_addr(zonal.addr));
+    assert_eq!(
+        samples.get("zonal_zone_expired{zone=\"sec.test.\"}"),
+        Some(&1.0)
+    );
+    zonal.terminate();
+    drop(zonal);
+
+    // Restarted with the primary still down: the saved copy is past its expire too.
+    let zonal = start_secondary(secondary_addr, &args);
+    let reply = zonal.query("www.sec.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    drop(zonal);
+
+    // A restart within the expire serves the saved copy at once, primary down.
+    let KnotAndZonal {
+        run: _run,
+        state: _state,
+        knot,
+        mut zonal,
+        args,
+    } = knot_and_zonal("2 1 86400");
+    let secondary_addr = zonal.addr;
+    zonal.terminate();
+    drop(zonal);
+    drop(knot);
+    let zonal = start_secondary(secondary_addr, &args);
+    let reply = zonal.query("www.sec.test.", RecordType::A);
+    assert!(
+        has_address("192.0.2.80")(&reply),
+        "{reply:?}\n{}",
+        zonal.stderr()
+    );
+    assert!(
+        zonal.stderr().contains("serving the copy kept"),
+        "{}",
+        zonal.stderr()
+    );
+}
