@@ -4,10 +4,12 @@
 //! about [`MESSAGE_BYTES`] as it takes. The zone is read from the one snapshot
 //! the request found and streamed message by message: it is never held twice.
 //! An IXFR (RFC 1995) whose client already has our serial gets the SOA alone; one
-//! whose serial the journal of updates still reaches gets the differences (RFC
-//! 1995 4: the new SOA, then for each change the old SOA, the records removed, the
-//! new SOA, the records added, and the new SOA to close); any other gets the whole
-//! zone in the AXFR form, which RFC 1995 4 allows.
+//! whose serial the journal of updates still reaches gets the differences,
+//! condensed into one (RFC 1995 4: the new SOA, the client's SOA, the records
+//! removed, the new SOA, the records added, and the new SOA to close; a record
+//! added and removed again in between is not sent); any other — or one whose
+//! difference would be longer than the zone — gets the whole zone in the AXFR
+//! form, which RFC 1995 4 allows.
 //!
 //! A request signed with TSIG is checked first (NOTAUTH with the TSIG error when
 //! it does not check, RFC 8945 5.2), then let in by key ([`super::acl`]), and
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use indexmap::IndexMap;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::signing::StreamSigner;
@@ -138,22 +141,79 @@ struct Differences {
 }
 
 impl Differences {
-    /// The changes in IXFR form; `None` when a change lacks its SOAs.
-    fn of(changes: &[Entry]) -> Option<Differences> {
+    /// The changes condensed into one difference in IXFR form (the first old SOA,
+    /// every record removed and not added back, the last new SOA, every record
+    /// added and not removed again), as BIND and Knot DNS send it; `None` when a
+    /// change lacks its SOAs, or when the difference holds more records than
+    /// `zone_records` (the whole zone is then shorter: RFC 1995 4 lets us send it).
+    fn of(changes: &[Entry], zone_records: usize) -> Option<Differences> {
         let stored = |r: &crate::auth::Record| {
             let mut entry = (r.rdata.len() as u16).to_be_bytes().to_vec();
             entry.extend_from_slice(&r.rdata);
             (r.owner.clone(), r.rtype, r.ttl, entry)
         };
-        let mut records = Vec::new();
+        // A record is named by owner (any case), type and data; TTL kept aside.
+        type Key = (Vec<u8>, u16, Vec<u8>);
+        let key =
+            |r: &crate::auth::Record| (r.owner.to_ascii_lowercase(), r.rtype, r.rdata.clone());
+        let mut removed: IndexMap<Key, &crate::auth::Record> = IndexMap::default();
+        let mut added: IndexMap<Key, &crate::auth::Record> = IndexMap::default();
+        let first_soa = changes
+            .first()?
+            .changes
+            .removed
+            .iter()
+            .find(|r| r.rtype == types::SOA)?;
+        let mut last_soa = None;
         for change in changes {
-            let removed = &change.changes.removed;
-            let added = &change.changes.added;
-            records.push(stored(removed.iter().find(|r| r.rtype == types::SOA)?));
-            records.extend(removed.iter().filter(|r| r.rtype != types::SOA).map(stored));
-            records.push(stored(added.iter().find(|r| r.rtype == types::SOA)?));
-            records.extend(added.iter().filter(|r| r.rtype != types::SOA).map(stored));
+            change
+                .changes
+                .removed
+                .iter()
+                .find(|r| r.rtype == types::SOA)?;
+            last_soa = Some(
+                change
+                    .changes
+                    .added
+                    .iter()
+                    .find(|r| r.rtype == types::SOA)?,
+            );
+            for r in change
+                .changes
+                .removed
+                .iter()
+                .filter(|r| r.rtype != types::SOA)
+            {
+                // Removing what an earlier change added: neither is sent.
+                if added.shift_remove(&key(r)).is_none() {
+                    removed.insert(key(r), r);
+                }
+            }
+            for r in change
+                .changes
+                .added
+                .iter()
+                .filter(|r| r.rtype != types::SOA)
+            {
+                // Adding back what an earlier change removed, with its TTL: neither.
+                match removed.get(&key(r)) {
+                    Some(old) if old.ttl == r.ttl => {
+                        removed.shift_remove(&key(r));
+                    }
+                    _ => {
+                        added.insert(key(r), r);
+                    }
+                }
+            }
         }
+        if removed.len() + added.len() > zone_records {
+            return None;
+        }
+        let mut records = Vec::with_capacity(removed.len() + added.len() + 2);
+        records.push(stored(first_soa));
+        records.extend(removed.values().map(|r| stored(r)));
+        records.push(stored(last_soa?));
+        records.extend(added.values().map(|r| stored(r)));
         Some(Differences { records })
     }
 
@@ -228,7 +288,7 @@ pub async fn stream<W: AsyncWrite + Unpin>(
     let incremental = client
         .filter(|_| !current)
         .and_then(|serial| changes_between(history, serial, zone.serial()))
-        .and_then(Differences::of);
+        .and_then(|changes| Differences::of(changes, zone.record_count));
     if let Some(differences) = &incremental {
         for record in differences.records() {
             sender.put(out, record).await?;
@@ -343,4 +403,82 @@ fn client_serial(query: &QueryView<'_>) -> Option<u32> {
     let serial_at = rdata.len().checked_sub(20)?;
     let bytes = rdata.get(serial_at..serial_at + 4)?;
     Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth::{ChangeSet, Record as Rr};
+
+    fn rr(owner: &str, rtype: u16, ttl: u32, rdata: &[u8]) -> Rr {
+        let mut name = Vec::new();
+        for label in owner.split('.').filter(|l| !l.is_empty()) {
+            name.push(label.len() as u8);
+            name.extend_from_slice(label.as_bytes());
+        }
+        name.push(0);
+        Rr {
+            owner: name,
+            rtype,
+            ttl,
+            rdata: rdata.to_vec(),
+        }
+    }
+
+    fn soa(serial: u8) -> Rr {
+        rr(
+            "z",
+            types::SOA,
+            300,
+            &[
+                0, 0, 0, 0, 0, serial, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        )
+    }
+
+    fn entry(from: u8, removed: Vec<Rr>, added: Vec<Rr>) -> Entry {
+        let mut changes = ChangeSet::default();
+        changes.removed.push(soa(from));
+        changes.removed.extend(removed);
+        changes.added.push(soa(from + 1));
+        changes.added.extend(added);
+        Entry {
+            from: u32::from(from),
+            to: u32::from(from) + 1,
+            changes,
+        }
+    }
+
+    #[test]
+    fn differences_are_condensed() {
+        let a = |o: &str, ttl: u32| rr(o, types::A, ttl, &[192, 0, 2, 1]);
+        let history = [
+            entry(1, vec![a("old.z", 300)], vec![a("x.z", 300), a("y.z", 300)]),
+            // x comes and goes; old comes back as it was; y comes and comes back
+            // with another TTL; p, there before, changes its TTL.
+            entry(
+                2,
+                vec![a("x.z", 300), a("y.z", 300), a("p.z", 300)],
+                vec![a("OLD.z", 300), a("y.z", 60), a("p.z", 60)],
+            ),
+        ];
+        let d = Differences::of(&history, 100).unwrap();
+        let shape: Vec<(u16, u32)> = d.records().map(|(_, t, ttl, _)| (t, ttl)).collect();
+        assert_eq!(
+            shape,
+            [
+                (types::SOA, 300),
+                (types::A, 300),
+                (types::SOA, 300),
+                (types::A, 60),
+                (types::A, 60)
+            ],
+            "old SOA, p removed, new SOA, y added, p added with its new TTL"
+        );
+        assert!(
+            Differences::of(&history, 1).is_none(),
+            "longer than the zone: AXFR form"
+        );
+    }
 }
