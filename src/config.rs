@@ -94,6 +94,8 @@ pub struct ConfigFile {
     pub allow_transfer: Option<Vec<String>>,
     /// `[signing]`: online signing of updates to signed zones.
     pub signing: Option<SigningFile>,
+    /// `[catalog]`: the catalog zone zonal produces.
+    pub catalog: Option<CatalogFile>,
     /// `[[notify]]` tables: secondaries told of zone changes.
     #[serde(default)]
     pub notify: Vec<NotifyEntry>,
@@ -152,6 +154,14 @@ pub struct ResolverFile {
     pub serve_stale: Option<bool>,
     /// How long after expiry data may be served stale, seconds.
     pub serve_stale_max_secs: Option<u32>,
+}
+
+/// The `[catalog]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// The name of the catalog zone to produce, listing every zone served.
+    pub produce: String,
 }
 
 /// A `[[notify]]` table: secondaries to send NOTIFY to.
@@ -297,6 +307,8 @@ pub struct Config {
     pub query_log: bool,
     /// Secondaries told of zone changes (NOTIFY).
     pub notify: Vec<NotifyTarget>,
+    /// The catalog zone to produce (wire format), if any.
+    pub catalog: Option<Vec<u8>>,
     /// Who may transfer our zones.
     pub transfers: TransferAcl,
     /// Zones taken from primaries (`[[zone]]` with `primaries`).
@@ -494,6 +506,16 @@ impl Config {
             })
             .transpose()?;
         let notify = notify_targets(&file, &update.keys)?;
+        let catalog = file
+            .catalog
+            .as_ref()
+            .map(|c| {
+                name_wire(&c.produce).ok_or_else(|| ConfigError::Invalid {
+                    key: "catalog.produce",
+                    reason: format!("bad zone name '{}'", c.produce),
+                })
+            })
+            .transpose()?;
         let transfers = transfer_acl(&file, overrides, &update.keys)?;
         let secondaries = file
             .zone
@@ -504,6 +526,7 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            catalog,
             notify,
             listen,
             workers,

@@ -15,6 +15,7 @@ use zonal::ops::reload::Reloader;
 use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
+use zonal::transfer::catalog::CatalogProducer;
 use zonal::transfer::notifier::Notifier;
 use zonal::transfer::secondary::Secondaries;
 use zonal::update::updater::Updater;
@@ -209,7 +210,11 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         config.notify.clone(),
         config.listen.iter().map(|a| a.ip()).collect(),
     ));
-    let updater = Arc::new(Updater::new(config.update.clone()).with_notifier(notifier.clone()));
+    let updater = Arc::new(
+        Updater::new(config.update.clone())
+            .with_notifier(notifier.clone())
+            .with_catalog(config.catalog.as_deref().map(CatalogProducer::new)),
+    );
     let mut zones = updater.restore(zones);
     // Secondary zones: the copies kept in the state folder, served at once.
     let secondaries = Arc::new(Secondaries::new(
@@ -283,6 +288,10 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .map_err(|e| format!("cannot start workers: {e}"))?;
     runtime.spawn(updater.clone().save_periodically(server.clone()));
     runtime.spawn(updater.clone().refresh_signatures(server.clone()));
+    {
+        let _entered = runtime.enter();
+        updater.refresh_catalog(&server);
+    }
     // RFC 1996: secondaries are told at start too (they may have missed changes).
     if !notifier.is_empty() {
         let zones = server.zones.load_full();

@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::nsupdate::nsupdate;
@@ -41,16 +40,6 @@ fn setup(notify: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, config)
 }
 
-/// knotd, killed when dropped.
-struct Knotd(Child);
-
-impl Drop for Knotd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn answers(addr: SocketAddr, name: &str) -> usize {
     let packet = query(name, RecordType::A, None).to_vec().expect("encode");
     common::udp_raw(addr, &packet, Duration::from_millis(300))
@@ -66,31 +55,17 @@ fn knot_secondary_gets_an_update_by_notify_within_seconds() {
     let z = Zonal::start_at(zonal_addr, &["--config", config.to_str().expect("utf-8")]);
     let run = dir.path().join("knot");
     std::fs::create_dir(&run).expect("mkdir");
-    let knot_conf = format!(
-        "server:\n    listen: {kip}@{kport}\n    rundir: {run}\n\
-         database:\n    storage: {run}/db\n\
-         remote:\n  - id: zonal\n    address: {zip}@{zport}\n\
+    let sections = format!(
+        "remote:\n  - id: zonal\n    address: {zip}@{zport}\n\
          acl:\n  - id: from_zonal\n    address: {zip}\n    action: notify\n\
          zone:\n  - domain: notify.test\n    storage: {run}\n    file: notify.test.zone\n\
-         \x20   master: zonal\n    acl: from_zonal\n    zonefile-sync: -1\n\
-         log:\n  - target: {run}/knot.log\n    any: info\n",
-        kip = knot_addr.ip(),
-        kport = knot_addr.port(),
+         \x20   master: zonal\n    acl: from_zonal\n    zonefile-sync: -1\n",
         zip = zonal_addr.ip(),
         zport = zonal_addr.port(),
         run = run.display(),
     );
-    std::fs::write(run.join("knot.conf"), knot_conf).expect("knot.conf");
-    let _knot = Knotd(
-        Command::new("knotd")
-            .arg("-c")
-            .arg(run.join("knot.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("knotd runs (apt-get install knot)"),
-    );
+    // Up once it has the zone.
+    let _knot = common::knot::start_with(knot_addr, &run, &sections, "notify.test.");
     let knot_log = || std::fs::read_to_string(run.join("knot.log")).unwrap_or_default();
     let wait_for = |name: &str, limit: Duration| {
         let deadline = Instant::now() + limit;

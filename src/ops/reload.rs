@@ -196,6 +196,8 @@ impl Reloader {
             known.insert(source.origin.clone().into_boxed_slice(), stamp);
             self.load(source).await;
         }
+        // Zones added or removed change the catalog.
+        self.updater.refresh_catalog(&self.server);
     }
 
     async fn load(&self, source: ZoneSource) {
