@@ -401,7 +401,8 @@ async fn refresh_from(
             e @ (TransferError::Rcode(_)
             | TransferError::Check(_)
             | TransferError::Serial { .. }
-            | TransferError::Malformed(_)),
+            | TransferError::Malformed(_)
+            | TransferError::Truncated),
         ) if current.is_some() => {
             tracing::info!(zone = %to_presentation(origin), %primary, error = %e, "IXFR failed: trying AXFR");
             transfer(primary, origin, None, key).await?
