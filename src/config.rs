@@ -913,6 +913,35 @@ mod tests {
     }
 
     #[test]
+    fn secondary_zones_need_primaries_or_a_file_and_known_keys() {
+        let key =
+            "[[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";
+        let c = parse(&format!(
+            "{key}[[zone]]\nname = \"example.net\"\nprimaries = [\"192.0.2.1\", \"[2001:db8::1]:5300\"]\nkey = \"xfr-key\"\n"
+        ))
+        .unwrap();
+        let [secondary] = c.secondaries.as_slice() else {
+            panic!("one secondary zone expected")
+        };
+        assert_eq!(secondary.origin, b"\x07example\x03net\x00");
+        assert_eq!(secondary.primaries[0], "192.0.2.1:53".parse().unwrap());
+        assert_eq!(secondary.primaries[1].port(), 5300);
+        assert_eq!(secondary.key.as_ref().unwrap().display_name(), "xfr-key.");
+        assert!(matches!(&c.zones, ZoneOrigin::Files(files) if files.is_empty()));
+        for bad in [
+            "[[zone]]\nname = \"a\"\n",
+            "[[zone]]\nname = \"a\"\nprimaries = []\n",
+            "[[zone]]\nname = \"a\"\nprimaries = [\"nowhere\"]\n",
+            "[[zone]]\nname = \"a\"\nprimaries = [\"192.0.2.1\"]\nkey = \"nobody\"\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn shipped_deploy_config_is_valid() {
         let file: ConfigFile = toml::from_str(include_str!("../deploy/zonal.toml")).unwrap();
         assert_eq!(

@@ -162,10 +162,15 @@ fn wait_for(server: &Zonal, name: &str, address: &'static str) {
 /// has taken the zone; the secondary's arguments, to start it again. Bind every
 /// folder when taking it apart: a dropped TempDir deletes its folder.
 struct KnotAndZonal {
+    /// Knot's files and the secondary's config.
     run: tempfile::TempDir,
+    /// The secondary's state folder.
     state: tempfile::TempDir,
+    /// The primary.
     knot: common::knot::Knot,
+    /// The secondary.
     zonal: Zonal,
+    /// The secondary's arguments.
     args: Vec<String>,
 }
 
@@ -426,8 +431,11 @@ fn a_zone_expires_without_its_primary_and_a_restart_serves_the_saved_copy() {
 /// 2, and every transfer over TCP with the records `stream` in one message, after
 /// which the connection is closed. Stopped when dropped.
 struct FakePrimary {
+    /// Where it answers, UDP and TCP.
     addr: SocketAddr,
+    /// Set when dropped: its threads end.
     stop: Arc<AtomicBool>,
+    /// The UDP and TCP threads.
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 

@@ -59,8 +59,11 @@ pub struct SecondaryZone {
 /// The SOA timers of a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Timers {
+    /// Between refreshes after a success.
     refresh: Duration,
+    /// Between refreshes after a failure.
     retry: Duration,
+    /// How long the copy is served without a successful refresh.
     expire: Duration,
 }
 
