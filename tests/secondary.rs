@@ -69,7 +69,7 @@ fn secondary_args(
     std::fs::write(
         &config,
         format!(
-            "state_dir = \"{state}\"\n\
+            "state_dir = \"{state}\"\nallow_transfer = [\"127.0.0.0/8\"]\n\
              [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n\
              [[zone]]\nname = \"{zone}\"\nprimaries = [{primaries}]\nkey = \"xfr-key\"\n",
             state = state.display(),
@@ -215,6 +215,13 @@ fn knot_dns_primary_notify_and_ixfr_reach_zonal() {
     assert_eq!(transfers_in(&zonal, "sec.test.", "axfr"), 1.0);
 
     update_reaches_secondary(knot.addr, &zonal, "sec.test.");
+    // zonal passes the change on to its own secondaries by IXFR, from its journal:
+    // old SOA, new SOA, the record added, and the new SOA around them.
+    let out = zonal.dig(&["+tcp", "sec.test.", "IXFR=1"]);
+    assert!(
+        out.contains("new.sec.test.") && out.contains("XFR size: 5 records"),
+        "{out}"
+    );
     assert!(
         zonal.stderr().contains("notify: refreshing"),
         "{}",

@@ -21,6 +21,7 @@ use tokio::time::{timeout, Instant};
 
 use super::signing::{sign_request, StreamTsigError, StreamVerifier};
 use crate::auth::{ChangeSet, CheckError, Record, Zone, ZoneBuilder};
+use crate::update::journal::Entry;
 use crate::update::keys::TsigKey;
 use crate::update::serial::is_newer;
 use crate::update::tsig;
@@ -96,8 +97,9 @@ pub enum Transferred {
     UpToDate,
     /// The whole zone (AXFR, or an IXFR answered in the AXFR form).
     Full(Zone),
-    /// Our copy with the differences applied (IXFR), and how many changes.
-    Incremental(Zone, usize),
+    /// Our copy with the differences applied (IXFR), and the changes, in the form
+    /// a journal keeps (for IXFR to our own secondaries).
+    Incremental(Zone, Vec<Entry>),
 }
 
 /// The serial in an SOA's RDATA (uncompressed), if it has the room.
@@ -447,8 +449,8 @@ impl<'o> Assembler<'o> {
             let Some(mut zone) = ours.cloned() else {
                 return Err(TransferError::Malformed("differences without a copy"));
             };
-            let count = self.changes.len();
-            for change in &self.changes {
+            let mut entries = Vec::with_capacity(self.changes.len());
+            for change in self.changes {
                 let from = change
                     .removed
                     .first()
@@ -460,7 +462,12 @@ impl<'o> Assembler<'o> {
                         got: from,
                     });
                 }
-                zone = zone.apply(change)?;
+                zone = zone.apply(&change)?;
+                entries.push(Entry {
+                    from,
+                    to: zone.serial(),
+                    changes: change,
+                });
             }
             if zone.serial() != serial {
                 return Err(TransferError::Serial {
@@ -468,7 +475,7 @@ impl<'o> Assembler<'o> {
                     got: zone.serial(),
                 });
             }
-            return Ok(Transferred::Incremental(zone, count));
+            return Ok(Transferred::Incremental(zone, entries));
         }
         if self.records.len() == 1 && ours.is_some_and(|z| !is_newer(serial, z.serial())) {
             return Ok(Transferred::UpToDate);
@@ -568,9 +575,12 @@ mod tests {
         let text = format!(
             "{SOA3}{SOA1}ns 60 A 192.0.2.1\n{SOA2}ns 60 A 192.0.2.2\n{SOA2}{SOA3}new 60 A 192.0.2.3\n{SOA3}"
         );
-        let Transferred::Incremental(changed, 2) = run(Some(&ours), true, &text).unwrap() else {
+        let Transferred::Incremental(changed, entries) = run(Some(&ours), true, &text).unwrap()
+        else {
             panic!("incremental expected")
         };
+        let serials: Vec<(u32, u32)> = entries.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(serials, [(1, 2), (2, 3)]);
         assert_eq!(changed.serial(), 3);
         let new = parse_presentation(b"new.z.", None).unwrap();
         assert!(changed.node(&new).is_some());
