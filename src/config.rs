@@ -772,7 +772,7 @@ fn secondary_zone(
         reason,
     };
     let file = entry.file.as_deref().map(resolve);
-    let origin = origin_from_text(&entry.name, Path::new("config"))?;
+    let origin = origin_from_text(&entry.name, Path::new("config"))?.to_ascii_lowercase();
     if primaries.is_empty() {
         return Err(invalid(format!("'{}' lists no primary", entry.name)));
     }
@@ -917,7 +917,7 @@ mod tests {
         let key =
             "[[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";
         let c = parse(&format!(
-            "{key}[[zone]]\nname = \"example.net\"\nprimaries = [\"192.0.2.1\", \"[2001:db8::1]:5300\"]\nkey = \"xfr-key\"\n"
+            "{key}[[zone]]\nname = \"Example.NET\"\nprimaries = [\"192.0.2.1\", \"[2001:db8::1]:5300\"]\nkey = \"xfr-key\"\n"
         ))
         .unwrap();
         let [secondary] = c.secondaries.as_slice() else {

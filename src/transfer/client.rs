@@ -163,6 +163,16 @@ fn check_reply(message: &Message<'_>, id: u16, origin: &[u8]) -> Result<(), Tran
     }
 }
 
+/// Checks the signature of a reply; an unsigned error reply (a primary that
+/// refuses before looking at the key) is reported by its rcode.
+fn verify(verifier: &mut StreamVerifier<'_>, message: &Message<'_>) -> Result<(), TransferError> {
+    let code = message.header.flags & 0xF;
+    match verifier.verify(message, tsig::now()) {
+        Err(StreamTsigError::Unsigned) if code != rcode::NOERROR => Err(TransferError::Rcode(code)),
+        other => Ok(other?),
+    }
+}
+
 /// The SOA serial `primary` serves for `origin` (an SOA query over UDP, RFC 1035
 /// 4.3.5), signed with `key` when given.
 pub async fn query_serial(
@@ -195,8 +205,7 @@ pub async fn query_serial(
         }
         if let (Some(key), Some(mac)) = (key, &mac) {
             // An error reply is checked for its TSIG error first: BADKEY, BADSIG.
-            let mut verifier = StreamVerifier::new(key, mac.clone());
-            verifier.verify(&message, tsig::now())?;
+            verify(&mut StreamVerifier::new(key, mac.clone()), &message)?;
         }
         check_reply(&message, id, origin)?;
         let soa = message
@@ -266,7 +275,7 @@ pub async fn transfer(
         let message =
             Message::parse(&buf).map_err(|_| TransferError::Malformed("unreadable message"))?;
         if let Some(verifier) = &mut verifier {
-            verifier.verify(&message, tsig::now())?;
+            verify(verifier, &message)?;
         }
         check_reply(&message, id, origin)?;
         if first && message.questions.is_empty() {

@@ -48,7 +48,8 @@ const MIN_TIMER: Duration = Duration::from_secs(1);
 /// A zone taken from primaries, as configured.
 #[derive(Debug, Clone)]
 pub struct SecondaryZone {
-    /// The zone's apex, lowercase wire format.
+    /// The zone's apex, lowercase wire format (the transfers' records are compared
+    /// with it).
     pub origin: Vec<u8>,
     /// Where to take it from, tried in this order.
     pub primaries: Vec<SocketAddr>,
