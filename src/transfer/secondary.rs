@@ -520,3 +520,55 @@ fn reply(
     };
     slow_reply(out, code, kind, route)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::zonefile::load_zone_text;
+
+    fn zone() -> Zone {
+        let text = "$TTL 60\n@ SOA ns hm 7 20 10 100 5\n@ NS ns\nns A 192.0.2.1\n";
+        load_zone_text(b"\x01z\x00", text.as_bytes(), Path::new("z")).unwrap()
+    }
+
+    #[test]
+    fn timers_come_from_the_soa_and_expire_counts_from_the_last_contact() {
+        let zone = zone();
+        let t = Timers::of(&zone).unwrap();
+        assert_eq!(
+            (t.refresh, t.retry, t.expire),
+            (
+                Duration::from_secs(20),
+                Duration::from_secs(10),
+                Duration::from_secs(100)
+            )
+        );
+        let contact = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert!(!is_expired(&zone, Some(contact), at(1_099)));
+        assert!(is_expired(&zone, Some(contact), at(1_100)));
+        // Never in contact (no copy kept, no time known): not expired.
+        assert!(!is_expired(&zone, None, at(1_000_000)));
+    }
+
+    #[test]
+    fn a_reply_is_a_response_with_aa_when_it_succeeds() {
+        let mut query = Vec::new();
+        let mut q = crate::wire::OutgoingQuery::new(b"\x01z\x00", 6);
+        q.opcode = opcode::NOTIFY;
+        crate::wire::encode_query(&q, &mut query);
+        let message = Message::parse(&query).unwrap();
+        let ok = reply(&message, rcode::NOERROR, None, Route::Notify);
+        let head = Message::parse(&ok.message).unwrap().header;
+        assert!(head.is_response());
+        assert_eq!(head.opcode(), opcode::NOTIFY);
+        assert_eq!(head.flags & 0x0400, 0x0400);
+        let refused = reply(&message, rcode::REFUSED, None, Route::Notify);
+        let head = Message::parse(&refused.message).unwrap().header;
+        assert_eq!((head.flags & 0x0400, head.flags & 0xF), (0, rcode::REFUSED));
+        assert_eq!(refused.outcome.kind, AnswerKind::Refused);
+    }
+}
