@@ -6,7 +6,7 @@
 //! Everything is bounded: the connection, each message (and the whole transfer)
 //! have a timeout; a message is checked (ID, QR, question, rcode, size) before its
 //! records are read; nothing a primary sends can make this code panic. The records
-//! of the stream go through [`Assembler`], which knows from the SOAs where a
+//! of the stream go through `Assembler`, which knows from the SOAs where a
 //! transfer ends and which form it has: the new zone is built with the load-time
 //! checks ([`crate::auth::ZoneBuilder`]), or the differences applied to our copy
 //! ([`Zone::apply`]).
