@@ -916,7 +916,7 @@ fn secondary_zone(
         reason,
     };
     let file = entry.file.as_deref().map(resolve);
-    let origin = origin_from_text(&entry.name, Path::new("config"))?;
+    let origin = origin_from_text(&entry.name, Path::new("config"))?.to_ascii_lowercase();
     if primaries.is_empty() {
         return Err(invalid(format!("'{}' lists no primary", entry.name)));
     }
@@ -1054,6 +1054,35 @@ mod tests {
         };
         assert_eq!(zones[0].file, PathBuf::from("/etc/zonal/example.org.zone"));
         assert_eq!(zones[0].origin, b"\x07example\x03org\x00");
+    }
+
+    #[test]
+    fn secondary_zones_need_primaries_or_a_file_and_known_keys() {
+        let key =
+            "[[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"c2VjcmV0\"\n";
+        let c = parse(&format!(
+            "{key}[[zone]]\nname = \"Example.NET\"\nprimaries = [\"192.0.2.1\", \"[2001:db8::1]:5300\"]\nkey = \"xfr-key\"\n"
+        ))
+        .unwrap();
+        let [secondary] = c.secondaries.as_slice() else {
+            panic!("one secondary zone expected")
+        };
+        assert_eq!(secondary.origin, b"\x07example\x03net\x00");
+        assert_eq!(secondary.primaries[0], "192.0.2.1:53".parse().unwrap());
+        assert_eq!(secondary.primaries[1].port(), 5300);
+        assert_eq!(secondary.key.as_ref().unwrap().display_name(), "xfr-key.");
+        assert!(matches!(&c.zones, ZoneOrigin::Files(files) if files.is_empty()));
+        for bad in [
+            "[[zone]]\nname = \"a\"\n",
+            "[[zone]]\nname = \"a\"\nprimaries = []\n",
+            "[[zone]]\nname = \"a\"\nprimaries = [\"nowhere\"]\n",
+            "[[zone]]\nname = \"a\"\nprimaries = [\"192.0.2.1\"]\nkey = \"nobody\"\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ConfigError::Invalid { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!
 //! Zones come from [`zonefile`] (lexer → parser → rdata → loader with load-time
 //! checks) as immutable [`auth::Zone`] snapshots gathered in an [`auth::ZoneSet`],
-//! which the server swaps atomically.
+//! which the server swaps atomically — or from primaries, by zone transfer
+//! ([`transfer::secondary`]); [`transfer::primary`] sends them on to secondaries.
 
 pub mod auth;
 pub mod config;

@@ -220,10 +220,14 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     let secondaries = Arc::new(Secondaries::new(
         config.secondaries.clone(),
         config.update.state_dir.clone(),
+        config.update.journal_keep,
         config.update.keys.clone(),
         Some(updater.clone()),
     ));
-    zones.extend(secondaries.restore());
+    for zone in secondaries.restore() {
+        metrics.zone_loaded(&zone.origin, unix_now());
+        zones.push(zone);
+    }
     let zone_count = zones.len();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,17 +2,22 @@
 //! TSIG key, kept fresh by NOTIFY + IXFR after an `nsupdate` on the primary (and by
 //! the SOA refresh timer from a zonal primary, which sends no NOTIFY), a wrong key
 //! refused and counted while the old copy keeps serving, a zone that expires when
-//! its primary is gone, and a restart that serves the saved copy at once.
+//! its primary is gone, a restart that serves the saved copy at once, and broken
+//! transfers from a made-up primary (cut short, a zone that fails the load checks,
+//! serials that do not match) that leave the copy served as it was.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{metrics_addr, query, scrape, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::RecordType;
+use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQ=";
 const WRONG_SECRET: &str = "b3RoZXIgc2VjcmV0";
@@ -52,16 +57,21 @@ fn secondary_args(
     dir: &Path,
     state: &Path,
     zone: &str,
-    primary: SocketAddr,
+    primaries: &[SocketAddr],
     secret: &str,
 ) -> Vec<String> {
     let config = dir.join("secondary.toml");
+    let primaries = primaries
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     std::fs::write(
         &config,
         format!(
-            "state_dir = \"{state}\"\n\
+            "state_dir = \"{state}\"\nallow_transfer = [\"127.0.0.0/8\"]\n\
              [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n\
-             [[zone]]\nname = \"{zone}\"\nprimaries = [\"{primary}\"]\nkey = \"xfr-key\"\n",
+             [[zone]]\nname = \"{zone}\"\nprimaries = [{primaries}]\nkey = \"xfr-key\"\n",
             state = state.display(),
         ),
     )
@@ -152,10 +162,15 @@ fn wait_for(server: &Zonal, name: &str, address: &'static str) {
 /// has taken the zone; the secondary's arguments, to start it again. Bind every
 /// folder when taking it apart: a dropped TempDir deletes its folder.
 struct KnotAndZonal {
+    /// Knot's files and the secondary's config.
     run: tempfile::TempDir,
+    /// The secondary's state folder.
     state: tempfile::TempDir,
+    /// The primary.
     knot: common::knot::Knot,
+    /// The secondary.
     zonal: Zonal,
+    /// The secondary's arguments.
     args: Vec<String>,
 }
 
@@ -164,7 +179,7 @@ fn knot_and_zonal(timers: &str) -> KnotAndZonal {
     let state = tempfile::tempdir().expect("tempdir");
     let secondary_addr = unique_addr();
     let knot = knot_primary(unique_addr(), run.path(), secondary_addr, timers);
-    let args = secondary_args(run.path(), state.path(), "sec.test.", knot.addr, SECRET);
+    let args = secondary_args(run.path(), state.path(), "sec.test.", &[knot.addr], SECRET);
     let zonal = start_secondary(secondary_addr, &args);
     wait_for(&zonal, "www.sec.test.", "192.0.2.80");
     KnotAndZonal {
@@ -200,6 +215,13 @@ fn knot_dns_primary_notify_and_ixfr_reach_zonal() {
     assert_eq!(transfers_in(&zonal, "sec.test.", "axfr"), 1.0);
 
     update_reaches_secondary(knot.addr, &zonal, "sec.test.");
+    // zonal passes the change on to its own secondaries by IXFR, from its journal:
+    // old SOA, new SOA, the record added, and the new SOA around them.
+    let out = zonal.dig(&["+tcp", "sec.test.", "IXFR=1"]);
+    assert!(
+        out.contains("new.sec.test.") && out.contains("XFR size: 5 records"),
+        "{out}"
+    );
     assert!(
         zonal.stderr().contains("notify: refreshing"),
         "{}",
@@ -245,11 +267,25 @@ fn bind_primary_notify_and_ixfr_reach_zonal() {
         port = secondary_addr.port(),
     );
     let bind = common::bind::start(run.path(), "", &sections, "bind.test.");
-    let args = secondary_args(run.path(), state.path(), "bind.test.", bind.addr, SECRET);
+    // The first primary listed is not there: the second is asked next.
+    let nobody = unique_addr();
+    let args = secondary_args(
+        run.path(),
+        state.path(),
+        "bind.test.",
+        &[nobody, bind.addr],
+        SECRET,
+    );
     let zonal = start_secondary(secondary_addr, &args);
     wait_for(&zonal, "www.bind.test.", "192.0.2.80");
 
     update_reaches_secondary(bind.addr, &zonal, "bind.test.");
+    assert!(transfers_in(&zonal, "bind.test.", "unreachable") >= 1.0);
+    assert!(
+        zonal.stderr().contains(&format!("primary={nobody}")),
+        "{}",
+        zonal.stderr()
+    );
 }
 
 #[test]
@@ -276,7 +312,13 @@ fn zonal_primary_changes_reach_zonal_secondary_on_refresh() {
     )
     .expect("config");
     let primary = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
-    let args = secondary_args(dir.path(), state.path(), "zz.test.", primary.addr, SECRET);
+    let args = secondary_args(
+        dir.path(),
+        state.path(),
+        "zz.test.",
+        &[primary.addr],
+        SECRET,
+    );
     let zonal = start_secondary(unique_addr(), &args);
     wait_for(&zonal, "www.zz.test.", "192.0.2.80");
 
@@ -308,7 +350,7 @@ fn a_wrong_key_is_refused_and_the_saved_copy_keeps_serving() {
         run.path(),
         state.path(),
         "sec.test.",
-        knot.addr,
+        &[knot.addr],
         WRONG_SECRET,
     );
     let zonal = start_secondary(secondary_addr, &args);
@@ -390,4 +432,175 @@ fn a_zone_expires_without_its_primary_and_a_restart_serves_the_saved_copy() {
         "{}",
         zonal.stderr()
     );
+}
+
+/// A primary made up by the test: SOA queries over UDP are answered with serial
+/// 2, and every transfer over TCP with the records `stream` in one message, after
+/// which the connection is closed. Stopped when dropped.
+struct FakePrimary {
+    /// Where it answers, UDP and TCP.
+    addr: SocketAddr,
+    /// Set when dropped: its threads end.
+    stop: Arc<AtomicBool>,
+    /// The UDP and TCP threads.
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for FakePrimary {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A reply to `request` with `answers`.
+fn fake_reply(request: &[u8], answers: &[Record]) -> Vec<u8> {
+    let request = Message::from_vec(request).expect("a request");
+    let mut reply = Message::response(request.metadata.id, request.metadata.op_code);
+    reply.metadata.authoritative = true;
+    reply.queries = request.queries.clone();
+    reply.answers = answers.to_vec();
+    reply.to_vec().expect("encodes")
+}
+
+fn fake_primary(stream: Vec<Record>) -> FakePrimary {
+    let addr = unique_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let udp = std::net::UdpSocket::bind(addr).expect("udp");
+    udp.set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let tcp = std::net::TcpListener::bind(addr).expect("tcp");
+    tcp.set_nonblocking(true).expect("nonblocking");
+    let soa = vec![soa_record(2)];
+    let udp_stop = stop.clone();
+    let udp_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while !udp_stop.load(Ordering::Relaxed) {
+            if let Ok((len, from)) = udp.recv_from(&mut buf) {
+                let _ = udp.send_to(&fake_reply(&buf[..len], &soa), from);
+            }
+        }
+    });
+    let tcp_stop = stop.clone();
+    let tcp_thread = std::thread::spawn(move || {
+        while !tcp_stop.load(Ordering::Relaxed) {
+            let Ok((mut conn, _)) = tcp.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            let _ = conn.set_nonblocking(false);
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+            if let Some(request) = common::read_framed(&mut conn) {
+                common::write_framed(&mut conn, &fake_reply(&request, &stream));
+            }
+        }
+    });
+    FakePrimary {
+        addr,
+        stop,
+        threads: vec![udp_thread, tcp_thread],
+    }
+}
+
+/// The record `name` with `data`, TTL 60.
+fn record(name: &str, data: RData) -> Record {
+    Record::from_rdata(Name::from_ascii(name).expect("name"), 60, data)
+}
+
+fn soa_record(serial: u32) -> Record {
+    let name = |n: &str| Name::from_ascii(n).expect("name");
+    record(
+        "fake.test.",
+        RData::SOA(SOA::new(
+            name("ns.fake.test."),
+            name("hm.fake.test."),
+            serial,
+            2,
+            1,
+            60,
+            60,
+        )),
+    )
+}
+
+#[test]
+fn a_broken_transfer_keeps_the_copy_served() {
+    let ns = || {
+        record(
+            "fake.test.",
+            RData::NS(NS(Name::from_ascii("ns.fake.test.").expect("name"))),
+        )
+    };
+    let glue = || record("ns.fake.test.", RData::A(A::new(192, 0, 2, 1)));
+    let cases = [
+        // Cut short: no closing SOA, then the connection closes.
+        ("malformed", vec![soa_record(2), ns(), glue()]),
+        // A CNAME beside other data: the zone fails the load checks.
+        (
+            "bad_zone",
+            vec![
+                soa_record(2),
+                ns(),
+                glue(),
+                record(
+                    "ns.fake.test.",
+                    RData::CNAME(CNAME(Name::from_ascii("x.fake.test.").expect("name"))),
+                ),
+                soa_record(2),
+            ],
+        ),
+        // Closed by the SOA of another serial.
+        (
+            "serial_mismatch",
+            vec![soa_record(2), ns(), glue(), soa_record(3)],
+        ),
+    ];
+    for (result, stream) in cases {
+        let primary = fake_primary(stream);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("fake.test.zone"),
+            zone_text("fake.test.", "2 1 60"),
+        )
+        .expect("zone");
+        let config = dir.path().join("zonal.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "state_dir = \"{d}/state\"\n[[zone]]\nname = \"fake.test\"\nfile = \"{d}/fake.test.zone\"\nprimaries = [\"{p}\"]\n",
+                d = dir.path().display(),
+                p = primary.addr,
+            ),
+        )
+        .expect("config");
+        let zonal = start_secondary(
+            unique_addr(),
+            &["--config".into(), config.display().to_string()],
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // IXFR, then AXFR: both broken, each counted.
+        while transfers_in(&zonal, "fake.test.", result) < 2.0 {
+            assert!(
+                Instant::now() < deadline,
+                "no {result} failure counted:\n{}",
+                zonal.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        wait_for(&zonal, "www.fake.test.", "192.0.2.80");
+        let soa = zonal.query("fake.test.", RecordType::SOA);
+        assert!(
+            matches!(&soa.answers[0].data, RData::SOA(s) if s.serial == 1),
+            "{soa:?}"
+        );
+        assert!(
+            zonal
+                .stderr()
+                .contains(&format!("primary={}", primary.addr)),
+            "{}",
+            zonal.stderr()
+        );
+    }
 }

@@ -6,7 +6,7 @@
 //! Everything is bounded: the connection, each message (and the whole transfer)
 //! have a timeout; a message is checked (ID, QR, question, rcode, size) before its
 //! records are read; nothing a primary sends can make this code panic. The records
-//! of the stream go through [`Assembler`], which knows from the SOAs where a
+//! of the stream go through `Assembler`, which knows from the SOAs where a
 //! transfer ends and which form it has: the new zone is built with the load-time
 //! checks ([`crate::auth::ZoneBuilder`]), or the differences applied to our copy
 //! ([`Zone::apply`]).
@@ -21,6 +21,7 @@ use tokio::time::{timeout, Instant};
 
 use super::signing::{sign_request, StreamTsigError, StreamVerifier};
 use crate::auth::{ChangeSet, CheckError, Record, Zone, ZoneBuilder};
+use crate::update::journal::Entry;
 use crate::update::keys::TsigKey;
 use crate::update::serial::is_newer;
 use crate::update::tsig;
@@ -96,8 +97,9 @@ pub enum Transferred {
     UpToDate,
     /// The whole zone (AXFR, or an IXFR answered in the AXFR form).
     Full(Zone),
-    /// Our copy with the differences applied (IXFR), and how many changes.
-    Incremental(Zone, usize),
+    /// Our copy with the differences applied (IXFR), and the changes, in the form
+    /// a journal keeps (for IXFR to our own secondaries).
+    Incremental(Zone, Vec<Entry>),
 }
 
 /// The serial in an SOA's RDATA (uncompressed), if it has the room.
@@ -161,6 +163,16 @@ fn check_reply(message: &Message<'_>, id: u16, origin: &[u8]) -> Result<(), Tran
     }
 }
 
+/// Checks the signature of a reply; an unsigned error reply (a primary that
+/// refuses before looking at the key) is reported by its rcode.
+fn verify(verifier: &mut StreamVerifier<'_>, message: &Message<'_>) -> Result<(), TransferError> {
+    let code = message.header.flags & 0xF;
+    match verifier.verify(message, tsig::now()) {
+        Err(StreamTsigError::Unsigned) if code != rcode::NOERROR => Err(TransferError::Rcode(code)),
+        other => Ok(other?),
+    }
+}
+
 /// The SOA serial `primary` serves for `origin` (an SOA query over UDP, RFC 1035
 /// 4.3.5), signed with `key` when given.
 pub async fn query_serial(
@@ -193,8 +205,7 @@ pub async fn query_serial(
         }
         if let (Some(key), Some(mac)) = (key, &mac) {
             // An error reply is checked for its TSIG error first: BADKEY, BADSIG.
-            let mut verifier = StreamVerifier::new(key, mac.clone());
-            verifier.verify(&message, tsig::now())?;
+            verify(&mut StreamVerifier::new(key, mac.clone()), &message)?;
         }
         check_reply(&message, id, origin)?;
         let soa = message
@@ -264,7 +275,7 @@ pub async fn transfer(
         let message =
             Message::parse(&buf).map_err(|_| TransferError::Malformed("unreadable message"))?;
         if let Some(verifier) = &mut verifier {
-            verifier.verify(&message, tsig::now())?;
+            verify(verifier, &message)?;
         }
         check_reply(&message, id, origin)?;
         if first && message.questions.is_empty() {
@@ -447,8 +458,8 @@ impl<'o> Assembler<'o> {
             let Some(mut zone) = ours.cloned() else {
                 return Err(TransferError::Malformed("differences without a copy"));
             };
-            let count = self.changes.len();
-            for change in &self.changes {
+            let mut entries = Vec::with_capacity(self.changes.len());
+            for change in self.changes {
                 let from = change
                     .removed
                     .first()
@@ -460,7 +471,12 @@ impl<'o> Assembler<'o> {
                         got: from,
                     });
                 }
-                zone = zone.apply(change)?;
+                zone = zone.apply(&change)?;
+                entries.push(Entry {
+                    from,
+                    to: zone.serial(),
+                    changes: change,
+                });
             }
             if zone.serial() != serial {
                 return Err(TransferError::Serial {
@@ -468,7 +484,7 @@ impl<'o> Assembler<'o> {
                     got: zone.serial(),
                 });
             }
-            return Ok(Transferred::Incremental(zone, count));
+            return Ok(Transferred::Incremental(zone, entries));
         }
         if self.records.len() == 1 && ours.is_some_and(|z| !is_newer(serial, z.serial())) {
             return Ok(Transferred::UpToDate);
@@ -568,9 +584,12 @@ mod tests {
         let text = format!(
             "{SOA3}{SOA1}ns 60 A 192.0.2.1\n{SOA2}ns 60 A 192.0.2.2\n{SOA2}{SOA3}new 60 A 192.0.2.3\n{SOA3}"
         );
-        let Transferred::Incremental(changed, 2) = run(Some(&ours), true, &text).unwrap() else {
+        let Transferred::Incremental(changed, entries) = run(Some(&ours), true, &text).unwrap()
+        else {
             panic!("incremental expected")
         };
+        let serials: Vec<(u32, u32)> = entries.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(serials, [(1, 2), (2, 3)]);
         assert_eq!(changed.serial(), 3);
         let new = parse_presentation(b"new.z.", None).unwrap();
         assert!(changed.node(&new).is_some());

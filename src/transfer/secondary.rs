@@ -13,7 +13,8 @@
 //! (`zonal_transfers_in_total{zone,result}`). When no refresh has succeeded for
 //! EXPIRE, the zone is answered SERVFAIL until one does. The time of the last
 //! successful contact is the modification time of the saved copy, so it survives
-//! a restart.
+//! a restart. The changes of each IXFR are kept in the zone's journal, from which
+//! [`super::primary`] serves IXFR to our own secondaries.
 //!
 //! A secondary zone takes no UPDATE (REFUSED): its changes come from its primaries.
 
@@ -27,6 +28,7 @@ use super::client::{query_serial, soa_field, transfer, TransferError, Transferre
 use crate::auth::{AnswerKind, Zone};
 use crate::metrics::unix_now;
 use crate::server::{OwnedRequest, ReplyFuture, Route, Server, SlowHandler, SlowReply};
+use crate::update::journal::{Entry, Journal};
 use crate::update::keys::{KeyRing, TsigKey};
 use crate::update::serial::is_newer;
 use crate::update::state::StatePaths;
@@ -46,7 +48,8 @@ const MIN_TIMER: Duration = Duration::from_secs(1);
 /// A zone taken from primaries, as configured.
 #[derive(Debug, Clone)]
 pub struct SecondaryZone {
-    /// The zone's apex, lowercase wire format.
+    /// The zone's apex, lowercase wire format (the transfers' records are compared
+    /// with it).
     pub origin: Vec<u8>,
     /// Where to take it from, tried in this order.
     pub primaries: Vec<SocketAddr>,
@@ -59,8 +62,11 @@ pub struct SecondaryZone {
 /// The SOA timers of a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Timers {
+    /// Between refreshes after a success.
     refresh: Duration,
+    /// Between refreshes after a failure.
     retry: Duration,
+    /// How long the copy is served without a successful refresh.
     expire: Duration,
 }
 
@@ -94,8 +100,10 @@ struct Tracked {
 pub struct Secondaries {
     /// By origin.
     zones: HashMap<Box<[u8]>, Arc<Tracked>>,
-    /// Where copies are saved.
+    /// Where copies (and their journals) are saved.
     state_dir: PathBuf,
+    /// Changes kept in a copy's journal.
+    journal_keep: usize,
     /// The keys a signed NOTIFY or UPDATE is checked against.
     keys: KeyRing,
     /// The UPDATE handler of the other zones.
@@ -111,11 +119,12 @@ impl std::fmt::Debug for Secondaries {
 }
 
 impl Secondaries {
-    /// The secondary zones `zones`, saved in `state_dir`; `updates` takes the
-    /// UPDATEs of other zones.
+    /// The secondary zones `zones`, saved in `state_dir` with the last
+    /// `journal_keep` changes; `updates` takes the UPDATEs of other zones.
     pub fn new(
         zones: Vec<SecondaryZone>,
         state_dir: PathBuf,
+        journal_keep: usize,
         keys: KeyRing,
         updates: Option<Arc<dyn SlowHandler>>,
     ) -> Secondaries {
@@ -134,6 +143,7 @@ impl Secondaries {
         Secondaries {
             zones,
             state_dir,
+            journal_keep,
             keys,
             updates,
         }
@@ -238,22 +248,20 @@ impl Secondaries {
             match refresh_from(*primary, zone, current.as_deref()).await {
                 Ok((Transferred::UpToDate, _)) => {
                     tracing::debug!(zone = %name, %primary, "secondary zone is current");
-                    if current.is_some_and(|z| z.expired) {
-                        set_expired(server, origin, false);
+                    if let Some(zone) = current {
+                        if zone.expired {
+                            set_expired(server, origin, false);
+                        }
+                        self.touch(zone).await;
                     }
-                    self.touch(origin).await;
                     return true;
                 }
-                Ok((Transferred::Full(new) | Transferred::Incremental(new, _), result)) => {
-                    tracing::info!(zone = %name, %primary, how = result, serial = new.serial(),
-                        records = new.record_count, "secondary zone transferred");
-                    server.metrics.transfer_in(origin, result);
-                    server.metrics.zone_loaded(origin, unix_now());
-                    let mut new = new;
-                    new.expired = false;
-                    let new = Arc::new(new);
-                    server.zones.rcu(|set| set.with_zone(new.clone()));
-                    self.save(new).await;
+                Ok((Transferred::Full(new), result)) => {
+                    self.take(server, primary, new, None, result).await;
+                    return true;
+                }
+                Ok((Transferred::Incremental(new, entries), result)) => {
+                    self.take(server, primary, new, Some(entries), result).await;
                     return true;
                 }
                 Err(e) => {
@@ -266,13 +274,54 @@ impl Secondaries {
         false
     }
 
-    /// Saves `zone` in the state folder (its time is the last contact).
-    async fn save(&self, zone: Arc<Zone>) {
+    /// Serves `new`, taken from `primary` (`how`: axfr, ixfr), and saves it with
+    /// the changes that led to it (`history`; `None` after a full transfer).
+    async fn take(
+        &self,
+        server: &Server,
+        primary: &SocketAddr,
+        mut new: Zone,
+        history: Option<Vec<Entry>>,
+        how: &'static str,
+    ) {
+        let origin = new.origin.clone();
+        tracing::info!(zone = %to_presentation(&origin), %primary, how, serial = new.serial(),
+            records = new.record_count, "secondary zone transferred");
+        server.metrics.transfer_in(&origin, how);
+        server.metrics.zone_loaded(&origin, unix_now());
+        new.expired = false;
+        let new = Arc::new(new);
+        server.zones.rcu(|set| set.with_zone(new.clone()));
+        self.save(new, history).await;
+    }
+
+    /// Saves `zone` in the state folder (its time is the last contact), and keeps
+    /// its journal for IXFR to our own secondaries: `history` appended (the last
+    /// `journal_keep` changes kept), or the journal emptied after a full transfer.
+    async fn save(&self, zone: Arc<Zone>, history: Option<Vec<Entry>>) {
         let dir = self.state_dir.clone();
+        let keep = self.journal_keep;
         let name = to_presentation(&zone.origin);
         let saved = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)?;
-            write_zone_file(&zone, &StatePaths::new(&dir, &zone.origin).zone)
+            let paths = StatePaths::new(&dir, &zone.origin);
+            write_zone_file(&zone, &paths.zone)?;
+            if history.is_none() && !paths.journal.exists() {
+                return Ok(());
+            }
+            let opened = Journal::open(&paths.journal)?;
+            let mut journal = opened.journal;
+            let mut entries = opened.entries;
+            match history {
+                Some(new) if entries.len() + new.len() <= keep => {
+                    new.iter().try_for_each(|entry| journal.append(entry))
+                }
+                Some(new) => {
+                    entries.extend(new);
+                    journal.rewrite(&entries[entries.len().saturating_sub(keep)..])
+                }
+                None => journal.rewrite(&[]),
+            }
         })
         .await;
         match saved {
@@ -284,9 +333,13 @@ impl Secondaries {
         }
     }
 
-    /// Marks the saved copy of `origin` as in contact now (its modification time).
-    async fn touch(&self, origin: &[u8]) {
-        let path = StatePaths::new(&self.state_dir, origin).zone;
+    /// Marks the saved copy of `zone` as in contact now (its modification time),
+    /// saving it first if it is not saved yet (a copy from a zone file).
+    async fn touch(&self, zone: Arc<Zone>) {
+        let path = StatePaths::new(&self.state_dir, &zone.origin).zone;
+        if !path.exists() {
+            return self.save(zone, None).await;
+        }
         let _ = tokio::task::spawn_blocking(move || {
             std::fs::File::options()
                 .write(true)
@@ -401,7 +454,8 @@ async fn refresh_from(
             e @ (TransferError::Rcode(_)
             | TransferError::Check(_)
             | TransferError::Serial { .. }
-            | TransferError::Malformed(_)),
+            | TransferError::Malformed(_)
+            | TransferError::Truncated),
         ) if current.is_some() => {
             tracing::info!(zone = %to_presentation(origin), %primary, error = %e, "IXFR failed: trying AXFR");
             transfer(primary, origin, None, key).await?
@@ -465,4 +519,56 @@ fn reply(
         _ => AnswerKind::Error,
     };
     slow_reply(out, code, kind, route)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::zonefile::load_zone_text;
+
+    fn zone() -> Zone {
+        let text = "$TTL 60\n@ SOA ns hm 7 20 10 100 5\n@ NS ns\nns A 192.0.2.1\n";
+        load_zone_text(b"\x01z\x00", text.as_bytes(), Path::new("z")).unwrap()
+    }
+
+    #[test]
+    fn timers_come_from_the_soa_and_expire_counts_from_the_last_contact() {
+        let zone = zone();
+        let t = Timers::of(&zone).unwrap();
+        assert_eq!(
+            (t.refresh, t.retry, t.expire),
+            (
+                Duration::from_secs(20),
+                Duration::from_secs(10),
+                Duration::from_secs(100)
+            )
+        );
+        let contact = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+        assert!(!is_expired(&zone, Some(contact), at(1_099)));
+        assert!(is_expired(&zone, Some(contact), at(1_100)));
+        // Never in contact (no copy kept, no time known): not expired.
+        assert!(!is_expired(&zone, None, at(1_000_000)));
+    }
+
+    #[test]
+    fn a_reply_is_a_response_with_aa_when_it_succeeds() {
+        let mut query = Vec::new();
+        let mut q = crate::wire::OutgoingQuery::new(b"\x01z\x00", 6);
+        q.opcode = opcode::NOTIFY;
+        crate::wire::encode_query(&q, &mut query);
+        let message = Message::parse(&query).unwrap();
+        let ok = reply(&message, rcode::NOERROR, None, Route::Notify);
+        let head = Message::parse(&ok.message).unwrap().header;
+        assert!(head.is_response());
+        assert_eq!(head.opcode(), opcode::NOTIFY);
+        assert_eq!(head.flags & 0x0400, 0x0400);
+        let refused = reply(&message, rcode::REFUSED, None, Route::Notify);
+        let head = Message::parse(&refused.message).unwrap().header;
+        assert_eq!((head.flags & 0x0400, head.flags & 0xF), (0, rcode::REFUSED));
+        assert_eq!(refused.outcome.kind, AnswerKind::Refused);
+    }
 }
