@@ -217,13 +217,16 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     );
     let mut zones = updater.restore(zones);
     // Secondary zones: the copies kept in the state folder, served at once.
-    let secondaries = Arc::new(Secondaries::new(
-        config.secondaries.clone(),
-        config.update.state_dir.clone(),
-        config.update.journal_keep,
-        config.update.keys.clone(),
-        Some(updater.clone()),
-    ));
+    let secondaries = Arc::new(
+        Secondaries::new(
+            config.secondaries.clone(),
+            config.update.state_dir.clone(),
+            config.update.journal_keep,
+            config.update.keys.clone(),
+            Some(updater.clone()),
+        )
+        .with_notifier(notifier.clone()),
+    );
     for zone in secondaries.restore() {
         metrics.zone_loaded(&zone.origin, unix_now());
         zones.push(zone);

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
+use super::notifier::Notifier;
 use crate::auth::{AnswerKind, Zone};
 use crate::metrics::unix_now;
 use crate::server::{OwnedRequest, ReplyFuture, Route, Server, SlowHandler, SlowReply};
@@ -108,6 +109,8 @@ pub struct Secondaries {
     keys: KeyRing,
     /// The UPDATE handler of the other zones.
     updates: Option<Arc<dyn SlowHandler>>,
+    /// Tells our own secondaries when a copy changes.
+    notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for Secondaries {
@@ -119,6 +122,11 @@ impl std::fmt::Debug for Secondaries {
 }
 
 impl Secondaries {
+    /// The same, telling our own secondaries of every new copy through `notifier`.
+    pub fn with_notifier(self, notifier: Arc<Notifier>) -> Secondaries {
+        Secondaries { notifier, ..self }
+    }
+
     /// The secondary zones `zones`, saved in `state_dir` with the last
     /// `journal_keep` changes; `updates` takes the UPDATEs of other zones.
     pub fn new(
@@ -146,6 +154,7 @@ impl Secondaries {
             journal_keep,
             keys,
             updates,
+            notifier: Arc::default(),
         }
     }
 
@@ -292,6 +301,8 @@ impl Secondaries {
         new.expired = false;
         let new = Arc::new(new);
         server.zones.rcu(|set| set.with_zone(new.clone()));
+        // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).
+        self.notifier.notify(&new);
         self.save(new, history).await;
     }
 
