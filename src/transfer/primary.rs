@@ -38,6 +38,9 @@ use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
 pub const MESSAGE_BYTES: usize = 16_384;
 /// Largest DNS message over TCP.
 const MAX_MESSAGE: usize = 65_535;
+/// Most uncompressed record data put in one message: it fits in [`MAX_MESSAGE`]
+/// with room for a TSIG record whatever the compression.
+const MAX_FILL_BYTES: usize = 60_000;
 /// Room kept at the end of a signed message for its TSIG record (key and
 /// algorithm names, a MAC of up to 64 bytes, the fixed fields).
 const TSIG_ROOM_BYTES: usize = 600;
@@ -269,6 +272,7 @@ pub async fn stream<W: AsyncWrite + Unpin>(
         buf: vec![0u8; 2 + MAX_MESSAGE],
         pending: Vec::with_capacity(512),
         size: 0,
+        budget: MESSAGE_BYTES,
         header,
         question: query.question,
         sent: Sent::default(),
@@ -320,7 +324,11 @@ pub async fn stream<W: AsyncWrite + Unpin>(
 struct Sender<'z, 'q, 'k> {
     buf: Vec<u8>,
     pending: Vec<Record<'z>>,
+    /// The pending records' size before compression.
     size: usize,
+    /// How much uncompressed data makes a message of about [`MESSAGE_BYTES`]: learnt
+    /// from the compression of the message before.
+    budget: usize,
     header: ReplyHeader,
     question: &'q [u8],
     sent: Sent,
@@ -348,7 +356,7 @@ impl<'z> Sender<'z, '_, '_> {
     ) -> std::io::Result<()> {
         let (owner, _, _, entry) = record;
         let bytes = owner.len() + 10 + entry.len().saturating_sub(2);
-        if self.size + bytes > MESSAGE_BYTES && !self.pending.is_empty() {
+        if self.size + bytes > self.budget && !self.pending.is_empty() {
             self.flush(out).await?;
         }
         self.pending.push(record);
@@ -388,6 +396,9 @@ impl<'z> Sender<'z, '_, '_> {
             self.buf[..2].copy_from_slice(&(len as u16).to_be_bytes());
             out.write_all(&self.buf[..2 + len]).await?;
         }
+        // Names compress (a zone's suffix, runs of one owner): fill the next message
+        // by what this one shrank to, never past what surely fits.
+        self.budget = (MESSAGE_BYTES * self.size / len.max(1)).clamp(MESSAGE_BYTES, MAX_FILL_BYTES);
         self.sent.messages += 1;
         self.sent.records += self.pending.len();
         self.reset();

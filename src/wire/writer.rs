@@ -91,6 +91,9 @@ pub struct ResponseWriter<'b> {
     /// For each target, the uncompressed length of the name from there: only a suffix
     /// of that length can match. (Two arrays, not one of pairs: they zero fast.)
     target_lens: [u8; MAX_COMPRESSION_TARGETS],
+    /// For each target, a fingerprint of its first label (see [`label_tag`]): most
+    /// names that cannot match are passed over without reading the message.
+    target_tags: [u32; MAX_COMPRESSION_TARGETS],
     /// How many entries of `targets` are in use.
     target_count: usize,
     /// The OPT record to append, when the query had EDNS.
@@ -110,6 +113,7 @@ impl<'b> ResponseWriter<'b> {
             counts: [0; 3],
             target_offsets: [0; MAX_COMPRESSION_TARGETS],
             target_lens: [0; MAX_COMPRESSION_TARGETS],
+            target_tags: [0; MAX_COMPRESSION_TARGETS],
             target_count: 0,
             opt,
         }
@@ -232,13 +236,14 @@ impl<'b> ResponseWriter<'b> {
     /// Finds an earlier occurrence of `suffix` (case-insensitive) in the message.
     fn find_target(&self, suffix: &[u8]) -> Option<u16> {
         let wanted = suffix.len();
-        let lens = &self.target_lens[..self.target_count];
-        lens.iter()
-            .zip(&self.target_offsets)
-            .find(|&(&len, &at)| {
-                usize::from(len) == wanted && self.name_at_equals(usize::from(at), suffix)
+        let tag = label_tag(suffix);
+        (0..self.target_count)
+            .find(|&i| {
+                usize::from(self.target_lens[i]) == wanted
+                    && self.target_tags[i] == tag
+                    && self.name_at_equals(usize::from(self.target_offsets[i]), suffix)
             })
-            .map(|(_, &at)| at)
+            .map(|i| self.target_offsets[i])
     }
 
     /// Whether the (possibly compressed) name at `pos` in the message equals `name`.
@@ -297,6 +302,7 @@ impl<'b> ResponseWriter<'b> {
             // Names are at most 255 bytes, so the remaining length fits a byte.
             self.target_offsets[self.target_count] = pos as u16;
             self.target_lens[self.target_count] = (name.len() - offset) as u8;
+            self.target_tags[self.target_count] = label_tag(&name[offset..]);
             self.target_count += 1;
             offset += 1 + usize::from(len);
         }
@@ -354,6 +360,18 @@ impl<'b> ResponseWriter<'b> {
         );
         self.pos
     }
+}
+
+/// A fingerprint of the first label of `name`, case-insensitive, read in constant
+/// time: its length and its first, middle and last bytes. Two names whose tags
+/// differ cannot be equal: a zone transfer writes hundreds of names of one length
+/// with long common prefixes (`h1000`, `h1001`, ...), which would otherwise each
+/// be compared with every target byte by byte.
+#[inline]
+fn label_tag(name: &[u8]) -> u32 {
+    let len = name.first().map_or(0, |&l| usize::from(l));
+    let at = |i: usize| u32::from(name.get(i).map_or(0, u8::to_ascii_lowercase));
+    (len as u32) | at(1) << 8 | at(1 + len / 2) << 16 | at(len) << 24
 }
 
 /// Writes a 12-byte header with the given section counts.
