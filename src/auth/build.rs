@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::check::{check_apex, check_node, check_record, CheckError, CheckErrorKind};
+use super::check::{
+    check_apex, check_node, check_ns_alias, check_record, CheckError, CheckErrorKind,
+};
 use super::name_tree::{NameKey, NameTree};
 use super::node::{flags, JoinError, JoinTtl, Node, Occluders, NO_FILE};
 use super::zone::Zone;
@@ -200,7 +202,9 @@ impl ZoneBuilder {
         }
         // Glue: every NS target inside the zone should have an address; one without
         // is a warning, as named-checkzone and Knot DNS give it (the zone loads).
-        // Each target counts the NS records that point at it.
+        // Each target counts the NS records that point at it. One that is a CNAME or
+        // below a DNAME is an error, as BIND has it.
+        let mut alias_key = Box::<NameKey>::default();
         for NsTarget {
             target,
             owner,
@@ -219,6 +223,14 @@ impl ZoneBuilder {
                     },
                 )
             };
+            check_ns_alias(&origin, &owner, &target, |name| {
+                if alias_key.set(name) {
+                    names.get(alias_key.full()).map(|l| &l.value)
+                } else {
+                    None
+                }
+            })
+            .map_err(|kind| CheckError::at_source(&files, file, line, kind))?;
             if !key.set(&target) {
                 warnings.push(glue_missing().to_string());
                 continue;
@@ -333,6 +345,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// BIND's zonechecks/cname.db, zonechecks/dname.db and
+    /// checkzone/zones/ns-address-below-dname.db.
+    #[test]
+    fn ns_target_is_no_alias() {
+        let e = check_error("sub NS alias\nalias CNAME ns\n");
+        assert!(matches!(e.kind, CheckErrorKind::NsIsCname { .. }), "{e}");
+        assert_eq!(e.line, Some(5));
+        let e = check_error("d DNAME t.\nsub NS ns.x.d\n");
+        assert!(matches!(e.kind, CheckErrorKind::NsBelowDname { .. }), "{e}");
+        assert!(e.to_string().contains("below the DNAME at 'd."), "{e}");
+        // A DNAME at the NS target itself is no alias of the target.
+        build("sub NS d\nd DNAME t.\nd A 192.0.2.7\n");
     }
 
     #[test]

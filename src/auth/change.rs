@@ -232,6 +232,20 @@ impl Applying {
                     to_presentation(name),
                 )));
             }
+            // A DNAME hides the names below it: none may be an NS target (as
+            // `check_ns_alias` holds a fresh load to). A target is counted only when
+            // it has an address, which a change already requires.
+            if node.rrset(types::DNAME).is_some() {
+                let below = zone
+                    .subtree(key.full())
+                    .find(|(below, n)| *below != &**name && n.ns_targeted > 0);
+                if let Some((target, _)) = below {
+                    return Err(CheckError::new(CheckErrorKind::DnameHidesNsTarget {
+                        ns: to_presentation(target),
+                        dname: to_presentation(name),
+                    }));
+                }
+            }
         }
         Ok(())
     }
