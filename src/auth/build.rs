@@ -203,7 +203,8 @@ impl ZoneBuilder {
         // Glue: every NS target inside the zone should have an address; one without
         // is a warning, as named-checkzone and Knot DNS give it (the zone loads).
         // Each target counts the NS records that point at it. One that is a CNAME or
-        // below a DNAME is an error, as BIND has it.
+        // below a DNAME is an error for the apex NS and a warning for a delegation's,
+        // as BIND has it (`named-checkzone` loads the second with "(illegal)" logged).
         let mut alias_key = Box::<NameKey>::default();
         for NsTarget {
             target,
@@ -223,14 +224,22 @@ impl ZoneBuilder {
                     },
                 )
             };
-            check_ns_alias(&origin, &owner, &target, |name| {
+            let alias = check_ns_alias(&origin, &owner, &target, |name| {
                 if alias_key.set(name) {
                     names.get(alias_key.full()).map(|l| &l.value)
                 } else {
                     None
                 }
-            })
-            .map_err(|kind| CheckError::at_source(&files, file, line, kind))?;
+            });
+            if let Err(kind) = alias {
+                let e = CheckError::at_source(&files, file, line, kind);
+                if *owner == *origin {
+                    return Err(e);
+                }
+                // One warning for the target: no "glue missing" besides.
+                warnings.push(e.to_string());
+                continue;
+            }
             if !key.set(&target) {
                 warnings.push(glue_missing().to_string());
                 continue;
@@ -351,14 +360,27 @@ mod tests {
     /// checkzone/zones/ns-address-below-dname.db.
     #[test]
     fn ns_target_is_no_alias() {
-        let e = check_error("sub NS alias\nalias CNAME ns\n");
+        let e = check_error("@ NS alias\nalias CNAME ns\n");
         assert!(matches!(e.kind, CheckErrorKind::NsIsCname { .. }), "{e}");
-        assert_eq!(e.line, Some(5));
-        let e = check_error("d DNAME t.\nsub NS ns.x.d\n");
+        assert_eq!(e.line, Some(3));
+        let e = check_error("d DNAME t.\n@ NS ns.x.d\n");
         assert!(matches!(e.kind, CheckErrorKind::NsBelowDname { .. }), "{e}");
         assert!(e.to_string().contains("below the DNAME at 'd."), "{e}");
-        // A DNAME at the NS target itself is no alias of the target.
+        // A delegation's NS: a warning, as BIND's
+        // checkzone/zones/delegating-ns-address-below-dname.db.
+        let zone = build("sub NS alias\nalias CNAME ns\nd DNAME t.\nsub2 NS ns.x.d\n");
+        assert_eq!(zone.warnings.len(), 2, "{:?}", zone.warnings);
+        assert!(
+            zone.warnings[0].contains("is a CNAME"),
+            "{:?}",
+            zone.warnings
+        );
+        // A DNAME at the NS target itself is no alias of the target; a cut above
+        // the DNAME makes the target glue (checkzone/zones/good1.db), and so does a
+        // cut beside it.
         build("sub NS d\nd DNAME t.\nd A 192.0.2.7\n");
+        build("sub NS ns.d.sub\nd.sub DNAME t.\nns.d.sub A 192.0.2.8\n");
+        build("sub NS ns.sub\nsub DNAME t.\nns.sub A 192.0.2.8\n");
     }
 
     #[test]

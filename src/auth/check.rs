@@ -218,9 +218,10 @@ fn is_nsec3_owner(owner: &[u8]) -> bool {
 }
 
 /// Per name: a CNAME stands alone, but for DNSSEC data, and is one. The DNSSEC data
-/// allowed beside it is RRSIG and NSEC (RFC 4035 2.5) and their forerunners SIG, NXT
-/// and KEY (RFC 2535 2.3.5: "a CNAME ... may have SIG, KEY and NXT RRs"), as BIND
-/// allows them (`dns_rdatatype_atcname`).
+/// allowed beside it is RRSIG and NSEC (RFC 4035 2.5) and the older SIG and KEY (RFC
+/// 2535 2.3.5), as BIND's database allows them (`cname_and_other_data`: "any rdataset
+/// whose type is not KEY, NSEC, SIG or RRSIG" is other data; so NXT, which RFC 2535
+/// also allows, is refused, as BIND refuses its dnssec/ns2/rfc2335.example.db).
 /// On failure, the CNAME RRset is returned to place the error.
 pub(crate) fn check_node<'n>(
     owner: &[u8],
@@ -238,7 +239,7 @@ pub(crate) fn check_node<'n>(
     let beside = node.rrsets.iter().any(|s| {
         !matches!(
             s.rtype,
-            types::CNAME | types::RRSIG | types::NSEC | 24 /* SIG */ | 25 /* KEY */ | 30 /* NXT */
+            types::CNAME | types::RRSIG | types::NSEC | 24 /* SIG */ | 25 /* KEY */
         )
     });
     if beside {
@@ -353,37 +354,50 @@ pub(crate) fn check_glue<'z>(
 }
 
 /// An NS target (`target`, lowercase, inside the zone `origin`) of the NS RRset at
-/// `owner` is neither a CNAME (RFC 2181 10.3: "NS ... must not name an alias") nor at
-/// or below a DNAME's owner's children (RFC 6672 2.3: names below a DNAME are not
-/// served, so the address is never found). BIND refuses both ("is a CNAME (illegal)",
-/// "is below a DNAME (illegal)"), `named` as `named-checkzone`; Knot DNS's
-/// kzonecheck fails them too. `node_of` finds a name's node (lowercase wire format).
+/// `owner` is neither a CNAME (RFC 2181 10.3: "NS ... must not name an alias") nor
+/// below a DNAME (RFC 6672 2.3: names below a DNAME are not served, so the address is
+/// never found). As a lookup goes, the highest zone cut or DNAME above the target
+/// decides: below a cut (a DNAME beside the cut's NS included) the target is glue.
+/// BIND logs both ("is a CNAME (illegal)", "is below a DNAME (illegal)") and refuses
+/// the zone for the apex NS; the caller decides. `node_of` finds a name's node
+/// (lowercase wire format).
 pub(crate) fn check_ns_alias<'z>(
     origin: &[u8],
     owner: &[u8],
     target: &[u8],
     mut node_of: impl FnMut(&[u8]) -> Option<&'z Node>,
 ) -> Result<(), CheckErrorKind> {
-    if node_of(target).is_some_and(|n| n.rrset(types::CNAME).is_some()) {
-        return Err(CheckErrorKind::NsIsCname {
-            owner: to_presentation(owner),
-            ns: to_presentation(target),
-        });
-    }
+    // Walking up, the last cut or DNAME seen is the highest.
+    let mut highest: Option<(&[u8], bool)> = None;
     let mut above = target;
     while above.len() > origin.len() {
         let Some(&len) = above.first() else {
             break;
         };
         above = above.get(1 + usize::from(len)..).unwrap_or_default();
-        if node_of(above).is_some_and(|n| n.rrset(types::DNAME).is_some()) {
-            return Err(CheckErrorKind::NsBelowDname {
-                ns: to_presentation(target),
-                dname: to_presentation(above),
-            });
+        let Some(node) = node_of(above) else {
+            continue;
+        };
+        if above.len() > origin.len() && node.rrset(types::NS).is_some() {
+            highest = Some((above, false));
+        } else if node.rrset(types::DNAME).is_some() {
+            highest = Some((above, true));
         }
     }
-    Ok(())
+    match highest {
+        Some((dname, true)) => Err(CheckErrorKind::NsBelowDname {
+            ns: to_presentation(target),
+            dname: to_presentation(dname),
+        }),
+        Some((_, false)) => Ok(()),
+        None if node_of(target).is_some_and(|n| n.rrset(types::CNAME).is_some()) => {
+            Err(CheckErrorKind::NsIsCname {
+                owner: to_presentation(owner),
+                ns: to_presentation(target),
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -437,12 +451,19 @@ mod tests {
         node.rrsets
             .push(RRset::new(types::RRSIG, 60, b"sig", NO_FILE, 0));
         assert!(check_node(b"\x01a\x00", &node).is_ok());
-        // KEY, SIG and NXT (BIND's checkzone/zones/good-cname-and-key.db).
-        for old_dnssec in [24, 25, 30] {
+        // KEY and SIG (BIND's checkzone/zones/good-cname-and-key.db), not NXT
+        // (BIND's dnssec/ns2/rfc2335.example.db).
+        for old_dnssec in [24, 25] {
             node.rrsets
                 .push(RRset::new(old_dnssec, 60, b"x", NO_FILE, 0));
         }
         assert!(check_node(b"\x01a\x00", &node).is_ok());
+        let mut with_nxt = node.clone();
+        with_nxt.rrsets.push(RRset::new(30, 60, b"x", NO_FILE, 0));
+        assert!(matches!(
+            check_node(b"\x01a\x00", &with_nxt),
+            Err((CheckErrorKind::CnameBesideData(_), _))
+        ));
         node.rrsets
             .push(RRset::new(types::A, 60, &[1, 2, 3, 4], NO_FILE, 0));
         assert!(matches!(
