@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::check::{check_apex, check_node, check_record, CheckError, CheckErrorKind};
+use super::check::{
+    check_apex, check_node, check_ns_alias, check_record, CheckError, CheckErrorKind,
+};
 use super::name_tree::{NameKey, NameTree};
 use super::node::{flags, JoinError, JoinTtl, Node, Occluders, NO_FILE};
 use super::zone::Zone;
@@ -200,7 +202,10 @@ impl ZoneBuilder {
         }
         // Glue: every NS target inside the zone should have an address; one without
         // is a warning, as named-checkzone and Knot DNS give it (the zone loads).
-        // Each target counts the NS records that point at it.
+        // Each target counts the NS records that point at it. One that is a CNAME or
+        // below a DNAME is an error for the apex NS and a warning for a delegation's,
+        // as BIND has it (`named-checkzone` loads the second with "(illegal)" logged).
+        let mut alias_key = Box::<NameKey>::default();
         for NsTarget {
             target,
             owner,
@@ -219,6 +224,22 @@ impl ZoneBuilder {
                     },
                 )
             };
+            let alias = check_ns_alias(&origin, &owner, &target, |name| {
+                if alias_key.set(name) {
+                    names.get(alias_key.full()).map(|l| &l.value)
+                } else {
+                    None
+                }
+            });
+            if let Err(kind) = alias {
+                let e = CheckError::at_source(&files, file, line, kind);
+                if *owner == *origin {
+                    return Err(e);
+                }
+                // One warning for the target: no "glue missing" besides.
+                warnings.push(e.to_string());
+                continue;
+            }
             if !key.set(&target) {
                 warnings.push(glue_missing().to_string());
                 continue;
@@ -333,6 +354,33 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// BIND's zonechecks/cname.db, zonechecks/dname.db and
+    /// checkzone/zones/ns-address-below-dname.db.
+    #[test]
+    fn ns_target_is_no_alias() {
+        let e = check_error("@ NS alias\nalias CNAME ns\n");
+        assert!(matches!(e.kind, CheckErrorKind::NsIsCname { .. }), "{e}");
+        assert_eq!(e.line, Some(3));
+        let e = check_error("d DNAME t.\n@ NS ns.x.d\n");
+        assert!(matches!(e.kind, CheckErrorKind::NsBelowDname { .. }), "{e}");
+        assert!(e.to_string().contains("below the DNAME at 'd."), "{e}");
+        // A delegation's NS: a warning, as BIND's
+        // checkzone/zones/delegating-ns-address-below-dname.db.
+        let zone = build("sub NS alias\nalias CNAME ns\nd DNAME t.\nsub2 NS ns.x.d\n");
+        assert_eq!(zone.warnings.len(), 2, "{:?}", zone.warnings);
+        assert!(
+            zone.warnings[0].contains("is a CNAME"),
+            "{:?}",
+            zone.warnings
+        );
+        // A DNAME at the NS target itself is no alias of the target; a cut above
+        // the DNAME makes the target glue (checkzone/zones/good1.db), and so does a
+        // cut beside it.
+        build("sub NS d\nd DNAME t.\nd A 192.0.2.7\n");
+        build("sub NS ns.d.sub\nd.sub DNAME t.\nns.d.sub A 192.0.2.8\n");
+        build("sub NS ns.sub\nsub DNAME t.\nns.sub A 192.0.2.8\n");
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Zone {
         work.check_touched()?;
         work.prune_empty();
         work.update_flags();
+        work.check_dnames()?;
         let mut zone = work.zone;
         check_apex(&zone.origin, zone.apex(), &zone.files)?;
         zone.names.sync_index();
@@ -209,15 +210,19 @@ impl Applying {
         }
     }
 
+    /// The touched names that still have a node, with it.
+    fn touched_nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        let mut key = NameKey::default();
+        self.touched.iter().filter_map(move |name| {
+            key.set(name);
+            self.zone.node_at(key.full()).map(|node| (&**name, node))
+        })
+    }
+
     /// The per-name checks on every touched name, and the apex.
     fn check_touched(&mut self) -> Result<(), CheckError> {
         let zone = &self.zone;
-        let mut key = NameKey::default();
-        for name in &self.touched {
-            key.set(name);
-            let Some(node) = zone.node_at(key.full()) else {
-                continue;
-            };
+        for (name, node) in self.touched_nodes() {
             check_node(name, node).map_err(|(kind, _)| CheckError::new(kind))?;
             if let Some(ns) = node.rrset(types::NS) {
                 let mut target_key = NameKey::default();
@@ -231,6 +236,33 @@ impl Applying {
                 return Err(CheckError::new(CheckErrorKind::GlueStillNeeded(
                     to_presentation(name),
                 )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A DNAME hides the names below it: none may be an NS target (as
+    /// `check_ns_alias` holds a fresh load to), unless the DNAME is itself hidden by
+    /// a cut above it or is beside one. A target is counted only when it has an
+    /// address, which a change already requires. Run once the flags are right.
+    fn check_dnames(&self) -> Result<(), CheckError> {
+        let mut key = NameKey::default();
+        for (name, node) in self.touched_nodes() {
+            let hiding = node.rrset(types::DNAME).is_some()
+                && node.flags & (flags::OCCLUDED | flags::CUT) == 0;
+            if !hiding {
+                continue;
+            }
+            key.set(name);
+            let below = self
+                .zone
+                .subtree(key.full())
+                .find(|(below, n)| *below != name && n.ns_targeted > 0);
+            if let Some((target, _)) = below {
+                return Err(CheckError::new(CheckErrorKind::DnameHidesNsTarget {
+                    ns: to_presentation(target),
+                    dname: to_presentation(name),
+                }));
             }
         }
         Ok(())

@@ -5,8 +5,10 @@
 //! - per record ([`check_record`]): the owner is in the zone; an SOA only at the
 //!   apex; the data fits a record;
 //! - per name ([`check_node`]): a CNAME stands alone (RFC 1034 3.6.2, RFC 2181 10.1);
-//! - at the apex ([`check_apex`]): an SOA and NS records;
-//! - per NS RRset ([`check_glue`]): every NS target inside the zone has an address.
+//! - at the apex ([`check_apex`]): an SOA and NS records; CDS and CDNSKEY agree with
+//!   the DNSKEYs;
+//! - per NS RRset ([`check_glue`]): every NS target inside the zone has an address,
+//!   and none is a CNAME or below a DNAME ([`check_ns_alias`]).
 //!
 //! A failure is a [`CheckError`]: what is wrong, and the file and line when the
 //! record came from a file.
@@ -54,6 +56,9 @@ pub enum CheckErrorKind {
     /// An SOA record anywhere but the apex.
     #[error("SOA record at '{0}', which is not the zone apex")]
     SoaNotAtApex(String),
+    /// An NSEC3 whose owner does not begin with a hash in base32hex (RFC 5155 3).
+    #[error("NSEC3 at '{0}': the first label is not a base32hex hash without padding")]
+    BadNsec3Owner(String),
     /// A DS record at the apex: it belongs in the parent zone.
     #[error("DS record at the apex '{0}': a zone's DS belongs in its parent")]
     DsAtApex(String),
@@ -63,6 +68,15 @@ pub enum CheckErrorKind {
     /// No NS records at the apex.
     #[error("no NS records at the zone apex '{0}'")]
     NoApexNs(String),
+    /// A CDS or CDNSKEY (`rtype`) for an algorithm no DNSKEY has, or a deletion
+    /// record beside others (RFC 7344 4.1, RFC 8078 4).
+    #[error("{rtype} at the apex does not match the DNSKEYs: {reason}")]
+    ChildKeysMismatch {
+        /// CDS or CDNSKEY.
+        rtype: &'static str,
+        /// What does not match.
+        reason: String,
+    },
     /// A CNAME and other data at one name (RFC 1034 3.6.2).
     #[error("CNAME at '{0}' beside other data")]
     CnameBesideData(String),
@@ -75,6 +89,30 @@ pub enum CheckErrorKind {
         /// The owner of the NS RRset.
         owner: String,
         /// The target without addresses.
+        ns: String,
+    },
+    /// An NS target inside the zone that is a CNAME (RFC 2181 10.3).
+    #[error("NS '{ns}' of '{owner}' is a CNAME (RFC 2181 10.3: NS must not name an alias)")]
+    NsIsCname {
+        /// The owner of the NS RRset.
+        owner: String,
+        /// The target.
+        ns: String,
+    },
+    /// An NS target inside the zone below a DNAME, so never reached (RFC 6672 2.3).
+    #[error("NS '{ns}' is below the DNAME at '{dname}'")]
+    NsBelowDname {
+        /// The target.
+        ns: String,
+        /// The DNAME's owner.
+        dname: String,
+    },
+    /// A change would put a DNAME above a name NS records point at.
+    #[error("the DNAME at '{dname}' would hide '{ns}', the target of NS records in the zone")]
+    DnameHidesNsTarget {
+        /// The DNAME's owner.
+        dname: String,
+        /// The NS target below it.
         ns: String,
     },
     /// A change would take the last address from a name NS records point at.
@@ -152,6 +190,9 @@ pub(crate) fn check_record(
     if rtype == types::SOA && owner != origin {
         return Err(CheckErrorKind::SoaNotAtApex(to_presentation(owner)));
     }
+    if rtype == types::NSEC3 && !is_nsec3_owner(owner) {
+        return Err(CheckErrorKind::BadNsec3Owner(to_presentation(owner)));
+    }
     if rtype == types::DS && owner == origin {
         // The DS of a zone lives in its parent (RFC 4034 5), as BIND checks.
         return Err(CheckErrorKind::DsAtApex(to_presentation(owner)));
@@ -159,7 +200,28 @@ pub(crate) fn check_record(
     Ok(())
 }
 
-/// Per name: a CNAME stands alone, but for DNSSEC data (RFC 4035 2.5), and is one.
+/// RFC 5155 3: "The owner name for the NSEC3 RR is the base32 encoding of the hashed
+/// owner name prepended as a single label to the name of the zone", in base32hex
+/// "without padding" (RFC 5155 1.3) - BIND's `checkowner_nsec3` refuses `CPNMU===`.
+/// At most 155 bytes of hash, as BIND allows.
+fn is_nsec3_owner(owner: &[u8]) -> bool {
+    let Some(&len) = owner.first() else {
+        return false;
+    };
+    let Some(label) = owner.get(1..1 + usize::from(len)) else {
+        return false;
+    };
+    let upper = label.to_ascii_uppercase();
+    data_encoding::BASE32HEX_NOPAD
+        .decode(&upper)
+        .is_ok_and(|hash| !hash.is_empty() && hash.len() <= 155)
+}
+
+/// Per name: a CNAME stands alone, but for DNSSEC data, and is one. The DNSSEC data
+/// allowed beside it is RRSIG and NSEC (RFC 4035 2.5) and the older SIG and KEY (RFC
+/// 2535 2.3.5), as BIND's database allows them (`cname_and_other_data`: "any rdataset
+/// whose type is not KEY, NSEC, SIG or RRSIG" is other data; so NXT, which RFC 2535
+/// also allows, is refused, as BIND refuses its dnssec/ns2/rfc2335.example.db).
 /// On failure, the CNAME RRset is returned to place the error.
 pub(crate) fn check_node<'n>(
     owner: &[u8],
@@ -174,10 +236,12 @@ pub(crate) fn check_node<'n>(
             cname,
         ));
     }
-    let beside = node
-        .rrsets
-        .iter()
-        .any(|s| !matches!(s.rtype, types::CNAME | types::RRSIG | types::NSEC));
+    let beside = node.rrsets.iter().any(|s| {
+        !matches!(
+            s.rtype,
+            types::CNAME | types::RRSIG | types::NSEC | 24 /* SIG */ | 25 /* KEY */
+        )
+    });
     if beside {
         return Err((
             CheckErrorKind::CnameBesideData(to_presentation(owner)),
@@ -208,6 +272,59 @@ pub(crate) fn check_apex(
             CheckErrorKind::NoApexNs(name),
         ));
     }
+    if let Some(apex) = apex {
+        check_child_keys(apex, files)?;
+    }
+    Ok(())
+}
+
+/// CDS type code (RFC 7344).
+const CDS: u16 = 59;
+/// CDNSKEY type code (RFC 7344).
+const CDNSKEY: u16 = 60;
+
+/// At the apex: every algorithm of the CDS and of the CDNSKEY RRset has a DNSKEY,
+/// and a deletion record (RFC 8078 4: CDS `0 0 0 00`, CDNSKEY `0 3 0 AA==`) stands
+/// alone. The parent would otherwise publish a DS no key answers to (RFC 7344 4.1:
+/// the CDS/CDNSKEY "MUST" match the DNSKEYs). BIND's `dns_zone_cdscheck`: `named`
+/// refuses such a primary zone, on load and on update, as `named-checkzone` does.
+fn check_child_keys(apex: &Node, files: &[PathBuf]) -> Result<(), CheckError> {
+    let key_algorithms: Vec<u8> = apex
+        .rrset(types::DNSKEY)
+        .map(|set| set.rdatas().filter_map(|r| r.get(3).copied()).collect())
+        .unwrap_or_default();
+    // (type, name, deletion record, where the algorithm is)
+    let kinds: [(u16, &'static str, &[u8], usize); 2] = [
+        (CDS, "CDS", &[0, 0, 0, 0, 0], 2),
+        (CDNSKEY, "CDNSKEY", &[0, 0, 3, 0, 0], 3),
+    ];
+    for (rtype, type_text, deletion, at) in kinds {
+        let Some(set) = apex.rrset(rtype) else {
+            continue;
+        };
+        let mismatch = |reason: String| {
+            CheckError::at_set(
+                files,
+                set,
+                CheckErrorKind::ChildKeysMismatch {
+                    rtype: type_text,
+                    reason,
+                },
+            )
+        };
+        let deletes = set.rdatas().any(|r| r == deletion);
+        for rdata in set.rdatas().filter(|&r| r != deletion) {
+            let Some(&algorithm) = rdata.get(at) else {
+                continue;
+            };
+            if deletes {
+                return Err(mismatch("a deletion record beside others".into()));
+            }
+            if !key_algorithms.contains(&algorithm) {
+                return Err(mismatch(format!("no DNSKEY of algorithm {algorithm}")));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -225,6 +342,7 @@ pub(crate) fn check_glue<'z>(
         if !is_subdomain(target, origin) {
             continue;
         }
+        check_ns_alias(origin, owner, target, &mut node_of)?;
         if !node_of(target).is_some_and(Node::has_address) {
             return Err(CheckErrorKind::GlueMissing {
                 owner: to_presentation(owner),
@@ -233,6 +351,53 @@ pub(crate) fn check_glue<'z>(
         }
     }
     Ok(())
+}
+
+/// An NS target (`target`, lowercase, inside the zone `origin`) of the NS RRset at
+/// `owner` is neither a CNAME (RFC 2181 10.3: "NS ... must not name an alias") nor
+/// below a DNAME (RFC 6672 2.3: names below a DNAME are not served, so the address is
+/// never found). As a lookup goes, the highest zone cut or DNAME above the target
+/// decides: below a cut (a DNAME beside the cut's NS included) the target is glue.
+/// BIND logs both ("is a CNAME (illegal)", "is below a DNAME (illegal)") and refuses
+/// the zone for the apex NS; the caller decides. `node_of` finds a name's node
+/// (lowercase wire format).
+pub(crate) fn check_ns_alias<'z>(
+    origin: &[u8],
+    owner: &[u8],
+    target: &[u8],
+    mut node_of: impl FnMut(&[u8]) -> Option<&'z Node>,
+) -> Result<(), CheckErrorKind> {
+    // Walking up, the last cut or DNAME seen is the highest.
+    let mut highest: Option<(&[u8], bool)> = None;
+    let mut above = target;
+    while above.len() > origin.len() {
+        let Some(&len) = above.first() else {
+            break;
+        };
+        above = above.get(1 + usize::from(len)..).unwrap_or_default();
+        let Some(node) = node_of(above) else {
+            continue;
+        };
+        if above.len() > origin.len() && node.rrset(types::NS).is_some() {
+            highest = Some((above, false));
+        } else if node.rrset(types::DNAME).is_some() {
+            highest = Some((above, true));
+        }
+    }
+    match highest {
+        Some((dname, true)) => Err(CheckErrorKind::NsBelowDname {
+            ns: to_presentation(target),
+            dname: to_presentation(dname),
+        }),
+        Some((_, false)) => Ok(()),
+        None if node_of(target).is_some_and(|n| n.rrset(types::CNAME).is_some()) => {
+            Err(CheckErrorKind::NsIsCname {
+                owner: to_presentation(owner),
+                ns: to_presentation(target),
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +421,19 @@ mod tests {
             Err(CheckErrorKind::SoaNotAtApex(_))
         ));
         assert!(check_record(ORIGIN, ORIGIN, types::SOA, b"").is_ok());
+        // BIND's checkzone/zones/bad-nsec3owner-padded.db.
+        let hashed = b"\x05cpnmu\x07example\x00";
+        assert!(check_record(ORIGIN, hashed, types::NSEC3, b"").is_ok());
+        for bad in [
+            &b"\x08cpnmu===\x07example\x00"[..],
+            b"\x01w\x07example\x00",
+            ORIGIN,
+        ] {
+            assert!(matches!(
+                check_record(ORIGIN, bad, types::NSEC3, b""),
+                Err(CheckErrorKind::BadNsec3Owner(_))
+            ));
+        }
         assert!(matches!(
             check_record(ORIGIN, www, types::TXT, &vec![0; 65_536]),
             Err(CheckErrorKind::RdataTooLong(_))
@@ -273,6 +451,19 @@ mod tests {
         node.rrsets
             .push(RRset::new(types::RRSIG, 60, b"sig", NO_FILE, 0));
         assert!(check_node(b"\x01a\x00", &node).is_ok());
+        // KEY and SIG (BIND's checkzone/zones/good-cname-and-key.db), not NXT
+        // (BIND's dnssec/ns2/rfc2335.example.db).
+        for old_dnssec in [24, 25] {
+            node.rrsets
+                .push(RRset::new(old_dnssec, 60, b"x", NO_FILE, 0));
+        }
+        assert!(check_node(b"\x01a\x00", &node).is_ok());
+        let mut with_nxt = node.clone();
+        with_nxt.rrsets.push(RRset::new(30, 60, b"x", NO_FILE, 0));
+        assert!(matches!(
+            check_node(b"\x01a\x00", &with_nxt),
+            Err((CheckErrorKind::CnameBesideData(_), _))
+        ));
         node.rrsets
             .push(RRset::new(types::A, 60, &[1, 2, 3, 4], NO_FILE, 0));
         assert!(matches!(
@@ -289,6 +480,44 @@ mod tests {
             check_node(b"\x01a\x00", &node),
             Err((CheckErrorKind::MultipleCnames(_), _))
         ));
+    }
+
+    /// BIND's checkzone/zones/bad-cds.db and bad-cdnskey.db, and RFC 8078 deletion.
+    #[test]
+    fn cds_and_cdnskey_follow_the_dnskeys() {
+        let apex = |sets: &[(u16, &[u8])]| {
+            let mut node = Node::default();
+            for &(rtype, rdata) in sets {
+                match node.rrsets.iter_mut().find(|s| s.rtype == rtype) {
+                    Some(set) => {
+                        set.push(rdata);
+                    }
+                    None => node.rrsets.push(RRset::new(rtype, 60, rdata, NO_FILE, 0)),
+                }
+            }
+            check_child_keys(&node, &[])
+        };
+        let dnskey_10: &[u8] = &[1, 1, 3, 10, 0xaa];
+        let cds_10: &[u8] = &[0x38, 0x1c, 10, 2, 0xfd];
+        let cds_14: &[u8] = &[0x38, 0x1c, 14, 2, 0xfd];
+        let cdnskey_14: &[u8] = &[1, 1, 3, 14, 0xaa];
+        let cds_delete: &[u8] = &[0, 0, 0, 0, 0];
+        let cdnskey_delete: &[u8] = &[0, 0, 3, 0, 0];
+        assert!(apex(&[(types::DNSKEY, dnskey_10), (CDS, cds_10)]).is_ok());
+        assert!(apex(&[(types::DNSKEY, dnskey_10), (CDNSKEY, dnskey_10)]).is_ok());
+        assert!(apex(&[(CDS, cds_delete), (CDNSKEY, cdnskey_delete)]).is_ok());
+        for bad in [
+            &[(types::DNSKEY, dnskey_10), (CDS, cds_14)][..],
+            &[(types::DNSKEY, dnskey_10), (CDNSKEY, cdnskey_14)],
+            &[(CDS, cds_10)],
+            &[(types::DNSKEY, dnskey_10), (CDS, cds_10), (CDS, cds_delete)],
+        ] {
+            let e = apex(bad).unwrap_err();
+            assert!(
+                matches!(e.kind, CheckErrorKind::ChildKeysMismatch { .. }),
+                "{e}"
+            );
+        }
     }
 
     #[test]

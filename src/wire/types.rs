@@ -111,6 +111,8 @@ const MNEMONICS: &[(u16, &str)] = &[
     (64, "SVCB"),
     (65, "HTTPS"),
     (66, "DSYNC"),
+    (67, "HHIT"),
+    (68, "BRID"),
     (99, "SPF"),
     (100, "UINFO"),
     (101, "UID"),

@@ -285,9 +285,14 @@ fn generate<E: From<SyntaxError>>(
         None => (range_text, 1),
     };
     let (first, last) = span.split_once('-').ok_or_else(bad_range)?;
-    let first: u64 = first.parse().map_err(|_| bad_range())?;
-    let last: u64 = last.parse().map_err(|_| bad_range())?;
-    if step == 0 || last < first || (last - first) / step >= MAX_GENERATE_RECORDS {
+    // BIND reads the bounds as C ints: none may be negative or past 2^31 - 1.
+    let first: u64 = first.parse::<u32>().map_err(|_| bad_range())?.into();
+    let last: u64 = last.parse::<u32>().map_err(|_| bad_range())?.into();
+    if step == 0
+        || last < first
+        || last > i32::MAX as u64
+        || (last - first) / step >= MAX_GENERATE_RECORDS
+    {
         return Err(bad_range());
     }
     let mut text = Vec::new();
@@ -302,7 +307,8 @@ fn generate<E: From<SyntaxError>>(
             if token.quoted {
                 text.push(b'"');
             }
-            substitute(token.text, value, &mut text).ok_or_else(bad_range)?;
+            let iterator = i32::try_from(value).map_err(|_| bad_range())?;
+            substitute(token.text, iterator, &mut text).ok_or_else(bad_range)?;
             if token.quoted {
                 text.push(b'"');
             }
@@ -320,56 +326,40 @@ fn generate<E: From<SyntaxError>>(
     Ok(())
 }
 
-/// Replaces `$` and `${offset,width,base}` in a `$GENERATE` template; `\$` stays a `$`.
-fn substitute(template: &[u8], value: u64, out: &mut Vec<u8>) -> Option<()> {
+/// Replaces `$` and `${offset[,width[,base]]}` in a `$GENERATE` template as BIND's
+/// `genname` does: `$$` is a `$`, `\X` stays `\X` (so `\$` is an escaped `$`), the
+/// number is a C `int` (an offset past its range is refused), `x`/`o` print its
+/// unsigned form, and in the nibble bases `n`/`N` the width counts characters, dots
+/// included. `None` when the template is malformed or out of range.
+fn substitute(template: &[u8], value: i32, out: &mut Vec<u8>) -> Option<()> {
     let mut i = 0usize;
     while let Some(&b) = template.get(i) {
         match b {
-            b'\\' if template.get(i + 1) == Some(&b'$') => {
-                out.extend_from_slice(b"\\$");
+            b'\\' => {
+                out.extend_from_slice(template.get(i..i + 2).unwrap_or(&template[i..]));
                 i += 2;
             }
-            b'$' if template.get(i + 1) == Some(&b'{') => {
-                let close = template[i..].iter().position(|&c| c == b'}')? + i;
-                let spec = std::str::from_utf8(&template[i + 2..close]).ok()?;
-                let mut parts = spec.split(',');
-                let offset: i64 = parts
-                    .next()
-                    .filter(|s| !s.is_empty())
-                    .map_or(Some(0), |s| s.parse().ok())?;
-                let width: usize = parts.next().map_or(Some(0), |s| s.parse().ok())?;
-                let base = parts.next().unwrap_or("d");
-                let v = i64::try_from(value).ok()?.checked_add(offset)?;
-                let v = u64::try_from(v).ok()?;
-                let formatted = match base {
-                    "d" => format!("{v:0width$}"),
-                    "o" => format!("{v:0width$o}"),
-                    "x" => format!("{v:0width$x}"),
-                    "X" => format!("{v:0width$X}"),
-                    "n" | "N" => {
-                        let hex = format!("{v:0width$x}");
-                        let digits: Vec<String> = hex
-                            .chars()
-                            .rev()
-                            .map(|c| {
-                                if base == "N" {
-                                    c.to_ascii_uppercase()
-                                } else {
-                                    c
-                                }
-                                .to_string()
-                            })
-                            .collect();
-                        digits.join(".")
-                    }
-                    _ => return None,
-                };
-                out.extend_from_slice(formatted.as_bytes());
-                i = close + 1;
+            b'$' if template.get(i + 1) == Some(&b'$') => {
+                out.push(b'$');
+                i += 2;
             }
             b'$' => {
-                out.extend_from_slice(value.to_string().as_bytes());
-                i += 1;
+                let (spec, used) = match template.get(i + 1) {
+                    Some(b'{') => {
+                        let close = template[i..].iter().position(|&c| c == b'}')? + i;
+                        let spec = std::str::from_utf8(&template[i + 2..close]).ok()?;
+                        (GenerateSpec::parse(spec)?, close + 1 - i)
+                    }
+                    _ => (GenerateSpec::default(), 1),
+                };
+                let number = value.checked_add(spec.offset)?;
+                let formatted = spec.format(number);
+                // BIND formats into a 128-byte buffer.
+                if formatted.len() >= 128 {
+                    return None;
+                }
+                out.extend_from_slice(formatted.as_bytes());
+                i += used;
             }
             _ => {
                 out.push(b);
@@ -378,6 +368,83 @@ fn substitute(template: &[u8], value: u64, out: &mut Vec<u8>) -> Option<()> {
         }
     }
     Some(())
+}
+
+/// The `{offset[,width[,base]]}` of a `$GENERATE` substitution.
+#[derive(Debug, Default, Clone, Copy)]
+struct GenerateSpec {
+    /// Added to the iterator.
+    offset: i32,
+    /// Minimum width (zero-padded); characters, dots included, in the nibble bases.
+    width: usize,
+    /// `d`, `o`, `x`, `X`, `n` or `N`.
+    base: u8,
+}
+
+impl GenerateSpec {
+    /// Parses the text between the braces: an offset, then optionally a width, then
+    /// optionally a base (BIND: `{%d%1[,}]%u%1[,}]%1[doxXnN]%1[}]`).
+    fn parse(spec: &str) -> Option<Self> {
+        let mut parts = spec.split(',');
+        let offset = parts.next()?.trim_start().parse().ok()?;
+        let width = match parts.next() {
+            Some(w) => w.trim_start().parse::<u32>().ok()?.try_into().ok()?,
+            None => 0,
+        };
+        let base = match parts.next() {
+            Some(b @ ("d" | "o" | "x" | "X" | "n" | "N")) => b.as_bytes()[0],
+            Some(_) => return None,
+            None => b'd',
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(GenerateSpec {
+            offset,
+            width,
+            base,
+        })
+    }
+
+    fn format(self, number: i32) -> String {
+        let width = self.width;
+        // C's %x and %o print an int's bits as unsigned.
+        let bits = number as u32;
+        match self.base {
+            b'o' => format!("{bits:0width$o}"),
+            b'x' => format!("{bits:0width$x}"),
+            b'X' => format!("{bits:0width$X}"),
+            b'n' | b'N' => nibbles(bits, width, self.base == b'N'),
+            _ => format!("{number:0width$}"),
+        }
+    }
+}
+
+/// The hex digits of `value`, least significant first, dot-separated, as BIND's
+/// `nibbles`: at least `width` characters, dots counted.
+fn nibbles(mut value: u32, mut width: usize, upper: bool) -> String {
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::new();
+    loop {
+        out.push(char::from(digits[(value & 0xf) as usize]));
+        value >>= 4;
+        width = width.saturating_sub(1);
+        if width > 0 || value != 0 {
+            out.push('.');
+            width = width.saturating_sub(1);
+        }
+        if value == 0 && width == 0 {
+            return out;
+        }
+        // BIND stops writing at its buffer's end; so does this.
+        if out.len() >= 128 {
+            return out;
+        }
+    }
 }
 
 /// The MINIMUM field of SOA RDATA (its last four bytes).
@@ -393,8 +460,9 @@ fn parse_name(text: &[u8], origin: &[u8]) -> Result<Vec<u8>, SyntaxErrorKind> {
     })
 }
 
-/// An `$INCLUDE` path: absolute as given, relative to the including file's folder.
-/// The name is a character-string: quoted, or with `\X` and `\DDD` escapes
+/// An `$INCLUDE` path: absolute as given; a relative one is looked for in the
+/// including file's folder (as Knot DNS does) and, when it is not there, in the working
+/// directory (as BIND does: `named` resolves it against its `directory`). The name is a character-string: quoted, or with `\X` and `\DDD` escapes
 /// (`my\ zone.db`, `"my zone.db"`), as BIND and Knot DNS read it.
 fn include_path(including: &Path, text: &[u8]) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
@@ -414,10 +482,14 @@ fn include_path(including: &Path, text: &[u8]) -> Option<PathBuf> {
         return None;
     }
     let path = PathBuf::from(std::ffi::OsStr::from_bytes(&bytes));
-    Some(if path.is_absolute() {
+    if path.is_absolute() {
+        return Some(path);
+    }
+    let beside = including.parent().unwrap_or(Path::new(".")).join(&path);
+    Some(if !beside.exists() && path.exists() {
         path
     } else {
-        including.parent().unwrap_or(Path::new(".")).join(path)
+        beside
     })
 }
 
@@ -513,6 +585,34 @@ mod tests {
     }
 
     #[test]
+    fn generate_modifiers_as_bind_reads_them() {
+        // BIND's checkzone/zones/good-generate-modifier.db, cut down.
+        let got = parse("$TTL 60\n$GENERATE 8-8 h$ A 1.2.3.${1,0}\n$GENERATE 10-10 h$ A 1.2.3.${1}\n$GENERATE 1024-1024 ${-2000,0,n} AAAA 2001:db8::${0,4,x}\n$GENERATE 1-1 a$$b${0,5,n} TXT x\n").unwrap();
+        assert_eq!(got[0].3, [1, 2, 3, 9]);
+        assert_eq!(got[1].3, [1, 2, 3, 11]);
+        // 1024 - 2000 = -976, read as the unsigned 0xfffffc30.
+        assert_eq!(got[2].0, "0.3.c.f.f.f.f.f.example.com.");
+        assert_eq!(&got[2].3[14..], [0x04, 0x00]);
+        // `$$` is a `$`; a nibble width counts dots.
+        assert_eq!(got[3].0, "a\\$b1.0.0.example.com.");
+        // BIND: `$GENERATE: out of range` past a C int; a negative or huge bound.
+        for bad in [
+            "$GENERATE 1-1 host$ TXT foo${2147483647}",
+            "$GENERATE 0-2147483648 host$ A 1.2.3.4",
+            "$GENERATE -1-1 host$ A 1.2.3.4",
+            "$GENERATE 1-1 host${,3,d} A 1.2.3.4",
+            "$GENERATE 1-1 host${0,3,q} A 1.2.3.4",
+        ] {
+            let err = parse(&format!("$TTL 60\n{bad}\n")).unwrap_err();
+            assert!(
+                matches!(err.kind, SyntaxErrorKind::BadGenerateRange(_)),
+                "{bad}: {err}"
+            );
+        }
+        assert!(parse("$TTL 60\n$GENERATE 1-1 host$ TXT foo${2147483646}\n").is_ok());
+    }
+
+    #[test]
     fn include_with_origin() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("inc.zone"), "www A 192.0.2.9\n").unwrap();
@@ -582,6 +682,38 @@ mod tests {
             got[0].3,
             b"\x00\x01\x00\x00\x01\x00\x03\x02h1\x00\x03\x00\x02\x00\x35"
         );
+    }
+
+    /// BIND's checkzone/zones/warn.inherited.owner.db, run from `checkzone/` as its
+    /// test does: `$INCLUDE "zones/inherit.db"` is found from the working directory
+    /// when it is not beside the including file; the owner carries into it.
+    #[test]
+    fn include_falls_back_to_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main.zone");
+        // The tests run in the crate's folder.
+        std::fs::write(
+            &main,
+            "$TTL 60\nowner TXT x\n$INCLUDE \"tests/data/include_generate.part\" hosts\n",
+        )
+        .unwrap();
+        let mut owners = Vec::new();
+        parse_file::<SyntaxError>(&main, ORIGIN, &mut |r| {
+            owners.push(to_presentation(r.owner));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            owners,
+            [
+                "owner.example.com.",
+                "web.hosts.example.com.",
+                "hosts.example.com."
+            ]
+        );
+        std::fs::write(&main, "$INCLUDE tests/data/no-such.part\n").unwrap();
+        let err = parse_file::<SyntaxError>(&main, ORIGIN, &mut |_| Ok(())).unwrap_err();
+        assert!(matches!(err.kind, SyntaxErrorKind::Io(_)), "{err}");
     }
 
     #[test]

@@ -6,11 +6,12 @@
 use super::fields::{bad_item, Fields};
 use super::Result;
 
-/// NID or L64: a preference and 64 bits as four groups of four hex digits.
+/// NID or L64: a preference and 64 bits as four groups of one to four hex digits
+/// (`0:0:0:1`, as BIND's `locator_pton` reads them; RFC 6742 writes four).
 pub(super) fn locator64(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
     fields.u16(out, "preference")?;
     let t = fields.token("locator")?;
-    let bytes = groups(t.text, b':', 4, 4).ok_or_else(|| bad_item("64-bit locator", t.text))?;
+    let bytes = groups(t.text, b':', 4, 1..=4).ok_or_else(|| bad_item("64-bit locator", t.text))?;
     out.extend_from_slice(&bytes);
     Ok(())
 }
@@ -23,22 +24,30 @@ pub(super) fn eui(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>, len: usize) ->
     } else {
         "EUI-64 address"
     };
-    let bytes = groups(t.text, b'-', len, 2).ok_or_else(|| bad_item(what, t.text))?;
+    let bytes = groups(t.text, b'-', len, 2..=2).ok_or_else(|| bad_item(what, t.text))?;
     out.extend_from_slice(&bytes);
     Ok(())
 }
 
-/// `count` groups of exactly `digits` hex digits separated by `separator`, as bytes.
-fn groups(text: &[u8], separator: u8, count: usize, digits: usize) -> Option<Vec<u8>> {
+/// `count` groups of `digits` hex digits separated by `separator`, as bytes; a
+/// group shorter than the longest allowed is a number with its leading zeros left out.
+fn groups(
+    text: &[u8],
+    separator: u8,
+    count: usize,
+    digits: std::ops::RangeInclusive<usize>,
+) -> Option<Vec<u8>> {
     let parts: Vec<&[u8]> = text.split(|&b| b == separator).collect();
     if parts.len() != count {
         return None;
     }
-    let mut hex = Vec::with_capacity(count * digits);
+    let width = *digits.end();
+    let mut hex = Vec::with_capacity(count * width);
     for part in parts {
-        if part.len() != digits || !part.iter().all(u8::is_ascii_hexdigit) {
+        if !digits.contains(&part.len()) || !part.iter().all(u8::is_ascii_hexdigit) {
             return None;
         }
+        hex.resize(hex.len() + width - part.len(), b'0');
         hex.extend_from_slice(part);
     }
     data_encoding::HEXLOWER_PERMISSIVE.decode(&hex).ok()
@@ -56,6 +65,15 @@ mod tests {
             [0, 10, 0x00, 0x14, 0x4f, 0xff, 0xff, 0x20, 0xee, 0x64]
         );
         assert_eq!(rdata("L64", "10 2001:0DB8:1140:1000").unwrap().len(), 10);
+        // BIND's additional/ns1/nid.db: leading zeros may be left out.
+        assert_eq!(
+            rdata("NID", "2 0:0:0:1").unwrap(),
+            [0, 2, 0, 0, 0, 0, 0, 0, 0, 1]
+        );
+        assert_eq!(
+            rdata("L64", "2 000:ab:1:0").unwrap(),
+            [0, 2, 0, 0, 0, 0xab, 0, 1, 0, 0]
+        );
         assert_eq!(rdata("L32", "10 10.1.2.0").unwrap(), [0, 10, 10, 1, 2, 0]);
         assert_eq!(
             rdata("LP", "10 l64-subnet1.example.com.").unwrap()[..3],
@@ -67,7 +85,8 @@ mod tests {
             "0",
             "0 0000:0000:0000",
             "0 0000:0000:0000:0000:0000",
-            "0 000:0000:0000:0000",
+            "0 00000:0000:0000:0000",
+            "0 :0000:0000:0000",
             "0 0000-0000-0000-0000",
             "0 000g:0000:0000:0000",
             "65536 0000:0000:0000:0000",

@@ -1,12 +1,39 @@
 //! The older types BIND still reads and old zone files still hold: X25 and ISDN
-//! (RFC 1183 3), NSAP (RFC 1706 5), GPOS (RFC 1712 3) and WKS (RFC 1035 3.4.2).
+//! (RFC 1183 3), NSAP (RFC 1706 5), GPOS (RFC 1712 3), WKS (RFC 1035 3.4.2) and NXT
+//! (RFC 2535 5.2).
 //! Where no RFC says how strict to be, zonal is as strict as BIND's
 //! `named-checkzone`.
 
 use data_encoding::HEXLOWER_PERMISSIVE;
 
 use super::fields::{bad_item, decimal, unescape, Fields};
-use super::Result;
+use super::{type_code_any, RdataError, Result};
+
+/// NXT (RFC 2535 5.2): the next name, then the types present as a bitmap of types 1
+/// to 127 ("NXT is only specified for types 1..127", as BIND refuses others), bit 0x80
+/// of byte 0 for type 0, as long as the highest type needs. A type is a mnemonic or a
+/// bare decimal number, as BIND reads it.
+pub(super) fn nxt(fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> Result<()> {
+    fields.name(out, "next name")?;
+    let mut bitmap = [0u8; 16];
+    let mut highest: Option<u16> = None;
+    while fields.more() {
+        let text = fields.text("type")?;
+        let code = decimal(text.as_bytes(), u16::MAX.into())
+            .and_then(|n| u16::try_from(n).ok())
+            .or_else(|| type_code_any(text))
+            .ok_or_else(|| RdataError::UnknownType(text.to_owned()))?;
+        if !(1..=127).contains(&code) {
+            return Err(bad_item("NXT type (1 to 127)", text.as_bytes()));
+        }
+        bitmap[usize::from(code / 8)] |= 0x80 >> (code % 8);
+        highest = highest.max(Some(code));
+    }
+    if let Some(highest) = highest {
+        out.extend_from_slice(&bitmap[..usize::from(highest / 8) + 1]);
+    }
+    Ok(())
+}
 
 /// X25: one character-string of at least four digits, the PSDN address (BIND refuses
 /// shorter ones).
@@ -160,6 +187,23 @@ const SERVICES: &[(&str, u16)] = &[
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::tests::rdata;
+
+    /// BIND's tsig/ns1/example.db records.
+    #[test]
+    fn nxt_as_bind_reads_it() {
+        let got = rdata("NXT", "a.secure ( NS SOA MX SIG KEY LOC NXT )").unwrap();
+        let name_len = b"\x01a\x06secure\x07example\x00".len();
+        // NS 2, SOA 6, MX 15, SIG 24, KEY 25, LOC 29, NXT 30.
+        assert_eq!(got[name_len..], [0x22, 0x01, 0x00, 0xc6]);
+        assert_eq!(rdata("NXT", ". ( NSAP-PTR NXT )").unwrap(), [0, 0, 0, 1, 2]);
+        assert_eq!(rdata("NXT", ". A").unwrap(), [0, 0x40]);
+        let top = rdata("NXT", ". 127").unwrap();
+        assert_eq!((top.len(), top[16]), (17, 1));
+        assert_eq!(rdata("NXT", ".").unwrap(), [0]);
+        for bad in [". 128", ". 0", ". AAAAA", ". TYPE300"] {
+            assert!(rdata("NXT", bad).is_err(), "{bad}");
+        }
+    }
 
     /// RFC 1183 3.1, 3.2 examples; short or non-digit X25 refused as BIND does.
     #[test]

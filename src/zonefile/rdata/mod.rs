@@ -135,9 +135,15 @@ pub(super) fn parse_rdata(
         next: 0,
         origin,
     };
-    if tokens
-        .first()
-        .is_some_and(|t| !t.quoted && t.text == b"\\#")
+    // BIND: in a TXT record, `\#` not followed by a number is an escaped `#`.
+    let txt_hash = rtype == types::TXT
+        && tokens
+            .get(1)
+            .is_none_or(|t| fields::decimal(t.text, u64::MAX).is_none());
+    if !txt_hash
+        && tokens
+            .first()
+            .is_some_and(|t| !t.quoted && t.text == b"\\#")
     {
         fields.next = 1;
         generic(&mut fields, out)?;
@@ -367,6 +373,9 @@ fn presentation(rtype: u16, fields: &mut Fields<'_, '_>, out: &mut Vec<u8>) -> R
         }
         27 /* GPOS */ => legacy::gpos(fields, out)?,
         11 /* WKS */ => legacy::wks(fields, out)?,
+        30 /* NXT */ => legacy::nxt(fields, out)?,
+        // draft-ietf-drip-registries: a base64 blob, as BIND 9.18 reads it.
+        67 /* HHIT */ | 68 /* BRID */ => fields.rest_base64(out)?,
         _ => return Err(RdataError::GenericOnly),
     }
     Ok(())
@@ -484,6 +493,11 @@ mod tests {
     #[test]
     fn txt_and_caa_strings() {
         assert_eq!(rdata("TXT", "\"a b\" c").unwrap(), b"\x03a b\x01c");
+        // BIND's unknown/ns1/example-in.db: `\#` not before a number is a `#`.
+        assert_eq!(rdata("TXT", "\\# text").unwrap(), b"\x01#\x04text");
+        assert_eq!(rdata("TXT", "\\#").unwrap(), b"\x01#");
+        assert_eq!(rdata("TXT", "\\# 2 0145").unwrap(), b"\x01E");
+        assert!(rdata("SPF", "\\# text").is_err());
         assert_eq!(rdata("TXT", "\"\\065\\\"\"").unwrap(), b"\x02A\"");
         assert!(rdata("TXT", &format!("\"{}\"", "x".repeat(256))).is_err());
         assert_eq!(
