@@ -10,6 +10,7 @@
 //! the old version is untouched and no new one is made.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::build::{add_empty_ancestors, join_error};
 use super::check::{check_apex, check_glue, check_node, check_record, CheckError, CheckErrorKind};
@@ -94,7 +95,20 @@ impl Zone {
         if let Some(apex) = zone.apex() {
             zone.dnssec = super::zone::Denial::of_apex(apex);
         }
-        zone.index_nsec3();
+        // The NSEC3 index follows the names touched (and their ancestors, which a
+        // change may have made or removed as empty non-terminals).
+        zone.nsec3 = match (zone.dnssec, self.nsec3.as_deref()) {
+            (super::zone::Denial::Nsec3, Some(index)) => index
+                .updated(
+                    &zone,
+                    work.touched.iter().chain(&work.created).map(|n| &n[..]),
+                )
+                .map(Arc::new),
+            _ => None,
+        };
+        if zone.nsec3.is_none() {
+            zone.index_nsec3();
+        }
         Ok(zone)
     }
 }

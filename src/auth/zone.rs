@@ -121,8 +121,7 @@ impl Zone {
         Some(zone)
     }
 
-    /// Hashes every name into the NSEC3 chain, for an NSEC3 zone (at load, and after
-    /// a change: a signed zone takes no dynamic updates yet, so this is rare).
+    /// Hashes every name into the NSEC3 chain, for an NSEC3 zone (at load).
     pub(crate) fn index_nsec3(&mut self) {
         self.nsec3 = if self.dnssec == Denial::Nsec3 {
             super::nsec3::Nsec3Index::build(self).map(Arc::new)
@@ -162,6 +161,14 @@ impl Zone {
     #[inline]
     pub fn node(&self, name: &[u8]) -> Option<&Node> {
         self.names.get_exact(name).map(|leaf| &leaf.value)
+    }
+
+    /// The node at `name` (lowercase wire format) with its name as the zone holds it.
+    #[inline]
+    pub(crate) fn node_with_name(&self, name: &[u8]) -> Option<(&[u8], &Node)> {
+        self.names
+            .get_exact(name)
+            .map(|leaf| (leaf.name(), &leaf.value))
     }
 
     /// The node at the name of `key`, found by walking the trie: right also while a
