@@ -133,13 +133,15 @@ fn knot_takes_the_zones_zonal_lists_in_its_catalog() {
 }
 
 /// A zonal at `addr` consuming the catalog `cat.example` of `primary`, signed
-/// with the key when `signed`, its config and state in `dir`; with its arguments,
-/// to start it again.
+/// with the key when `signed`, its config (`extra` tables at the end) and state
+/// in `dir`, letting loopback clients transfer its zones; with its arguments, to
+/// start it again.
 fn start_consumer(
     dir: &Path,
     addr: SocketAddr,
     primary: SocketAddr,
     signed: bool,
+    extra: &str,
 ) -> (Zonal, Vec<String>) {
     let config = dir.join("consumer.toml");
     let key = if signed {
@@ -151,8 +153,8 @@ fn start_consumer(
     std::fs::write(
         &config,
         format!(
-            "state_dir = \"{state}\"\n{key}\
-             [[zone]]\nname = \"cat.example\"\nprimaries = [\"{primary}\"]\n{zone_key}catalog = true\n",
+            "state_dir = \"{state}\"\nallow_transfer = [\"127.0.0.0/8\"]\n{key}\
+             [[zone]]\nname = \"cat.example\"\nprimaries = [\"{primary}\"]\n{zone_key}catalog = true\n{extra}",
             state = dir.join("state").display(),
         ),
     )
@@ -191,6 +193,22 @@ fn logs(producer: &str, consumer: &Zonal) -> String {
         "--- producer\n{producer}\n--- consumer\n{}",
         consumer.stderr()
     )
+}
+
+/// Waits (at most 5 s) until the catalog `relay.example` of `consumer` lists every
+/// zone of `listed` and none of `unlisted`; fails with the `log` otherwise.
+fn relays(consumer: &Zonal, listed: &[&str], unlisted: &[&str], log: impl Fn() -> String) {
+    let catalog = || consumer.dig(&["relay.example", "AXFR"]);
+    let lists = |text: &str, z: &str| text.contains(&format!("PTR\t{z}"));
+    assert!(
+        within(Duration::from_secs(5), || {
+            let text = catalog();
+            listed.iter().all(|z| lists(&text, z)) && !unlisted.iter().any(|z| lists(&text, z))
+        }),
+        "the consumer's own catalog:\n{}\n{}",
+        catalog(),
+        log()
+    );
 }
 
 /// The Knot DNS `zone:` entry of a member of its catalog.
@@ -243,7 +261,7 @@ fn zonal_takes_the_zones_a_knot_dns_catalog_lists() {
         b = knot_member("b.test"),
     );
     let _knot = common::knot::start_with(knot_addr, &run, &sections, "b.test.");
-    let (z, _) = start_consumer(dir.path(), zonal_addr, knot_addr, true);
+    let (z, _) = start_consumer(dir.path(), zonal_addr, knot_addr, true, "");
     let knot_log = run.join("knot.log").display().to_string();
     let log = || logs(&knot_log, &z);
     let members = "zonal did not take the members of Knot's catalog";
@@ -302,7 +320,7 @@ fn zonal_follows_a_bind_catalog_updated_with_nsupdate_and_resets_a_member_whose_
         zone("c.test", ""),
     );
     let bind = common::bind::start(&run, "", &sections, "cat.example.");
-    let (z, _) = start_consumer(dir.path(), zonal_addr, bind.addr, true);
+    let (z, _) = start_consumer(dir.path(), zonal_addr, bind.addr, true, "");
     let named_log = run.join("named.log").display().to_string();
     let log = || logs(&named_log, &z);
     let members = "zonal did not take the members of BIND's catalog";
@@ -349,7 +367,13 @@ fn zonal_takes_the_zones_another_zonal_lists_and_keeps_them_over_a_restart() {
     let producer_addr = unique_addr();
     let consumer_addr = unique_addr();
     let producer = start_producer(dir.path(), producer_addr, consumer_addr);
-    let (mut consumer, args) = start_consumer(dir.path(), consumer_addr, producer_addr, false);
+    let (mut consumer, args) = start_consumer(
+        dir.path(),
+        consumer_addr,
+        producer_addr,
+        false,
+        "[catalog]\nproduce = \"relay.example\"\n",
+    );
     let log = |consumer: &Zonal| logs(&producer.stderr(), consumer);
     let members = "the consumer did not take the members";
     wait_members(consumer_addr, &["a.test.", "b.test."], &[], members, || {
@@ -359,6 +383,9 @@ fn zonal_takes_the_zones_another_zonal_lists_and_keeps_them_over_a_restart() {
     wait_members(consumer_addr, &["c.test."], &[], "c.test not taken", || {
         log(&consumer)
     });
+    // The consumer's own catalog lists each member once it is served.
+    let all = ["a.test.", "b.test.", "c.test.", "cat.example."];
+    relays(&consumer, &all, &[], || log(&consumer));
     std::fs::remove_file(zones.join("a.test.zone")).expect("rm");
     let after = ["b.test.", "c.test."];
     wait_members(
@@ -368,6 +395,7 @@ fn zonal_takes_the_zones_another_zonal_lists_and_keeps_them_over_a_restart() {
         "a.test still served",
         || log(&consumer),
     );
+    relays(&consumer, &after, &["a.test."], || log(&consumer));
 
     // Restarted with its producer down: the members of the saved catalog are
     // served at once from their saved copies.

@@ -29,7 +29,8 @@
 //! AXFR, the copy served meanwhile. A member that zonal already serves otherwise
 //! (a zone file, a configured secondary zone, a member of another catalog) stays
 //! as it is, with a warning. At start the saved copy of the catalog gives the
-//! members, served at once from their own saved copies.
+//! members, served at once from their own saved copies. When zonal makes a catalog
+//! of its own, a member is listed there once first served and unlisted once dropped.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -534,7 +535,7 @@ impl Secondaries {
         let new = Arc::new(new);
         // Never served again once dropped: checked in the swap, which a drop
         // (flag set, then the zone taken out) retries after.
-        server.zones.rcu(|set| {
+        let before = server.zones.rcu(|set| {
             if tracked.removed.load(Ordering::SeqCst) {
                 crate::auth::ZoneSet::clone(set)
             } else {
@@ -545,6 +546,13 @@ impl Secondaries {
             return;
         }
         tracked.fresh.store(false, Ordering::SeqCst);
+        // A zone served for the first time (a new catalog member) is listed in our
+        // own catalog, when we make one.
+        if before.get(&origin).is_none() {
+            if let Some(updater) = &self.producer {
+                updater.refresh_catalog(server);
+            }
+        }
         // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).
         self.notifier.notify(&new);
         self.save(new, history).await;
