@@ -232,6 +232,9 @@ pub struct ZoneEntry {
     pub primaries: Option<Vec<String>>,
     /// The TSIG key transfers from the primaries are signed with.
     pub key: Option<String>,
+    /// A secondary zone that is a catalog (RFC 9432): every zone it lists is taken
+    /// from the same primaries with the same key.
+    pub catalog: Option<bool>,
 }
 
 /// What the command line can set over the file.
@@ -478,6 +481,15 @@ impl Config {
                 sources.retain(|s| s.origin != origin);
                 if entry.primaries.is_some() {
                     continue; // a secondary zone: see below
+                }
+                if entry.catalog == Some(true) {
+                    return Err(ConfigError::Invalid {
+                        key: "zone.catalog",
+                        reason: format!(
+                            "'{}': a catalog zone is taken from primaries (zonal's own is [catalog] produce)",
+                            entry.name
+                        ),
+                    });
                 }
                 let Some(file_path) = file_path else {
                     return Err(ConfigError::Invalid {
@@ -941,6 +953,7 @@ fn secondary_zone(
         primaries,
         key,
         file,
+        catalog: entry.catalog.unwrap_or(false),
     })
 }
 
@@ -1072,7 +1085,14 @@ mod tests {
         assert_eq!(secondary.primaries[1].port(), 5300);
         assert_eq!(secondary.key.as_ref().unwrap().display_name(), "xfr-key.");
         assert!(matches!(&c.zones, ZoneOrigin::Files(files) if files.is_empty()));
+        assert!(!secondary.catalog);
+        let c = parse(
+            "[[zone]]\nname = \"cat.example\"\nprimaries = [\"192.0.2.1\"]\ncatalog = true\n",
+        )
+        .unwrap();
+        assert!(c.secondaries[0].catalog, "a catalog to consume");
         for bad in [
+            "[[zone]]\nname = \"a\"\nfile = \"a.zone\"\ncatalog = true\n",
             "[[zone]]\nname = \"a\"\n",
             "[[zone]]\nname = \"a\"\nprimaries = []\n",
             "[[zone]]\nname = \"a\"\nprimaries = [\"nowhere\"]\n",

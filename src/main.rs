@@ -225,9 +225,11 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             config.update.keys.clone(),
             Some(updater.clone()),
         )
-        .with_notifier(notifier.clone()),
+        .with_notifier(notifier.clone())
+        .with_catalog_producer(updater.clone()),
     );
-    for zone in secondaries.restore() {
+    // Members of consumed catalogs too, from the catalog's copy and their own.
+    for zone in secondaries.restore(&zones) {
         metrics.zone_loaded(&zone.origin, unix_now());
         zones.push(zone);
     }

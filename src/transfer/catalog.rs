@@ -1,18 +1,119 @@
-//! Catalog zones (RFC 9432), as producer: a zone listing every other zone zonal
+//! Catalog zones (RFC 9432), both ways.
+//!
+//! As producer ([`CatalogProducer`]): a zone listing every other zone zonal
 //! serves, for secondaries (Knot DNS's `catalog-role: interpret`, BIND's
 //! `catalog-zones`) to learn which zones to take. It is built whole from the zone
 //! set — `version` TXT "2", NS `invalid.`, one `<id>.zones` PTR per member, the id
 //! a hash of the member's name so it stays the same from one version to the next
 //! (RFC 9432 4.1) — and built again, with a new serial, whenever the zones served
 //! change; it is served, transferred and notified as any other zone.
+//!
+//! As consumer ([`read_catalog`]): a catalog taken from primaries like any
+//! secondary zone is read for its members and their unique ids; what is done
+//! with them (zones added, removed, reset) is [`super::secondary`]'s.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use crate::auth::{Zone, ZoneSet};
-use crate::wire::name::to_presentation;
+use crate::wire::name::{label_count, to_presentation};
+use crate::wire::types;
 use crate::zonefile::load_zone_text;
+
+/// The only catalog schema version zonal reads (RFC 9432 4.2.1).
+const SCHEMA_VERSION: &[u8] = b"2";
+
+/// Why a catalog zone is not read (its members are left as they were).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// No `version` TXT record at all.
+    #[error("no version property (version TXT \"2\"): not read as a catalog")]
+    NoVersion,
+    /// A `version` that is not exactly one TXT "2".
+    #[error("schema version {0} not supported (zonal reads version \"2\"): not read as a catalog")]
+    Version(String),
+}
+
+/// The members a catalog zone lists: member origin (lowercase wire format) to its
+/// unique id (the `<id>` label, lowercase).
+pub type Members = BTreeMap<Box<[u8]>, Box<[u8]>>;
+
+/// Reads the catalog `zone` as a consumer (RFC 9432 4): its schema version must be
+/// "2" (4.2.1: a consumer does not process a catalog without a version, with more
+/// than one, or with one it does not implement); each member is the PTR at
+/// `<id>.zones.<catalog>`. An id with more than one PTR, and a member listed under
+/// a second id, are left out with a warning; properties (`group`, `coo`, anything
+/// below a member's id) are ignored (logged at debug).
+pub fn read_catalog(zone: &Zone) -> Result<Members, CatalogError> {
+    let catalog = zone.origin.to_ascii_lowercase();
+    let name = to_presentation(&catalog);
+    let mut version_name = b"\x07version".to_vec();
+    version_name.extend_from_slice(&catalog);
+    let versions: Vec<&[u8]> = zone
+        .node_by_name(&version_name)
+        .and_then(|node| node.rrset(types::TXT))
+        .map(|set| set.rdatas().collect())
+        .unwrap_or_default();
+    match versions.as_slice() {
+        [] => return Err(CatalogError::NoVersion),
+        // One TXT with one string: "2".
+        [rdata]
+            if rdata.first() == Some(&(SCHEMA_VERSION.len() as u8))
+                && rdata[1..] == *SCHEMA_VERSION => {}
+        other => {
+            let shown: Vec<String> = other
+                .iter()
+                .map(|r| String::from_utf8_lossy(r.get(1..).unwrap_or_default()).into_owned())
+                .collect();
+            return Err(CatalogError::Version(format!("{shown:?}")));
+        }
+    }
+    let mut zones = b"\x05zones".to_vec();
+    zones.extend_from_slice(&catalog);
+    let member_labels = label_count(&zones) + 1;
+    let mut members = Members::new();
+    for (owner, node) in zone.names() {
+        let owner = owner.to_ascii_lowercase();
+        if !owner.ends_with(&zones) || owner.len() == zones.len() {
+            continue;
+        }
+        let labels = label_count(&owner);
+        if labels > member_labels {
+            if node.rrset(types::PTR).is_some() || node.rrset(types::TXT).is_some() {
+                tracing::debug!(catalog = %name, property = %to_presentation(&owner),
+                    "catalog member property ignored (group, coo and the like are not used)");
+            }
+            continue;
+        }
+        let Some(set) = node.rrset(types::PTR) else {
+            continue;
+        };
+        let id: Box<[u8]> = owner[1..=usize::from(owner[0])].into();
+        let targets: Vec<&[u8]> = set.rdatas().collect();
+        let [target] = targets.as_slice() else {
+            tracing::warn!(catalog = %name, id = %String::from_utf8_lossy(&id),
+                "catalog member with more than one PTR left out");
+            continue;
+        };
+        let member: Box<[u8]> = target.to_ascii_lowercase().into();
+        if *member == *catalog {
+            continue;
+        }
+        match members.get(&member) {
+            Some(first) => {
+                tracing::warn!(catalog = %name, member = %to_presentation(&member),
+                    first = %String::from_utf8_lossy(first), second = %String::from_utf8_lossy(&id),
+                    "catalog lists a member twice: the first id kept");
+            }
+            None => {
+                members.insert(member, id);
+            }
+        }
+    }
+    Ok(members)
+}
 
 /// Builds the catalog zone.
 #[derive(Debug, Clone)]
@@ -105,6 +206,66 @@ mod tests {
         let origin = parse_presentation(name.as_bytes(), None).unwrap();
         let text = "$TTL 300\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n";
         Arc::new(load_zone_text(&origin, text.as_bytes(), Path::new("t")).unwrap())
+    }
+
+    fn catalog(text: &str) -> Zone {
+        let origin = parse_presentation(b"cat.example.", None).unwrap();
+        let head = "$TTL 0\n@ SOA invalid. invalid. 1 3600 600 2147483646 0\n@ NS invalid.\n";
+        load_zone_text(&origin, format!("{head}{text}").as_bytes(), Path::new("t")).unwrap()
+    }
+
+    fn wire(name: &str) -> Box<[u8]> {
+        parse_presentation(name.as_bytes(), None).unwrap().into()
+    }
+
+    #[test]
+    fn a_consumer_reads_members_and_their_ids_and_ignores_properties() {
+        let zone = catalog(
+            "version TXT \"2\"\nid1.zones PTR A.test.\ngroup.id1.zones TXT \"g\"\n\
+             coo.id1.zones PTR other.example.\nID2.zones PTR b.test.\n\
+             twice.zones PTR a.test.\ntwo.zones PTR c.test.\ntwo.zones PTR d.test.\n",
+        );
+        let members = read_catalog(&zone).unwrap();
+        let listed: Vec<(String, String)> = members
+            .iter()
+            .map(|(m, id)| (to_presentation(m), String::from_utf8_lossy(id).into_owned()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("a.test.".to_owned(), "id1".to_owned()),
+                ("b.test.".to_owned(), "id2".to_owned())
+            ],
+            "coo's PTR is no member; a second id and a doubled PTR are left out"
+        );
+        assert!(members.contains_key(&wire("a.test.")));
+    }
+
+    #[test]
+    fn a_consumer_reads_only_schema_version_2() {
+        assert_eq!(
+            read_catalog(&catalog("a.zones PTR a.test.\n")),
+            Err(CatalogError::NoVersion)
+        );
+        assert!(matches!(
+            read_catalog(&catalog("version TXT \"1\"\na.zones PTR a.test.\n")),
+            Err(CatalogError::Version(_))
+        ));
+        assert!(matches!(
+            read_catalog(&catalog("version TXT \"2\"\nversion TXT \"3\"\n")),
+            Err(CatalogError::Version(_))
+        ));
+        // What zonal produces, zonal reads.
+        let producer = CatalogProducer::new(&wire("cat.example."));
+        let built = producer
+            .build(&[wire("x.test."), wire("y.test.")], 5)
+            .unwrap();
+        let members = read_catalog(&built).unwrap();
+        assert_eq!(members.len(), 2);
+        assert_eq!(
+            *members[&wire("x.test.")],
+            *member_id(&wire("x.test.")).as_bytes()
+        );
     }
 
     #[test]

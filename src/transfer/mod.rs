@@ -7,7 +7,9 @@
 //!
 //! In (we are a secondary): `secondary` keeps each secondary zone fresh — on
 //! start, on NOTIFY, on its SOA timers — with the SOA queries and transfers of
-//! `client`, and expires a zone whose primaries stay out of reach.
+//! `client`, and expires a zone whose primaries stay out of reach; a secondary
+//! zone that is a catalog is read by `catalog`, and `secondary` takes, drops and
+//! resets the member zones it lists.
 
 pub mod acl;
 pub mod catalog;

@@ -17,13 +17,29 @@
 //! [`super::primary`] serves IXFR to our own secondaries.
 //!
 //! A secondary zone takes no UPDATE (REFUSED): its changes come from its primaries.
+//!
+//! A secondary zone configured as a catalog (RFC 9432) is taken the same way,
+//! then read ([`super::catalog::read_catalog`]) each time a new version of it is
+//! served: every member it lists becomes a secondary zone of its own, taken from
+//! the catalog's primaries with its key, with a task of its own; a member no
+//! longer listed is dropped — its task ends, it is no longer served, and its saved
+//! copy and journal are set aside in the state folder (`NAME.zone.removed`,
+//! `NAME.journal.removed`), so a member listed again starts with a full transfer;
+//! a member whose unique id changes is reset (RFC 9432 5.4): taken whole again by
+//! AXFR, the copy served meanwhile. A member that zonal already serves otherwise
+//! (a zone file, a configured secondary zone, a member of another catalog) stays
+//! as it is, with a warning. At start the saved copy of the catalog gives the
+//! members, served at once from their own saved copies. When zonal makes a catalog
+//! of its own, a member is listed there once first served and unlisted once dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
+use super::catalog::{read_catalog, Members};
 use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
 use super::notifier::Notifier;
 use crate::auth::{AnswerKind, Zone};
@@ -34,7 +50,7 @@ use crate::update::keys::{KeyRing, TsigKey};
 use crate::update::serial::is_newer;
 use crate::update::state::StatePaths;
 use crate::update::tsig::{self, TsigCheck};
-use crate::update::updater::{reply_head, slow_reply, tsig_failure_reply};
+use crate::update::updater::{reply_head, slow_reply, tsig_failure_reply, Updater};
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::query::opcode;
@@ -58,6 +74,8 @@ pub struct SecondaryZone {
     pub key: Option<TsigKey>,
     /// A zone file to serve until the first transfer, when there is no saved copy.
     pub file: Option<PathBuf>,
+    /// A catalog zone (RFC 9432): its members become secondary zones too.
+    pub catalog: bool,
 }
 
 /// The SOA timers of a copy.
@@ -85,22 +103,64 @@ impl Timers {
     }
 }
 
+/// A catalog member's catalog (lowercase wire format) and unique id there.
+type Membership = (Box<[u8]>, Box<[u8]>);
+
 /// One zone's configuration and what wakes its task.
 #[derive(Debug)]
 struct Tracked {
-    /// As configured.
+    /// As configured (for a catalog member: the catalog's primaries and key).
     zone: SecondaryZone,
+    /// For a catalog member: the catalog (lowercase wire format) and the member's
+    /// unique id there; a change of id resets the member (RFC 9432 5.4).
+    member_of: Option<Membership>,
     /// Woken by a NOTIFY from a primary.
     notified: tokio::sync::Notify,
     /// The last successful contact known at start (the saved copy's time).
     restored_contact: Mutex<Option<SystemTime>>,
+    /// Set when the zone is dropped (a member no longer listed, or reset): its task
+    /// ends and no longer changes what is served.
+    removed: AtomicBool,
+    /// Wakes the task to see `removed`.
+    stop: tokio::sync::Notify,
+    /// Set for a member reset: the next transfer is a full one, whatever serial is
+    /// served.
+    fresh: AtomicBool,
+}
+
+impl Tracked {
+    fn new(zone: SecondaryZone, member_of: Option<Membership>) -> Tracked {
+        Tracked {
+            zone,
+            member_of,
+            notified: tokio::sync::Notify::new(),
+            restored_contact: Mutex::new(None),
+            removed: AtomicBool::new(false),
+            stop: tokio::sync::Notify::new(),
+            fresh: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether this is a member of the catalog `catalog`.
+    fn is_member_of(&self, catalog: &[u8]) -> bool {
+        self.member_of
+            .as_ref()
+            .is_some_and(|(c, _)| **c == *catalog)
+    }
+
+    /// Ends the zone's task; from now on it changes nothing served.
+    fn retire(&self) {
+        self.removed.store(true, Ordering::SeqCst);
+        self.stop.notify_one();
+    }
 }
 
 /// Every secondary zone, and the handler of NOTIFY (and of UPDATE, refused for
 /// these zones and handed on for the others). See the module doc.
 pub struct Secondaries {
-    /// By origin.
-    zones: HashMap<Box<[u8]>, Arc<Tracked>>,
+    /// By origin: the configured zones, and the members of catalogs as they come
+    /// and go.
+    zones: RwLock<HashMap<Box<[u8]>, Arc<Tracked>>>,
     /// Where copies (and their journals) are saved.
     state_dir: PathBuf,
     /// Changes kept in a copy's journal.
@@ -111,12 +171,14 @@ pub struct Secondaries {
     updates: Option<Arc<dyn SlowHandler>>,
     /// Tells our own secondaries when a copy changes.
     notifier: Arc<Notifier>,
+    /// Makes our own catalog again when members come or go (when we produce one).
+    producer: Option<Arc<Updater>>,
 }
 
 impl std::fmt::Debug for Secondaries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secondaries")
-            .field("zones", &self.zones.len())
+            .field("zones", &self.zones.read().map_or(0, |z| z.len()))
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +187,15 @@ impl Secondaries {
     /// The same, telling our own secondaries of every new copy through `notifier`.
     pub fn with_notifier(self, notifier: Arc<Notifier>) -> Secondaries {
         Secondaries { notifier, ..self }
+    }
+
+    /// The same, having `updater` make our own catalog again when catalog members
+    /// come or go.
+    pub fn with_catalog_producer(self, updater: Arc<Updater>) -> Secondaries {
+        Secondaries {
+            producer: Some(updater),
+            ..self
+        }
     }
 
     /// The secondary zones `zones`, saved in `state_dir` with the last
@@ -140,78 +211,233 @@ impl Secondaries {
             .into_iter()
             .map(|zone| {
                 let origin: Box<[u8]> = zone.origin.to_ascii_lowercase().into();
-                let tracked = Tracked {
-                    zone,
-                    notified: tokio::sync::Notify::new(),
-                    restored_contact: Mutex::new(None),
-                };
-                (origin, Arc::new(tracked))
+                (origin, Arc::new(Tracked::new(zone, None)))
             })
             .collect();
         Secondaries {
-            zones,
+            zones: RwLock::new(zones),
             state_dir,
             journal_keep,
             keys,
             updates,
             notifier: Arc::default(),
+            producer: None,
         }
     }
 
     /// Whether there is no secondary zone.
     pub fn is_empty(&self) -> bool {
-        self.zones.is_empty()
+        self.zones.read().map_or(true, |z| z.is_empty())
+    }
+
+    /// The zone of `origin` (lowercase wire format), if it is a secondary zone.
+    fn tracked(&self, origin: &[u8]) -> Option<Arc<Tracked>> {
+        self.zones.read().ok()?.get(origin).cloned()
     }
 
     /// The copies to serve at start: the saved one, else the zone file's; one past
-    /// its expire is marked expired. See the module doc.
-    pub fn restore(&self) -> Vec<Zone> {
-        let mut copies = Vec::new();
-        for (origin, tracked) in &self.zones {
-            let name = to_presentation(origin);
-            let saved = StatePaths::new(&self.state_dir, origin).zone;
-            let from_state = saved.exists().then(|| {
-                let contact = std::fs::metadata(&saved).and_then(|m| m.modified()).ok();
-                (load_zone(origin, &saved), contact)
-            });
-            let from_file = || {
-                let file = tracked.zone.file.as_ref()?;
-                Some((load_zone(origin, file), Some(SystemTime::now())))
-            };
-            let Some((loaded, contact)) = from_state.or_else(from_file) else {
-                continue;
-            };
-            match loaded {
-                Ok(mut zone) => {
-                    zone.expired = is_expired(&zone, contact, SystemTime::now());
-                    tracing::info!(zone = %name, serial = zone.serial(), expired = zone.expired,
-                        "secondary zone: serving the copy kept until the primaries are asked");
-                    if let Ok(mut slot) = tracked.restored_contact.lock() {
-                        *slot = contact;
+    /// its expire is marked expired. The members of a catalog come from its copy
+    /// and are served from theirs; one that is among `others` (the zones served
+    /// from files) is left to it. See the module doc.
+    pub fn restore(&self, others: &[Zone]) -> Vec<Zone> {
+        let configured: Vec<Arc<Tracked>> = self
+            .zones
+            .read()
+            .map(|z| z.values().cloned().collect())
+            .unwrap_or_default();
+        let mut copies: Vec<Zone> = configured
+            .iter()
+            .filter_map(|tracked| self.restore_one(tracked))
+            .collect();
+        let served: HashSet<Box<[u8]>> = others
+            .iter()
+            .chain(&copies)
+            .map(|z| z.origin.to_ascii_lowercase().into())
+            .collect();
+        let catalogs: Vec<(Arc<Tracked>, Members)> = configured
+            .iter()
+            .filter(|t| t.zone.catalog)
+            .filter_map(|t| {
+                let copy = copies.iter().find(|z| z.origin.eq_ignore_ascii_case(&t.zone.origin))?;
+                match read_catalog(copy) {
+                    Ok(members) => Some((t.clone(), members)),
+                    Err(e) => {
+                        tracing::warn!(catalog = %to_presentation(&copy.origin), error = %e, "catalog zone kept not read");
+                        None
                     }
-                    copies.push(zone);
                 }
-                Err(e) => {
-                    tracing::error!(zone = %name, error = %e, "secondary zone: the copy kept does not load; waiting for a transfer")
-                }
-            }
+            })
+            .collect();
+        for (catalog, members) in catalogs {
+            let added: Vec<Arc<Tracked>> = match self.zones.write() {
+                Ok(mut zones) => members
+                    .into_iter()
+                    .filter_map(|(member, id)| {
+                        admit(&mut zones, &catalog, member, id, |o| served.contains(o))
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            tracing::info!(catalog = %to_presentation(&catalog.zone.origin), members = added.len(),
+                "catalog zone: members taken from the copy kept");
+            copies.extend(added.iter().filter_map(|t| self.restore_one(t)));
         }
         copies
     }
 
-    /// Starts every zone's task on `runtime`.
-    pub fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle, server: Arc<Server>) {
-        for tracked in self.zones.values() {
-            runtime.spawn(self.clone().run(tracked.clone(), server.clone()));
+    /// The copy of `tracked` to serve at start, if there is one that loads.
+    fn restore_one(&self, tracked: &Tracked) -> Option<Zone> {
+        let origin = tracked.zone.origin.as_slice();
+        let name = to_presentation(origin);
+        let saved = StatePaths::new(&self.state_dir, origin).zone;
+        let from_state = saved.exists().then(|| {
+            let contact = std::fs::metadata(&saved).and_then(|m| m.modified()).ok();
+            (load_zone(origin, &saved), contact)
+        });
+        let from_file = || {
+            let file = tracked.zone.file.as_ref()?;
+            Some((load_zone(origin, file), Some(SystemTime::now())))
+        };
+        let (loaded, contact) = from_state.or_else(from_file)?;
+        match loaded {
+            Ok(mut zone) => {
+                zone.expired = is_expired(&zone, contact, SystemTime::now());
+                tracing::info!(zone = %name, serial = zone.serial(), expired = zone.expired,
+                    "secondary zone: serving the copy kept until the primaries are asked");
+                if let Ok(mut slot) = tracked.restored_contact.lock() {
+                    *slot = contact;
+                }
+                Some(zone)
+            }
+            Err(e) => {
+                tracing::error!(zone = %name, error = %e, "secondary zone: the copy kept does not load; waiting for a transfer");
+                None
+            }
         }
     }
 
-    /// One zone's task: refresh, then wait for a timer or a NOTIFY; forever.
+    /// Starts every zone's task on `runtime`.
+    pub fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle, server: Arc<Server>) {
+        let tracked: Vec<Arc<Tracked>> = self
+            .zones
+            .read()
+            .map(|z| z.values().cloned().collect())
+            .unwrap_or_default();
+        for tracked in tracked {
+            runtime.spawn(self.clone().run(tracked, server.clone()));
+        }
+    }
+
+    /// Brings the members of `catalog` in line with the version of it served:
+    /// members added (their tasks started), dropped, reset. See the module doc.
+    fn interpret(self: &Arc<Self>, catalog: &Tracked, server: &Arc<Server>) {
+        let origin = catalog.zone.origin.as_slice();
+        let name = to_presentation(origin);
+        let Some(zone) = server.zones.load().get(origin).cloned() else {
+            return;
+        };
+        let listed = match read_catalog(&zone) {
+            Ok(listed) => listed,
+            Err(e) => {
+                // RFC 9432 4.2.1: the members stay as they were.
+                tracing::error!(catalog = %name, serial = zone.serial(), error = %e, "catalog zone not read");
+                return;
+            }
+        };
+        let mut started = Vec::new();
+        let mut dropped = Vec::new();
+        {
+            let Ok(mut zones) = self.zones.write() else {
+                return;
+            };
+            let ours: Vec<(Box<[u8]>, Arc<Tracked>)> = zones
+                .iter()
+                .filter(|(_, t)| t.is_member_of(origin))
+                .map(|(o, t)| (o.clone(), t.clone()))
+                .collect();
+            for (member, tracked) in ours {
+                let Some((_, old_id)) = &tracked.member_of else {
+                    continue;
+                };
+                match listed.get(&member) {
+                    Some(id) if id == old_id => {}
+                    Some(id) => {
+                        // RFC 9432 5.4: a new unique id resets the member: its data
+                        // is taken again whole (here by AXFR, the copy served
+                        // meanwhile).
+                        tracing::info!(catalog = %name, zone = %to_presentation(&member),
+                            old = %String::from_utf8_lossy(old_id), new = %String::from_utf8_lossy(id),
+                            "catalog member reset: its unique id changed; taking it whole again");
+                        tracked.retire();
+                        let fresh = Arc::new(Tracked::new(
+                            tracked.zone.clone(),
+                            Some((origin.into(), id.clone())),
+                        ));
+                        fresh.fresh.store(true, Ordering::SeqCst);
+                        zones.insert(member, fresh.clone());
+                        started.push(fresh);
+                    }
+                    None => {
+                        tracked.retire();
+                        zones.remove(&member);
+                        dropped.push(member);
+                    }
+                }
+            }
+            let set = server.zones.load();
+            for (member, id) in &listed {
+                if zones.get(member).is_some_and(|t| t.is_member_of(origin)) {
+                    continue;
+                }
+                let served = |o: &[u8]| set.get(o).is_some();
+                if let Some(tracked) =
+                    admit(&mut zones, catalog, member.clone(), id.clone(), served)
+                {
+                    started.push(tracked);
+                }
+            }
+        }
+        for member in &dropped {
+            tracing::info!(catalog = %name, zone = %to_presentation(member),
+                "catalog member gone: zone no longer served, its copy set aside");
+            server.zones.rcu(|set| set.without_zone(member));
+            let paths = StatePaths::new(&self.state_dir, member);
+            tokio::task::spawn_blocking(move || set_aside(&paths));
+        }
+        for tracked in &started {
+            tokio::spawn(self.clone().run(tracked.clone(), server.clone()));
+        }
+        tracing::info!(catalog = %name, serial = zone.serial(), members = listed.len(),
+            added = started.len(), removed = dropped.len(), "catalog zone read");
+        if !started.is_empty() || !dropped.is_empty() {
+            if let Some(updater) = &self.producer {
+                updater.refresh_catalog(server);
+            }
+        }
+    }
+
+    /// One zone's task: refresh, then wait for a timer or a NOTIFY; until the zone
+    /// is dropped (a catalog member no longer listed).
     async fn run(self: Arc<Self>, tracked: Arc<Tracked>, server: Arc<Server>) {
         let origin = tracked.zone.origin.as_slice();
         let mut contact = tracked.restored_contact.lock().ok().and_then(|c| *c);
+        // The serial of the catalog version last read (a catalog only).
+        let mut interpreted = None;
         loop {
-            let refreshed = self.refresh(&tracked, &server).await;
+            if tracked.removed.load(Ordering::SeqCst) {
+                return;
+            }
+            let refreshed = tokio::select! {
+                refreshed = self.refresh(&tracked, &server) => refreshed,
+                _ = tracked.stop.notified() => return,
+            };
+            if tracked.zone.catalog {
+                let serial = server.zones.load().get(origin).map(|z| z.serial());
+                if serial.is_some() && serial != interpreted {
+                    interpreted = serial;
+                    self.interpret(&tracked, &server);
+                }
+            }
             let now = SystemTime::now();
             if refreshed {
                 contact = Some(now);
@@ -237,6 +463,7 @@ impl Secondaries {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = tracked.notified.notified() => {}
+                _ = tracked.stop.notified() => return,
             }
             if let Some(zone) = server.zones.load().get(origin) {
                 if !zone.expired && is_expired(zone, contact, SystemTime::now()) {
@@ -254,7 +481,11 @@ impl Secondaries {
         let name = to_presentation(origin);
         for primary in &zone.primaries {
             let current = server.zones.load().get(origin).cloned();
-            match refresh_from(*primary, zone, current.as_deref()).await {
+            // A reset member is taken whole, whatever its serial.
+            let ours = current
+                .as_deref()
+                .filter(|_| !tracked.fresh.load(Ordering::SeqCst));
+            match refresh_from(*primary, zone, ours).await {
                 Ok((Transferred::UpToDate, _)) => {
                     tracing::debug!(zone = %name, %primary, "secondary zone is current");
                     if let Some(zone) = current {
@@ -266,11 +497,12 @@ impl Secondaries {
                     return true;
                 }
                 Ok((Transferred::Full(new), result)) => {
-                    self.take(server, primary, new, None, result).await;
+                    self.take(tracked, server, primary, new, None, result).await;
                     return true;
                 }
                 Ok((Transferred::Incremental(new, entries), result)) => {
-                    self.take(server, primary, new, Some(entries), result).await;
+                    self.take(tracked, server, primary, new, Some(entries), result)
+                        .await;
                     return true;
                 }
                 Err(e) => {
@@ -287,6 +519,7 @@ impl Secondaries {
     /// the changes that led to it (`history`; `None` after a full transfer).
     async fn take(
         &self,
+        tracked: &Tracked,
         server: &Server,
         primary: &SocketAddr,
         mut new: Zone,
@@ -300,7 +533,26 @@ impl Secondaries {
         server.metrics.zone_loaded(&origin, unix_now());
         new.expired = false;
         let new = Arc::new(new);
-        server.zones.rcu(|set| set.with_zone(new.clone()));
+        // Never served again once dropped: checked in the swap, which a drop
+        // (flag set, then the zone taken out) retries after.
+        let before = server.zones.rcu(|set| {
+            if tracked.removed.load(Ordering::SeqCst) {
+                crate::auth::ZoneSet::clone(set)
+            } else {
+                set.with_zone(new.clone())
+            }
+        });
+        if tracked.removed.load(Ordering::SeqCst) {
+            return;
+        }
+        tracked.fresh.store(false, Ordering::SeqCst);
+        // A zone served for the first time (a new catalog member) is listed in our
+        // own catalog, when we make one.
+        if before.get(&origin).is_none() {
+            if let Some(updater) = &self.producer {
+                updater.refresh_catalog(server);
+            }
+        }
         // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).
         self.notifier.notify(&new);
         self.save(new, history).await;
@@ -372,7 +624,7 @@ impl Secondaries {
             .questions
             .first()
             .map(|q| q.name.to_ascii_lowercase());
-        let tracked = origin.as_deref().and_then(|o| self.zones.get(o));
+        let tracked = origin.as_deref().and_then(|o| self.tracked(o));
         let is_update = message.header.opcode() == opcode::UPDATE;
         let route = if is_update {
             Route::Update
@@ -453,8 +705,14 @@ async fn refresh_from(
 ) -> Result<(Transferred, &'static str), TransferError> {
     let key = zone.key.as_ref();
     let origin = zone.origin.as_slice();
-    let serial = query_serial(primary, origin, key).await?;
-    if let Some(ours) = current {
+    let serial = match query_serial(primary, origin, key).await {
+        Ok(serial) => Some(serial),
+        // Knot DNS refuses queries over UDP for the catalogs it makes: the
+        // transfer (an IXFR from our serial) tells whether there is anything new.
+        Err(TransferError::Rcode(code)) if zone.catalog && code == rcode::REFUSED => None,
+        Err(e) => return Err(e),
+    };
+    if let (Some(ours), Some(serial)) = (current, serial) {
         if !is_newer(serial, ours.serial()) {
             return Ok((Transferred::UpToDate, "current"));
         }
@@ -479,6 +737,51 @@ async fn refresh_from(
         Transferred::UpToDate => "current",
     };
     Ok((taken, label))
+}
+
+/// Adds the member `member` (id `id`) of `catalog` to `zones`, taken from the
+/// catalog's primaries with its key, unless zonal has it already — as a secondary
+/// zone, or served otherwise (`served`): then the one zonal has stays, with a
+/// warning. The new member, when added.
+fn admit(
+    zones: &mut HashMap<Box<[u8]>, Arc<Tracked>>,
+    catalog: &Tracked,
+    member: Box<[u8]>,
+    id: Box<[u8]>,
+    served: impl Fn(&[u8]) -> bool,
+) -> Option<Arc<Tracked>> {
+    let origin = catalog.zone.origin.to_ascii_lowercase();
+    if zones.contains_key(&member) || served(&member) {
+        tracing::warn!(catalog = %to_presentation(&origin), zone = %to_presentation(&member),
+            "catalog member already served otherwise (zone file, configured or another catalog's): that one kept");
+        return None;
+    }
+    let zone = SecondaryZone {
+        origin: member.to_vec(),
+        primaries: catalog.zone.primaries.clone(),
+        key: catalog.zone.key.clone(),
+        file: None,
+        catalog: false,
+    };
+    tracing::info!(catalog = %to_presentation(&origin), zone = %to_presentation(&member),
+        id = %String::from_utf8_lossy(&id), "catalog member added as a secondary zone");
+    let tracked = Arc::new(Tracked::new(zone, Some((origin.into(), id))));
+    zones.insert(member, tracked.clone());
+    Some(tracked)
+}
+
+/// Moves the saved copy and journal of a dropped member aside (`.removed` added
+/// to their names, replacing older ones).
+fn set_aside(paths: &StatePaths) {
+    for path in [&paths.zone, &paths.journal] {
+        if path.exists() {
+            let mut aside = path.clone().into_os_string();
+            aside.push(".removed");
+            if let Err(e) = std::fs::rename(path, Path::new(&aside)) {
+                tracing::warn!(file = %path.display(), error = %e, "copy of a dropped member not set aside");
+            }
+        }
+    }
 }
 
 /// Whether `zone` is past its expire, counted from the last contact.
