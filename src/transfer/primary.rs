@@ -31,7 +31,7 @@ use crate::wire::message::Message;
 use crate::wire::query::QueryView;
 use crate::wire::rcode;
 use crate::wire::types;
-use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
+use crate::wire::writer::{CompressionIndex, Owner, ReplyHeader, ResponseWriter, Section};
 
 /// Size a transfer message is filled to (BIND and Knot DNS use 16 to 64 KiB); a
 /// single record larger than that gets a message of its own, up to 64 KiB.
@@ -273,6 +273,7 @@ pub async fn stream<W: AsyncWrite + Unpin>(
         pending: Vec::with_capacity(512),
         size: 0,
         budget: MESSAGE_BYTES,
+        index: CompressionIndex::default(),
         header,
         question: query.question,
         sent: Sent::default(),
@@ -326,6 +327,8 @@ struct Sender<'z, 'q, 'k> {
     pending: Vec<Record<'z>>,
     /// The pending records' size before compression.
     size: usize,
+    /// The compression hash, reused from message to message.
+    index: CompressionIndex,
     /// How much uncompressed data makes a message of about [`MESSAGE_BYTES`]: learnt
     /// from the compression of the message before.
     budget: usize,
@@ -374,7 +377,8 @@ impl<'z> Sender<'z, '_, '_> {
             MAX_MESSAGE
         };
         let len = {
-            let mut writer = ResponseWriter::new(&mut self.buf[2..], max, None);
+            let mut writer =
+                ResponseWriter::with_index(&mut self.buf[2..], max, None, &mut self.index);
             if self.sent.messages == 0 {
                 let _ = writer.write_question(self.question);
             }

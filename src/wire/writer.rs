@@ -14,6 +14,8 @@ use super::types;
 pub(crate) const OPT_RECORD_BYTES: usize = 11;
 /// How many name positions the compression table remembers.
 const MAX_COMPRESSION_TARGETS: usize = 64;
+/// Slots of a [`CompressionIndex`]'s hash (a power of two).
+const TARGET_SLOTS: usize = 128;
 /// Highest offset a compression pointer can reach.
 const MAX_POINTER_OFFSET: usize = 0x3FFF;
 /// Class IN, the only class zonal serves.
@@ -91,11 +93,11 @@ pub struct ResponseWriter<'b> {
     /// For each target, the uncompressed length of the name from there: only a suffix
     /// of that length can match. (Two arrays, not one of pairs: they zero fast.)
     target_lens: [u8; MAX_COMPRESSION_TARGETS],
-    /// For each target, a fingerprint of its first label (see [`label_tag`]): most
-    /// names that cannot match are passed over without reading the message.
-    target_tags: [u32; MAX_COMPRESSION_TARGETS],
     /// How many entries of `targets` are in use.
     target_count: usize,
+    /// For big messages (zone transfers): a hash of the targets, so a name is looked
+    /// for in one slot rather than compared with every target.
+    index: Option<&'b mut CompressionIndex>,
     /// The OPT record to append, when the query had EDNS.
     opt: Option<ReplyOpt>,
 }
@@ -113,9 +115,24 @@ impl<'b> ResponseWriter<'b> {
             counts: [0; 3],
             target_offsets: [0; MAX_COMPRESSION_TARGETS],
             target_lens: [0; MAX_COMPRESSION_TARGETS],
-            target_tags: [0; MAX_COMPRESSION_TARGETS],
             target_count: 0,
+            index: None,
             opt,
+        }
+    }
+
+    /// As [`ResponseWriter::new`], looking names up through `index` (emptied
+    /// here): for messages of hundreds of names, such as a zone transfer's.
+    pub fn with_index(
+        buf: &'b mut [u8],
+        max_size: usize,
+        opt: Option<ReplyOpt>,
+        index: &'b mut CompressionIndex,
+    ) -> Self {
+        index.slots = [0; TARGET_SLOTS];
+        ResponseWriter {
+            index: Some(index),
+            ..ResponseWriter::new(buf, max_size, opt)
         }
     }
 
@@ -235,15 +252,34 @@ impl<'b> ResponseWriter<'b> {
 
     /// Finds an earlier occurrence of `suffix` (case-insensitive) in the message.
     fn find_target(&self, suffix: &[u8]) -> Option<u16> {
+        if let Some(index) = &self.index {
+            return self.find_indexed(index, suffix);
+        }
+        let wanted = suffix.len();
+        let lens = &self.target_lens[..self.target_count];
+        lens.iter()
+            .zip(&self.target_offsets)
+            .find(|&(&len, &at)| {
+                usize::from(len) == wanted && self.name_at_equals(usize::from(at), suffix)
+            })
+            .map(|(_, &at)| at)
+    }
+
+    /// [`Self::find_target`] through the index: the target last remembered in the
+    /// suffix's slot, when it is the same name (a name sharing the slot with a
+    /// later one is not found: compression is optional).
+    fn find_indexed(&self, index: &CompressionIndex, suffix: &[u8]) -> Option<u16> {
         let wanted = suffix.len();
         let tag = label_tag(suffix);
-        (0..self.target_count)
-            .find(|&i| {
-                usize::from(self.target_lens[i]) == wanted
-                    && self.target_tags[i] == tag
-                    && self.name_at_equals(usize::from(self.target_offsets[i]), suffix)
-            })
-            .map(|i| self.target_offsets[i])
+        let i = usize::from(index.slots[slot_of(tag, wanted)]).checked_sub(1)?;
+        if i >= self.target_count
+            || usize::from(self.target_lens[i]) != wanted
+            || index.tags[i] != tag
+            || !self.name_at_equals(usize::from(self.target_offsets[i]), suffix)
+        {
+            return None;
+        }
+        Some(self.target_offsets[i])
     }
 
     /// Whether the (possibly compressed) name at `pos` in the message equals `name`.
@@ -302,7 +338,11 @@ impl<'b> ResponseWriter<'b> {
             // Names are at most 255 bytes, so the remaining length fits a byte.
             self.target_offsets[self.target_count] = pos as u16;
             self.target_lens[self.target_count] = (name.len() - offset) as u8;
-            self.target_tags[self.target_count] = label_tag(&name[offset..]);
+            if let Some(index) = self.index.as_deref_mut() {
+                let tag = label_tag(&name[offset..]);
+                index.tags[self.target_count] = tag;
+                index.slots[slot_of(tag, name.len() - offset)] = (self.target_count + 1) as u8;
+            }
             self.target_count += 1;
             offset += 1 + usize::from(len);
         }
@@ -362,16 +402,41 @@ impl<'b> ResponseWriter<'b> {
     }
 }
 
-/// A fingerprint of the first label of `name`, case-insensitive, read in constant
-/// time: its length and its first, middle and last bytes. Two names whose tags
-/// differ cannot be equal: a zone transfer writes hundreds of names of one length
-/// with long common prefixes (`h1000`, `h1001`, ...), which would otherwise each
-/// be compared with every target byte by byte.
+/// A hash of a message's compression targets, for messages of hundreds of names
+/// (a zone transfer writes hundreds of names of one length with long common
+/// prefixes — `h1000`, `h1001`, ... — which a plain scan compares with every
+/// target byte by byte). Kept by the caller and reused from message to message.
+#[derive(Debug, Clone)]
+pub struct CompressionIndex {
+    /// A fingerprint of each target's first label.
+    tags: [u32; MAX_COMPRESSION_TARGETS],
+    /// Where each (fingerprint, length) was last remembered: index + 1, 0 for none.
+    slots: [u8; TARGET_SLOTS],
+}
+
+impl Default for CompressionIndex {
+    fn default() -> Self {
+        CompressionIndex {
+            tags: [0; MAX_COMPRESSION_TARGETS],
+            slots: [0; TARGET_SLOTS],
+        }
+    }
+}
+
+/// A fingerprint of the first label of `name`, case-insensitive, in constant time:
+/// its length and its first, middle and last bytes. Names whose fingerprints
+/// differ are not equal.
 #[inline]
 fn label_tag(name: &[u8]) -> u32 {
     let len = name.first().map_or(0, |&l| usize::from(l));
     let at = |i: usize| u32::from(name.get(i).map_or(0, u8::to_ascii_lowercase));
     (len as u32) | at(1) << 8 | at(1 + len / 2) << 16 | at(len) << 24
+}
+
+/// The slot of a name whose first label has fingerprint `tag`, `len` bytes long.
+#[inline]
+fn slot_of(tag: u32, len: usize) -> usize {
+    ((tag ^ (len as u32) << 5).wrapping_mul(0x9E37_79B1) >> 25) as usize & (TARGET_SLOTS - 1)
 }
 
 /// Writes a 12-byte header with the given section counts.
