@@ -446,3 +446,38 @@ fn knot_dns_and_nsd_take_the_zone_signed_with_a_key() {
     wait_for_copy(nsd_addr, &format!("h{HOSTS}.xfr.test."), "NSD");
     assert!(z.stderr().contains("signed=true"), "{}", z.stderr());
 }
+
+#[test]
+fn nsd_secondary_gets_an_update_by_notify_within_seconds() {
+    // NSD's refresh timer is an hour (the zone's SOA): only NOTIFY brings changes.
+    let dir = zone_dir();
+    let key = dir.path().join("k.key");
+    std::fs::write(
+        &key,
+        "key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=\";\n};\n",
+    )
+    .expect("key");
+    let zonal_addr = unique_addr();
+    let nsd_dir = tempfile::tempdir().expect("tempdir");
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), zonal_addr, None);
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \".\"\nstate_dir = \"state\"\ntsig_key_files = [\"k.key\"]\n\
+             allow_update = [\"k\"]\nallow_transfer = [\"127.0.0.0/8\"]\n\
+             [[notify]]\ntargets = [\"{nsd_addr}\"]\n"
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start_at(zonal_addr, &["--config", config.to_str().expect("utf-8")]);
+    // Told at start, NSD takes the zone at once.
+    wait_for_copy(nsd_addr, "h1.xfr.test.", "NSD");
+    let (ok, out) = common::nsupdate::nsupdate(
+        z.addr,
+        Some(&key),
+        &["zone xfr.test", "update add new.xfr.test 300 A 192.0.2.77"],
+    );
+    assert!(ok, "update: {out}");
+    wait_for_copy(nsd_addr, "new.xfr.test.", "NSD");
+}
