@@ -99,6 +99,8 @@ pub struct ConfigFile {
     /// `[[notify]]` tables: secondaries told of zone changes.
     #[serde(default)]
     pub notify: Vec<NotifyEntry>,
+    /// Also tell each zone's own name servers (its apex NS) of its changes.
+    pub notify_ns: Option<bool>,
     /// Transfer rules: by key, zones and networks.
     #[serde(default)]
     pub transfer: Vec<TransferEntry>,
@@ -310,6 +312,8 @@ pub struct Config {
     pub query_log: bool,
     /// Secondaries told of zone changes (NOTIFY).
     pub notify: Vec<NotifyTarget>,
+    /// Whether each zone's own name servers are told too.
+    pub notify_ns: bool,
     /// The catalog zone to produce (wire format), if any.
     pub catalog: Option<Vec<u8>>,
     /// Who may transfer our zones.
@@ -540,6 +544,7 @@ impl Config {
         Ok(Config {
             catalog,
             notify,
+            notify_ns: file.notify_ns.unwrap_or(false),
             listen,
             workers,
             zones,

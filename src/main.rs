@@ -206,10 +206,13 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     let metrics = Arc::new(Metrics::default());
     let zones = load_zones(&config.zones, &metrics);
     // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
-    let notifier = Arc::new(Notifier::new(
-        config.notify.clone(),
-        config.listen.iter().map(|a| a.ip()).collect(),
-    ));
+    let notifier = Arc::new(
+        Notifier::new(
+            config.notify.clone(),
+            config.listen.iter().map(|a| a.ip()).collect(),
+        )
+        .with_zone_ns(config.notify_ns.then_some(53)),
+    );
     let updater = Arc::new(
         Updater::new(config.update.clone())
             .with_notifier(notifier.clone())

@@ -53,6 +53,9 @@ pub struct Notifier {
     /// The address notifications are sent from, when we listen on one of a
     /// family (secondaries check that a NOTIFY comes from their primary).
     sources: Vec<IpAddr>,
+    /// The port the zone's own name servers are told on, when they are (RFC 1996
+    /// 3.6: the NS of the zone, less the primary named in the SOA): `None`, not.
+    ns_port: Option<u16>,
     /// The latest notification per (zone, target): an older one still retrying stops.
     latest: DashMap<(Box<[u8]>, SocketAddr), u64>,
     next: AtomicU64,
@@ -85,15 +88,72 @@ impl Notifier {
         }
     }
 
+    /// The same, also telling the name servers of each zone (its apex NS whose
+    /// addresses are in the zone, but the SOA's primary and our own addresses) on
+    /// `port`, as BIND's `notify yes` does.
+    pub fn with_zone_ns(self, port: Option<u16>) -> Notifier {
+        Notifier {
+            ns_port: port,
+            ..self
+        }
+    }
+
     /// Whether nobody is to be told anything.
     pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
+        self.targets.is_empty() && self.ns_port.is_none()
+    }
+
+    /// The zone's own name servers to tell (see [`Notifier::with_zone_ns`]).
+    fn zone_ns(&self, zone: &Zone) -> Vec<NotifyTarget> {
+        let Some(port) = self.ns_port else {
+            return Vec::new();
+        };
+        let soa = zone.soa.rdatas().next().unwrap_or_default();
+        let mname = soa
+            .get(..crate::wire::writer::wire_name_len(soa))
+            .unwrap_or_default();
+        let Some(ns) = zone.apex().and_then(|a| a.rrset(types::NS)) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for target in ns.rdatas() {
+            if target.eq_ignore_ascii_case(mname) {
+                continue;
+            }
+            let Some(node) = zone.node_by_name(target) else {
+                continue; // out of the zone: not looked up
+            };
+            for (rtype, len) in [(types::A, 4), (types::AAAA, 16)] {
+                for rdata in node.rrset(rtype).into_iter().flat_map(|s| s.rdatas()) {
+                    let ip: Option<IpAddr> = match len {
+                        4 => <[u8; 4]>::try_from(rdata).ok().map(IpAddr::from),
+                        _ => <[u8; 16]>::try_from(rdata).ok().map(IpAddr::from),
+                    };
+                    let Some(ip) = ip.filter(|ip| !self.sources.contains(ip)) else {
+                        continue;
+                    };
+                    let addr = SocketAddr::new(ip, port);
+                    if !self.targets.iter().any(|t| t.addr == addr)
+                        && !found.iter().any(|t: &NotifyTarget| t.addr == addr)
+                    {
+                        found.push(NotifyTarget {
+                            addr,
+                            zones: None,
+                            key: None,
+                        });
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Tells every secondary of `zone` its current serial, each in a task of its
     /// own on the current runtime.
     pub fn notify(self: &Arc<Self>, zone: &Zone) {
-        for target in self.targets.iter().filter(|t| t.serves(&zone.origin)) {
+        let zone_ns = self.zone_ns(zone);
+        let configured = self.targets.iter().filter(|t| t.serves(&zone.origin));
+        for target in configured.chain(&zone_ns) {
             let generation = self.next.fetch_add(1, Ordering::Relaxed);
             self.latest
                 .insert((zone.origin.clone(), target.addr), generation);
@@ -223,6 +283,26 @@ mod tests {
         assert_eq!(message.questions[0].qtype, types::SOA);
         assert_eq!(message.answers.len(), 1);
         assert_eq!(message.answers[0].rtype, types::SOA);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_zone_ns_are_told_but_the_primary_and_ourselves() {
+        let secondary = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        secondary
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let port = secondary.local_addr().unwrap().port();
+        // ns (the SOA's primary) and ns3 (ourselves) are not told; ns2 is.
+        let zone = build("@ NS ns2\n@ NS ns3\nns2 A 127.0.0.1\nns3 A 127.0.0.3\n");
+        let notifier = Arc::new(
+            Notifier::new(Vec::new(), vec!["127.0.0.3".parse().unwrap()]).with_zone_ns(Some(port)),
+        );
+        let targets: Vec<SocketAddr> = notifier.zone_ns(&zone).iter().map(|t| t.addr).collect();
+        assert_eq!(targets, [SocketAddr::from(([127, 0, 0, 1], port))]);
+        notifier.notify(&zone);
+        let mut buf = [0u8; 512];
+        let (len, _) = secondary.recv_from(&mut buf).unwrap();
+        assert_eq!((buf[2] >> 3) & 0xF, OPCODE_NOTIFY, "{len} bytes");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
