@@ -443,3 +443,51 @@ fn keys_made_by_knot_keymgr_sign_updates() {
     let after = signed.verify(&z);
     assert!(after.contains("knot.tricky.example."), "{after}");
 }
+
+/// A zonal secondary that has a signed zone's keys (a misconfiguration) leaves the
+/// copy as the primary signed it: no background re-signing of a secondary zone.
+#[test]
+fn a_secondary_copy_is_not_signed_again() {
+    // Signed for one day; refresh due at once wherever the keys are used.
+    let signed = Signed::new(&[], "ECDSAP256SHA256", 86_400);
+    let primary = signed.start(&[]);
+    let config = signed.path("secondary.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{state}\"\n[signing]\nkey_dir = \"{keys}\"\nrrsig_lifetime_secs = 864000\n\
+             rrsig_refresh_secs = 172800\n[[zone]]\nname = \"{ORIGIN}\"\nprimaries = [\"{primary}\"]\n",
+            state = signed.path("secondary-state").display(),
+            keys = signed.path("keys").display(),
+            primary = primary.addr,
+        ),
+    )
+    .expect("config");
+    let secondary = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let serial = |z: &Zonal| {
+        z.query(ORIGIN, RecordType::SOA)
+            .answers
+            .first()
+            .and_then(|r| match &r.data {
+                RData::SOA(soa) => Some(soa.serial),
+                _ => None,
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while serial(&secondary).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(serial(&secondary), serial(&primary), "the copy arrived");
+    // The refresh pass runs a second after start; give it time to (not) act.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        serial(&secondary),
+        serial(&primary),
+        "the copy left as it is"
+    );
+    assert!(
+        !secondary.stderr().contains("signatures refreshed"),
+        "{}",
+        secondary.stderr()
+    );
+}

@@ -322,7 +322,7 @@ fn zonal_primary_changes_reach_zonal_secondary_on_refresh() {
     let zonal = start_secondary(unique_addr(), &args);
     wait_for(&zonal, "www.zz.test.", "192.0.2.80");
 
-    // zonal sends no NOTIFY: the refresh timer (2 s) finds the new serial.
+    // No [[notify]] on the primary here: the refresh timer (2 s) finds the new serial.
     update_reaches_secondary(primary.addr, &zonal, "zz.test.");
     assert!(
         primary.stderr().contains("signed=true"),

@@ -64,6 +64,9 @@ pub struct Zone {
     /// A secondary copy not refreshed from a primary within its SOA expire: answered
     /// SERVFAIL (a copy with the flag set is swapped in; the names are shared).
     pub expired: bool,
+    /// A secondary copy: changed by transfers from its primaries only (never signed
+    /// or updated here).
+    pub secondary: bool,
 }
 
 /// How a signed zone proves that names and types do not exist.
@@ -109,6 +112,7 @@ impl Zone {
             nsec3: None,
             warnings: Arc::from(Vec::new()),
             expired: false,
+            secondary: false,
             origin_labels: label_count(&origin),
             origin,
             names,

@@ -302,6 +302,7 @@ impl Secondaries {
         match loaded {
             Ok(mut zone) => {
                 zone.expired = is_expired(&zone, contact, SystemTime::now());
+                zone.secondary = true;
                 tracing::info!(zone = %name, serial = zone.serial(), expired = zone.expired,
                     "secondary zone: serving the copy kept until the primaries are asked");
                 if let Ok(mut slot) = tracked.restored_contact.lock() {
@@ -532,6 +533,7 @@ impl Secondaries {
         server.metrics.transfer_in(&origin, how);
         server.metrics.zone_loaded(&origin, unix_now());
         new.expired = false;
+        new.secondary = true;
         let new = Arc::new(new);
         // Never served again once dropped: checked in the swap, which a drop
         // (flag set, then the zone taken out) retries after.

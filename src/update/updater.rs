@@ -341,6 +341,9 @@ impl Updater {
         if !is_signed_zone(zone) {
             return Ok(None);
         }
+        if zone.secondary {
+            return Err("the zone is a secondary copy: its primaries sign it");
+        }
         let Some(zone_signer) = self.settings.signing.signer(zone) else {
             return Err("the zone is signed (DNSSEC) and no private key of it is in the key folder ([signing] key_dir)");
         };
@@ -379,7 +382,7 @@ impl Updater {
             .zones
             .load()
             .zones()
-            .filter(|z| z.dnssec != Denial::Unsigned)
+            .filter(|z| z.dnssec != Denial::Unsigned && !z.secondary)
             .filter_map(|z| Some((z.origin.clone(), self.settings.signing.signer(z)?)))
             .collect();
         for (origin, zone_signer) in zones {
