@@ -285,15 +285,21 @@ fn nsd_secondary(
     (Secondary(child), nsd_addr)
 }
 
-#[test]
-fn ixfr_sends_the_differences_the_journal_still_has() {
-    let dir = zone_dir();
-    let key = dir.path().join("k.key");
+/// Writes the TSIG key file `k.key` (key `k`, allowed to update) in `dir`.
+fn update_key(dir: &Path) -> std::path::PathBuf {
+    let key = dir.join("k.key");
     std::fs::write(
         &key,
         "key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=\";\n};\n",
     )
     .expect("key");
+    key
+}
+
+#[test]
+fn ixfr_sends_the_differences_the_journal_still_has() {
+    let dir = zone_dir();
+    let key = update_key(dir.path());
     let zones = dir.path().join("zones");
     std::fs::create_dir(&zones).expect("mkdir");
     std::fs::rename(
@@ -451,12 +457,7 @@ fn knot_dns_and_nsd_take_the_zone_signed_with_a_key() {
 fn nsd_secondary_gets_an_update_by_notify_within_seconds() {
     // NSD's refresh timer is an hour (the zone's SOA): only NOTIFY brings changes.
     let dir = zone_dir();
-    let key = dir.path().join("k.key");
-    std::fs::write(
-        &key,
-        "key \"k\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=\";\n};\n",
-    )
-    .expect("key");
+    let key = update_key(dir.path());
     let zonal_addr = unique_addr();
     let nsd_dir = tempfile::tempdir().expect("tempdir");
     let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), zonal_addr, None);

@@ -684,6 +684,17 @@ mod tests {
         );
     }
 
+    /// The owner of every record of the zone file `main`, in order.
+    fn owners_in(main: &std::path::Path) -> Vec<String> {
+        let mut owners = Vec::new();
+        parse_file::<SyntaxError>(main, ORIGIN, &mut |r| {
+            owners.push(to_presentation(r.owner));
+            Ok(())
+        })
+        .unwrap();
+        owners
+    }
+
     /// BIND's checkzone/zones/warn.inherited.owner.db, run from `checkzone/` as its
     /// test does: `$INCLUDE "zones/inherit.db"` is found from the working directory
     /// when it is not beside the including file; the owner carries into it.
@@ -697,12 +708,7 @@ mod tests {
             "$TTL 60\nowner TXT x\n$INCLUDE \"tests/data/include_generate.part\" hosts\n",
         )
         .unwrap();
-        let mut owners = Vec::new();
-        parse_file::<SyntaxError>(&main, ORIGIN, &mut |r| {
-            owners.push(to_presentation(r.owner));
-            Ok(())
-        })
-        .unwrap();
+        let owners = owners_in(&main);
         assert_eq!(
             owners,
             [
@@ -727,12 +733,7 @@ mod tests {
             "$TTL 60\n$INCLUDE my\\ zone.db\n$INCLUDE \"my zone.db\" sub\n$INCLUDE my\\032zone.db x\n$INCLUDE a\\;b\n",
         )
         .unwrap();
-        let mut owners = Vec::new();
-        parse_file::<SyntaxError>(&main, ORIGIN, &mut |r| {
-            owners.push(to_presentation(r.owner));
-            Ok(())
-        })
-        .unwrap();
+        let owners = owners_in(&main);
         assert_eq!(
             owners,
             [
