@@ -414,10 +414,7 @@ impl<'z> Sender<'z, '_, '_> {
 fn client_serial(query: &QueryView<'_>) -> Option<u32> {
     let message = Message::parse(query.packet).ok()?;
     let soa = message.authorities.iter().find(|r| r.rtype == types::SOA)?;
-    let rdata = message.rdata_uncompressed(soa).ok()?;
-    let serial_at = rdata.len().checked_sub(20)?;
-    let bytes = rdata.get(serial_at..serial_at + 4)?;
-    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    super::client::soa_serial(&message.rdata_uncompressed(soa).ok()?)
 }
 
 #[cfg(test)]
