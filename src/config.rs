@@ -288,6 +288,9 @@ pub struct Config {
     pub workers: usize,
     /// Zones to serve.
     pub zones: ZoneOrigin,
+    /// The folder whose zone files are served (`zone_dir`, or `zones/` here when
+    /// nothing names zones): watched for files coming and going, even when empty.
+    pub zone_dir: Option<PathBuf>,
     /// Our EDNS UDP payload size.
     pub udp_max_payload: u16,
     /// TCP idle timeout.
@@ -465,10 +468,12 @@ impl Config {
             .zone_dir
             .clone()
             .or_else(|| file.zone_dir.as_deref().map(resolve));
+        let mut zone_dir = zone_dir;
         let zones = if zone_dir.is_none() && file.zone.is_empty() {
             // No zones named anywhere: zones/ here if there is one, else the built-in copy.
             let here = PathBuf::from("zones");
             if here.is_dir() {
+                zone_dir = Some(here.clone());
                 ZoneOrigin::Files(zones_in_dir(&here)?)
             } else {
                 ZoneOrigin::BuiltIn
@@ -548,6 +553,7 @@ impl Config {
             listen,
             workers,
             zones,
+            zone_dir,
             udp_max_payload,
             tcp_idle_timeout: std::time::Duration::from_secs(tcp_idle),
             tcp_max_connections,

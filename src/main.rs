@@ -332,7 +332,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             overrides.clone(),
             sources,
         ));
-        if let Err(e) = reloader.watch(runtime.handle(), sources) {
+        if let Err(e) = reloader.watch(runtime.handle(), sources, config.zone_dir.as_deref()) {
             tracing::warn!(error = %e, "zone files are not watched: reload with SIGHUP");
         }
         runtime.spawn(reload_on_sighup(reloader));

@@ -5,8 +5,10 @@
 //! last read. A zone that loads is swapped in whole (queries see the old version
 //! or the new); one that does not keeps its old version serving, and the error
 //! (file:line) is logged and counted. Files added to the zone folder add zones;
-//! files removed remove them. SIGHUP runs the same pass over every zone, changed
-//! or not. Dynamic updates are respected: see `Updater::reload_zone`.
+//! files removed remove them (a dynamic zone's state stays on disk and wins again
+//! when the file comes back). SIGHUP runs the same pass over every zone, changed
+//! or not. Dynamic updates are respected: see `Updater::reload_zone` and the rule
+//! in `update::state`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -89,6 +91,7 @@ impl Reloader {
         self: &Arc<Self>,
         runtime: &tokio::runtime::Handle,
         sources: &[ZoneSource],
+        zone_dir: Option<&Path>,
     ) -> notify::Result<()> {
         let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel::<()>();
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -101,7 +104,7 @@ impl Reloader {
         if let Ok(mut slot) = self.watcher.lock() {
             *slot = Some(watcher);
         }
-        self.watch_folders(sources);
+        self.watch_folders(sources, zone_dir);
         let me = self.clone();
         runtime.spawn(async move {
             while changes.recv().await.is_some() {
@@ -123,19 +126,25 @@ impl Reloader {
         Ok(())
     }
 
-    /// Watches the folders of `sources` not watched yet.
-    fn watch_folders(&self, sources: &[ZoneSource]) {
+    /// Watches the folders of `sources` and `zone_dir` (which may hold no zone
+    /// yet) not watched yet.
+    fn watch_folders(&self, sources: &[ZoneSource], zone_dir: Option<&Path>) {
         let (Ok(mut watcher), Ok(mut watched)) = (self.watcher.lock(), self.watched.lock()) else {
             return;
         };
         let Some(watcher) = watcher.as_mut() else {
             return;
         };
-        for source in sources {
-            let folder = source
-                .file
-                .parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let folders = sources
+            .iter()
+            .map(|source| {
+                source
+                    .file
+                    .parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            })
+            .chain(zone_dir.map(Path::to_path_buf));
+        for folder in folders {
             let folder = if folder.as_os_str().is_empty() {
                 PathBuf::from(".")
             } else {
@@ -155,11 +164,11 @@ impl Reloader {
         }
     }
 
-    /// The zone files the config names now.
-    fn sources(&self) -> Option<Vec<ZoneSource>> {
+    /// The zone files the config names now, and its zone folder.
+    fn sources(&self) -> Option<(Vec<ZoneSource>, Option<PathBuf>)> {
         match Config::load(&self.overrides) {
             Ok(config) => match config.zones {
-                ZoneOrigin::Files(sources) => Some(sources),
+                ZoneOrigin::Files(sources) => Some((sources, config.zone_dir)),
                 ZoneOrigin::BuiltIn => None,
             },
             Err(e) => {
@@ -172,10 +181,10 @@ impl Reloader {
     /// One pass: zones whose file changed (all of them with `all`) are reloaded,
     /// new ones added, vanished ones removed.
     pub async fn reload(&self, all: bool) {
-        let Some(sources) = self.sources() else {
+        let Some((sources, zone_dir)) = self.sources() else {
             return;
         };
-        self.watch_folders(&sources);
+        self.watch_folders(&sources, zone_dir.as_deref());
         let mut known = self.known.lock().await;
         let wanted: BTreeSet<&[u8]> = sources.iter().map(|s| s.origin.as_slice()).collect();
         let gone: Vec<Box<[u8]>> = known
@@ -185,7 +194,9 @@ impl Reloader {
             .collect();
         for origin in gone {
             known.remove(&origin);
-            self.server.zones.rcu(|set| set.without_zone(&origin));
+            // After any update in progress; a dynamic zone's state stays on disk
+            // and is taken again if the file comes back.
+            self.updater.remove_zone(&self.server, &origin).await;
             tracing::info!(zone = %to_presentation(&origin), "zone file gone: zone removed");
         }
         for source in sources {

@@ -1,8 +1,14 @@
 //! What a dynamic zone keeps on disk, in the state folder: `NAME.zone`, the zone as
-//! of its last rewrite, and `NAME.journal`, every change since (and some before,
-//! as history). At start, the newest of the zone file and the saved zone is taken
-//! and the journal replayed on top of it; a rewrite saves the zone and trims the
-//! journal.
+//! of its last rewrite (first written just before the zone's first update, so the
+//! state stands on its own), and `NAME.journal`, every change since (and some
+//! before, as history). A rewrite saves the zone and trims the journal.
+//!
+//! The rule between a zone file and the state (at start, on a reload, and when a
+//! removed file comes back): the state (saved zone plus journal) wins over a zone
+//! file whose serial is not newer than the state's; a file with a newer serial
+//! replaces the zone, and the state it replaces is set aside
+//! (`NAME.zone.set-aside-TIME`, `NAME.journal.set-aside-TIME`), never deleted. See
+//! [`Decision`].
 
 use std::path::{Path, PathBuf};
 
@@ -70,24 +76,47 @@ pub enum StateError {
     },
 }
 
-/// Brings `zone` (from its zone file) up to date from the state in `dir`. See the
-/// module doc. What cannot be used is logged and set aside, never silently lost.
-pub fn restore(dir: &Path, zone: Zone) -> Result<Restored, StateError> {
+/// What was decided between a zone file and a zone's state. See the module doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// No saved zone: the zone file, with the journal (if any) replayed on it.
+    File,
+    /// The state's serial is the file's or newer: the state is served.
+    StateKept {
+        /// The zone file's serial.
+        file: u32,
+        /// The state's serial.
+        state: u32,
+    },
+    /// The file's serial is newer: the file is served, the old state set aside.
+    FileTaken {
+        /// The zone file's serial.
+        file: u32,
+        /// The serial of the state set aside.
+        state: u32,
+    },
+}
+
+/// Whether a zone file with serial `file` replaces a dynamic zone whose state (or
+/// served version) has serial `state`: only when it is newer (RFC 1982).
+pub fn file_replaces_state(file: u32, state: u32) -> bool {
+    is_newer(file, state)
+}
+
+/// Brings `zone` (from its zone file) up to date from the state in `dir`, by the
+/// rule of the module doc, and says what it decided. What cannot be used is
+/// logged and set aside, never silently lost.
+pub fn restore(dir: &Path, zone: Zone) -> Result<(Restored, Decision), StateError> {
     let paths = StatePaths::new(dir, &zone.origin);
     let name = to_presentation(&zone.origin);
     std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut base = zone;
+    let mut saved = None;
     if paths.zone.exists() {
-        match load_zone(&base.origin, &paths.zone) {
-            Ok(saved) if !is_newer(base.serial(), saved.serial()) => base = saved,
-            Ok(saved) => {
-                tracing::warn!(zone = %name, file_serial = base.serial(), saved_serial = saved.serial(),
-                    "the zone file is newer than the saved zone: serving the zone file; saved state set aside");
-                set_aside(&paths);
-            }
+        match load_zone(&zone.origin, &paths.zone) {
+            Ok(found) => saved = Some(found),
             Err(e) => {
                 tracing::error!(zone = %name, error = %e, "saved zone unreadable: set aside; serving the zone file and its journal");
                 set_aside_file(&paths.zone);
@@ -102,12 +131,63 @@ pub fn restore(dir: &Path, zone: Zone) -> Result<Restored, StateError> {
         tracing::error!(zone = %name, file = %paths.journal.display(), bytes = opened.cut_bytes,
             "journal ended in a damaged or torn entry: cut off, not replayed");
     }
-    let (zone, replayed) = replay(base, &opened.entries, &name);
-    Ok(Restored {
+    let Some(saved) = saved else {
+        let (zone, replayed) = replay(zone, &opened.entries, &name);
+        let restored = Restored {
+            zone,
+            journal: opened.journal,
+            replayed,
+        };
+        return Ok((restored, Decision::File));
+    };
+    let (state, replayed) = replay(saved, &opened.entries, &name);
+    let (file, kept) = (zone.serial(), state.serial());
+    if !file_replaces_state(file, kept) {
+        let restored = Restored {
+            zone: state,
+            journal: opened.journal,
+            replayed,
+        };
+        return Ok((restored, Decision::StateKept { file, state: kept }));
+    }
+    drop(opened);
+    let journal = start_over(dir, &zone)?;
+    let restored = Restored {
         zone,
-        journal: opened.journal,
-        replayed,
-    })
+        journal,
+        replayed: 0,
+    };
+    Ok((restored, Decision::FileTaken { file, state: kept }))
+}
+
+/// Makes `zone` the whole state of its zone: what state there was is set aside
+/// (renamed, not deleted), `zone` is saved and an empty journal opened. For a zone
+/// file that replaces a dynamic zone.
+pub fn start_over(dir: &Path, zone: &Zone) -> Result<Journal, StateError> {
+    let paths = StatePaths::new(dir, &zone.origin);
+    set_aside(&paths);
+    save_base(dir, zone)?;
+    Journal::open(&paths.journal)
+        .map(|opened| opened.journal)
+        .map_err(|source| StateError::Io {
+            path: paths.journal.clone(),
+            source,
+        })
+}
+
+/// Saves `zone` as the zone's saved state when it has none yet: the base a new
+/// journal's first change applies to.
+pub fn save_base(dir: &Path, zone: &Zone) -> Result<(), StateError> {
+    let paths = StatePaths::new(dir, &zone.origin);
+    if paths.zone.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .and_then(|()| write_zone_file(zone, &paths.zone))
+        .map_err(|source| StateError::Io {
+            path: paths.zone.clone(),
+            source,
+        })
 }
 
 /// Applies the entries that follow on from the zone's serial, in order.
@@ -143,15 +223,32 @@ fn set_aside(paths: &StatePaths) {
 }
 
 fn set_aside_file(path: &Path) {
-    let aside = path.with_extension(format!(
-        "{}.set-aside-{}",
-        path.extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default(),
-        super::tsig::now()
-    ));
-    if let Err(e) = std::fs::rename(path, &aside) {
-        tracing::error!(file = %path.display(), error = %e, "cannot set the file aside");
+    if !path.exists() {
+        return;
+    }
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let stamp = super::tsig::now();
+    // Two set asides in one second keep both: a counter after the time.
+    let aside = (0u32..)
+        .map(|n| {
+            let suffix = if n == 0 {
+                String::new()
+            } else {
+                format!(".{n}")
+            };
+            path.with_extension(format!("{extension}.set-aside-{stamp}{suffix}"))
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.with_extension(format!("{extension}.set-aside")));
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {
+            tracing::warn!(file = %path.display(), aside = %aside.display(), "state file set aside")
+        }
+        Err(e) => tracing::error!(file = %path.display(), error = %e, "cannot set the file aside"),
     }
 }
 
@@ -231,28 +328,8 @@ mod tests {
         assert_eq!(odd.zone, PathBuf::from("/s/a%2Fb.zone"));
     }
 
-    #[test]
-    fn journal_replays_on_the_zone_then_on_the_saved_zone() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut restored = restore(dir.path(), zone(1)).unwrap();
-        assert_eq!(restored.replayed, 0);
-        for (i, label) in ["a", "b", "c"].iter().enumerate() {
-            restored.journal.append(&step(1 + i as u32, label)).unwrap();
-        }
-        // Restart: the zone file (serial 1) plus three changes.
-        let again = restore(dir.path(), zone(1)).unwrap();
-        assert_eq!((again.replayed, again.zone.serial()), (3, 4));
-        // Save, keeping one change of history; restart: the saved zone, nothing to replay.
-        let mut journal = again.journal;
-        save(dir.path(), &again.zone, &mut journal, 1).unwrap();
-        drop(journal);
-        let saved = restore(dir.path(), zone(1)).unwrap();
-        assert_eq!((saved.replayed, saved.zone.serial()), (0, 4));
-        assert!(saved.zone.node_by_name(b"\x01c\x07example\x00").is_some());
-        // A zone file edited to a newer serial wins; the old state is set aside.
-        let newer = restore(dir.path(), zone(100)).unwrap();
-        assert_eq!(newer.zone.serial(), 100);
-        let aside = std::fs::read_dir(dir.path())
+    fn set_aside_count(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
             .unwrap()
             .filter(|e| {
                 e.as_ref()
@@ -261,7 +338,92 @@ mod tests {
                     .to_string_lossy()
                     .contains("set-aside")
             })
-            .count();
-        assert_eq!(aside, 2);
+            .count()
+    }
+
+    #[test]
+    fn journal_replays_on_the_zone_then_on_the_saved_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut restored, decision) = restore(dir.path(), zone(1)).unwrap();
+        assert_eq!((restored.replayed, decision), (0, Decision::File));
+        for (i, label) in ["a", "b", "c"].iter().enumerate() {
+            restored.journal.append(&step(1 + i as u32, label)).unwrap();
+        }
+        // Restart: the zone file (serial 1) plus three changes.
+        let (again, _) = restore(dir.path(), zone(1)).unwrap();
+        assert_eq!((again.replayed, again.zone.serial()), (3, 4));
+        // Save, keeping one change of history; restart: the saved zone, nothing to replay.
+        let mut journal = again.journal;
+        save(dir.path(), &again.zone, &mut journal, 1).unwrap();
+        drop(journal);
+        let (saved, decision) = restore(dir.path(), zone(1)).unwrap();
+        assert_eq!((saved.replayed, saved.zone.serial()), (0, 4));
+        assert_eq!(decision, Decision::StateKept { file: 1, state: 4 });
+        assert!(saved.zone.node_by_name(b"\x01c\x07example\x00").is_some());
+        // A zone file edited to a newer serial wins; the old state is set aside.
+        drop(saved);
+        let (newer, decision) = restore(dir.path(), zone(100)).unwrap();
+        assert_eq!(newer.zone.serial(), 100);
+        assert_eq!(
+            decision,
+            Decision::FileTaken {
+                file: 100,
+                state: 4
+            }
+        );
+        assert_eq!(set_aside_count(dir.path()), 2);
+        // The file taken is the state now: a restart with it keeps it, no more set aside.
+        drop(newer);
+        let (kept, decision) = restore(dir.path(), zone(100)).unwrap();
+        assert_eq!(
+            decision,
+            Decision::StateKept {
+                file: 100,
+                state: 100
+            }
+        );
+        assert_eq!(kept.zone.serial(), 100);
+        assert_eq!(set_aside_count(dir.path()), 2);
+    }
+
+    /// The state is saved zone plus journal: a file whose serial is newer than the
+    /// saved zone but not than the journal's last change does not replace it.
+    #[test]
+    fn the_journal_counts_when_the_file_is_compared_with_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        save_base(dir.path(), &zone(1)).unwrap();
+        let (mut restored, decision) = restore(dir.path(), zone(1)).unwrap();
+        assert_eq!(decision, Decision::StateKept { file: 1, state: 1 });
+        for (i, label) in ["a", "b", "c"].iter().enumerate() {
+            restored.journal.append(&step(1 + i as u32, label)).unwrap();
+        }
+        drop(restored);
+        for file_serial in [1, 2, 4] {
+            let (again, decision) = restore(dir.path(), zone(file_serial)).unwrap();
+            assert_eq!(
+                decision,
+                Decision::StateKept {
+                    file: file_serial,
+                    state: 4
+                }
+            );
+            assert_eq!((again.zone.serial(), again.replayed), (4, 3));
+            assert!(again.zone.node_by_name(b"\x01a\x07example\x00").is_some());
+        }
+        assert_eq!(set_aside_count(dir.path()), 0);
+        let (taken, decision) = restore(dir.path(), zone(5)).unwrap();
+        assert_eq!(decision, Decision::FileTaken { file: 5, state: 4 });
+        assert!(taken.zone.node_by_name(b"\x01a\x07example\x00").is_none());
+        assert_eq!(set_aside_count(dir.path()), 2);
+    }
+
+    #[test]
+    fn serial_arithmetic_decides_which_is_newer() {
+        assert!(file_replaces_state(5, 4));
+        assert!(!file_replaces_state(4, 4));
+        assert!(!file_replaces_state(3, 4));
+        // RFC 1982: 1 follows 4294967295.
+        assert!(file_replaces_state(1, u32::MAX));
+        assert!(!file_replaces_state(u32::MAX, 1));
     }
 }

@@ -20,8 +20,10 @@ use super::journal::{Entry, Journal};
 use super::keys::KeyRing;
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
-use super::serial::{is_newer, SerialPolicy};
-use super::state::{restore, save, StatePaths};
+use super::serial::SerialPolicy;
+use super::state::{
+    file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
+};
 use super::tsig::{self, SignedRequest, TsigCheck};
 use crate::auth::{AnswerKind, Denial, Zone};
 use crate::server::{
@@ -127,24 +129,21 @@ impl Updater {
     }
 
     /// Brings the zones just loaded up to date from the state folder (saved zones,
-    /// journals), keeping each journal open. Zones with no state are left as they
-    /// are and get their state on their first update.
+    /// journals), keeping each journal open, by the rule of [`super::state`].
+    /// Zones with no state are left as they are and get their state on their first
+    /// update.
     pub fn restore(&self, zones: Vec<Zone>) -> Vec<Zone> {
         zones
             .into_iter()
             .map(|zone| {
-                let paths = StatePaths::new(&self.settings.state_dir, &zone.origin);
-                if !paths.journal.exists() && !paths.zone.exists() {
+                if !self.has_state_on_disk(&zone.origin) {
                     return zone;
                 }
                 let name = to_presentation(&zone.origin);
                 let fallback = zone.clone();
                 match restore(&self.settings.state_dir, zone) {
-                    Ok(restored) => {
-                        if restored.replayed > 0 {
-                            tracing::info!(zone = %name, changes = restored.replayed,
-                                serial = restored.zone.serial(), "journal replayed");
-                        }
+                    Ok((restored, decision)) => {
+                        log_decision(&name, decision, restored.replayed);
                         self.zones.insert(
                             restored.zone.origin.clone(),
                             Arc::new(tokio::sync::Mutex::new(DynamicZone {
@@ -161,6 +160,26 @@ impl Updater {
                 }
             })
             .collect()
+    }
+
+    /// Whether the zone `origin` has a saved zone or a journal in the state folder.
+    fn has_state_on_disk(&self, origin: &[u8]) -> bool {
+        let paths = StatePaths::new(&self.settings.state_dir, origin);
+        paths.journal.exists() || paths.zone.exists()
+    }
+
+    /// Stops serving the zone `origin` (its file is gone, or it left the config),
+    /// after any update in progress on it: an update never brings a removed zone
+    /// back. Its state stays on disk: if the zone comes back, the state is taken
+    /// again (by the rule of [`super::state`]), so no acknowledged update is lost.
+    pub async fn remove_zone(&self, server: &Server, origin: &[u8]) {
+        let lock = self.zone_state(origin);
+        let mut state = lock.lock().await;
+        server.zones.rcu(|set| set.without_zone(origin));
+        // The journal is closed; the next update of the zone (once it is back)
+        // opens it again.
+        state.journal = None;
+        self.zones.remove(origin);
     }
 
     fn zone_state(&self, origin: &[u8]) -> ZoneLock {
@@ -218,59 +237,84 @@ impl Updater {
     }
 
     /// Serves `zone`, freshly read from its file, in place of the version served —
-    /// respecting dynamic updates (BIND's rule): a zone changed by updates takes the
-    /// file only if its serial is newer than the one served, and is then saved to
-    /// the state folder at once, so the next start takes it (and the journal that
-    /// follows it) rather than setting the state aside. Returns whether it was
-    /// taken.
+    /// respecting dynamic updates by the rule of [`super::state`]: a zone with state
+    /// (one that has taken updates) takes the file only if its serial is newer
+    /// than the state's, and then sets the state it replaces aside; otherwise the
+    /// state stays (and is served again, if the zone was removed while its file
+    /// was away). Returns whether the file was taken.
     pub async fn reload_zone(&self, server: &Server, zone: Zone) -> bool {
         let origin = zone.origin.clone();
         let name = to_presentation(&origin);
-        let Some(state) = self.zones.get(&origin).map(|s| s.value().clone()) else {
+        if !self.zones.contains_key(&origin) && !self.has_state_on_disk(&origin) {
             let zone = Arc::new(zone);
             server.zones.rcu(|set| set.with_zone(zone.clone()));
             self.notifier.notify(&zone);
             return true;
+        }
+        let lock = self.zone_state(&origin);
+        let mut state = lock.lock().await;
+        let served = server.zones.load().get(&origin).cloned();
+        let Some(served) = served else {
+            // Back after its file was away: from the state, as at start.
+            state.journal = None;
+            let dir = self.settings.state_dir.clone();
+            let restored = tokio::task::spawn_blocking(move || restore(&dir, zone)).await;
+            return match restored {
+                Ok(Ok((restored, decision))) => {
+                    log_decision(&name, decision, restored.replayed);
+                    state.journal = Some(restored.journal);
+                    state.unsaved = restored.replayed;
+                    let zone = Arc::new(restored.zone);
+                    server.zones.rcu(|set| set.with_zone(zone.clone()));
+                    self.notifier.notify(&zone);
+                    !matches!(decision, Decision::StateKept { .. })
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(zone = %name, error = %e, "zone state unusable: the zone is not served until it is");
+                    false
+                }
+                Err(e) => {
+                    tracing::error!(zone = %name, error = %e, "restoring task failed");
+                    false
+                }
+            };
         };
-        let mut state = state.lock().await;
-        let served = server.zones.load().get(&origin).map(|z| z.serial());
-        if let Some(served) = served {
-            if !is_newer(zone.serial(), served) {
-                tracing::warn!(zone = %name, file_serial = zone.serial(), served_serial = served,
-                    "zone file not applied: its serial is not newer than the one served, which dynamic updates changed; raise the serial to replace them");
+        if !file_replaces_state(zone.serial(), served.serial()) {
+            tracing::warn!(zone = %name, file_serial = zone.serial(), served_serial = served.serial(),
+                "zone file not applied: its serial is not newer than the one served, which dynamic updates changed; raise the serial to replace them");
+            return false;
+        }
+        // The file replaces the zone: its state is set aside first, then the file
+        // is saved as the new state and served.
+        state.journal = None;
+        let dir = self.settings.state_dir.clone();
+        let zone = Arc::new(zone);
+        let saving = zone.clone();
+        let started = tokio::task::spawn_blocking(move || start_over(&dir, &saving)).await;
+        match started {
+            Ok(Ok(journal)) => {
+                state.journal = Some(journal);
+                state.unsaved = 0;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(zone = %name, error = %e, "zone file not applied: its state could not be replaced");
+                return false;
+            }
+            Err(e) => {
+                tracing::error!(zone = %name, error = %e, "saving task failed");
                 return false;
             }
         }
-        let zone = Arc::new(zone);
+        log_decision(
+            &name,
+            Decision::FileTaken {
+                file: zone.serial(),
+                state: served.serial(),
+            },
+            0,
+        );
         server.zones.rcu(|set| set.with_zone(zone.clone()));
         self.notifier.notify(&zone);
-        let Some(mut journal) = state.journal.take() else {
-            return true;
-        };
-        let settings = self.settings.clone();
-        let saving = zone.clone();
-        let saved = tokio::task::spawn_blocking(move || {
-            let result = save(
-                &settings.state_dir,
-                &saving,
-                &mut journal,
-                settings.journal_keep,
-            );
-            (journal, result)
-        })
-        .await;
-        match saved {
-            Ok((journal, result)) => {
-                state.journal = Some(journal);
-                match result {
-                    Ok(()) => state.unsaved = 0,
-                    Err(e) => {
-                        tracing::error!(zone = %name, error = %e, "reloaded zone not saved to the state folder")
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "saving task failed"),
-        }
         true
     }
 
@@ -295,12 +339,27 @@ impl Updater {
         zone: Zone,
     ) -> Result<(), ()> {
         let shown = to_presentation(origin);
+        // Under the zone's lock: a zone removed meanwhile is not brought back.
+        let Some(base) = server.zones.load().get(origin).cloned() else {
+            tracing::info!(zone = %shown, "change not made: the zone is no longer served");
+            return Err(());
+        };
         let journal = match state.journal.take() {
             Some(journal) => Ok(journal),
             None => {
+                // The zone's first change (or first since it came back): the
+                // version it applies to is saved first, unless saved already, so
+                // the state on disk stands without the zone file.
                 let dir = self.settings.state_dir.clone();
                 let path = StatePaths::new(&dir, origin).journal;
-                std::fs::create_dir_all(&dir).and_then(|()| Journal::open(&path).map(|o| o.journal))
+                tokio::task::spawn_blocking(move || {
+                    save_base(&dir, &base).map_err(|e| e.to_string())?;
+                    Journal::open(&path)
+                        .map(|o| o.journal)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
             }
         };
         let mut journal = match journal {
@@ -613,6 +672,25 @@ impl SlowHandler for Updater {
 
 /// Whether the zone is signed (DNSKEY or RRSIG at the apex).
 /// Signs `data` on the blocking pool (signing and the NSEC3 index cost CPU time).
+/// Logs what was decided between a zone file and a zone's state.
+fn log_decision(name: &str, decision: Decision, replayed: usize) {
+    match decision {
+        Decision::File if replayed > 0 => {
+            tracing::info!(zone = %name, changes = replayed, "journal replayed on the zone file")
+        }
+        Decision::File => {}
+        Decision::StateKept { file, state } if replayed > 0 => tracing::info!(zone = %name,
+            changes = replayed, file_serial = file, state_serial = state,
+            "journal replayed on the saved zone: the dynamic zone is served from its state (the zone file's serial is not newer)"),
+        Decision::StateKept { file, state } => tracing::info!(zone = %name,
+            file_serial = file, state_serial = state,
+            "the dynamic zone is served from its saved state (the zone file's serial is not newer)"),
+        Decision::FileTaken { file, state } => tracing::warn!(zone = %name,
+            file_serial = file, state_serial = state,
+            "the zone file's serial is newer than the dynamic zone's: the file replaces it; the state it replaces is set aside in the state folder"),
+    }
+}
+
 async fn sign_off_path(
     zone_signer: &ZoneSigner,
     zone: Arc<Zone>,
