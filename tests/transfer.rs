@@ -129,6 +129,51 @@ fn axfr_streams_the_zone_to_allowed_clients_only() {
     assert!(refused[0].answers.is_empty());
 }
 
+/// RFC 4034 3: each RRSIG goes out with the TTL of the RRset it covers, though a
+/// name's RRSIGs are kept as one set — in an AXFR, and in the zone zonal saves.
+#[test]
+fn each_rrsig_has_the_ttl_of_the_rrset_it_covers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sig = "13 3 3600 20270102130308 20261203130308 28291 sig.test. \
+               pj7U8s7mv78EVElf1jdsafIYRGC51cXjhf1tN2Rc2eLBO/BaMfXFxtNzePlu/tQQEDdZg2kghreIOxkgXRuq0A==";
+    let text = format!(
+        "$ORIGIN sig.test.\n$TTL 300\n@ SOA ns hm 7 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\n\
+         www 3600 A 192.0.2.10\nwww 600 TXT \"hello\"\nwww 120 MX 10 ns\n\
+         www 3600 RRSIG A {sig}\nwww 600 RRSIG TXT {sig}\nwww 120 RRSIG MX {sig}\n"
+    );
+    std::fs::write(dir.path().join("sig.test.zone"), text).expect("zone");
+    let z = Zonal::start(&[
+        "--zone-dir",
+        dir.path().to_str().expect("utf-8"),
+        "--allow-transfer",
+        "127.0.0.0/8",
+    ]);
+    let out = z.dig(&["+nocmd", "+nostats", "+nocomments", "sig.test.", "AXFR"]);
+    let mut ttls = std::collections::BTreeMap::new();
+    for line in out.lines().filter(|l| l.starts_with("www.")) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (ttl, rtype) = (fields[1], fields[3]);
+        let key = if rtype == "RRSIG" {
+            format!("RRSIG {}", fields[4])
+        } else {
+            rtype.to_owned()
+        };
+        ttls.insert(key, ttl.to_owned());
+    }
+    let want: std::collections::BTreeMap<String, String> = [
+        ("A", "3600"),
+        ("TXT", "600"),
+        ("MX", "120"),
+        ("RRSIG A", "3600"),
+        ("RRSIG TXT", "600"),
+        ("RRSIG MX", "120"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(ttls, want, "AXFR:\n{out}");
+}
+
 #[test]
 fn ixfr_gets_the_soa_over_udp_and_the_zone_over_tcp() {
     let (z, _dir) = primary();

@@ -144,6 +144,22 @@ impl Node {
         self.rrsets.iter().find(|r| r.rtype == rtype)
     }
 
+    /// The TTL a record of `set` (one of this node's) is sent with in a transfer
+    /// or written to a file: its set's, except an RRSIG's. RFC 4034 3: "The TTL
+    /// value of an RRSIG RR MUST match the TTL value of the RRset it covers" —
+    /// the RRSIGs of a name are one set here, but each takes the TTL of the set
+    /// of the type it covers (the first two bytes of its RDATA).
+    pub fn record_ttl(&self, set: &RRset, rdata: &[u8]) -> u32 {
+        if set.rtype != crate::wire::types::RRSIG {
+            return set.ttl;
+        }
+        rdata
+            .get(..2)
+            .map(|t| u16::from_be_bytes([t[0], t[1]]))
+            .and_then(|covered| self.rrset(covered))
+            .map_or(set.ttl, |covered| covered.ttl)
+    }
+
     /// The RRset of type `rtype`, for changing.
     pub fn rrset_mut(&mut self, rtype: u16) -> Option<&mut RRset> {
         self.rrsets.iter_mut().find(|r| r.rtype == rtype)

@@ -308,7 +308,8 @@ pub async fn stream<W: AsyncWrite + Unpin>(
                     continue;
                 }
                 for entry in set.entries() {
-                    sender.put(out, (name, set.rtype, set.ttl, entry)).await?;
+                    let ttl = node.record_ttl(set, entry.get(2..).unwrap_or_default());
+                    sender.put(out, (name, set.rtype, ttl, entry)).await?;
                 }
             }
         }

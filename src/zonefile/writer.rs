@@ -33,7 +33,7 @@ pub fn write_zone(zone: &Zone, out: &mut impl Write) -> io::Result<()> {
         for set in sets {
             for rdata in set.rdatas() {
                 line.clear();
-                let _ = write!(line, "{owner} {} IN ", set.ttl);
+                let _ = write!(line, "{owner} {} IN ", node.record_ttl(set, rdata));
                 write_record(&mut line, set.rtype, rdata);
                 line.push('\n');
                 out.write_all(line.as_bytes())?;
