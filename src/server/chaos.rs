@@ -9,7 +9,7 @@ use crate::wire::writer::{Owner, ResponseWriter, Section};
 use crate::wire::{types, QueryView};
 
 /// Class CHAOS (RFC 1035 3.2.4).
-pub const CLASS_CH: u16 = 3;
+pub use crate::wire::header::class::CH as CLASS_CH;
 /// Record type TXT.
 const TYPE_TXT: u16 = 16;
 

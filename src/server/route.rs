@@ -15,20 +15,15 @@ use super::chaos;
 use super::request::{Outcome, Request, Route, Transport};
 use super::{Scratch, Server};
 use crate::auth::{answer, AnswerFlags, AnswerKind, ZoneSet};
+use crate::wire::header::{class, error_header, opcode, opcode_of, HEADER_BYTES};
 use crate::wire::name::lowercase_into;
 use crate::wire::query::QueryView;
-use crate::wire::query::{opcode, HEADER_BYTES};
 use crate::wire::rcode;
 use crate::wire::types;
-use crate::wire::writer::{write_header, Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};
+use crate::wire::writer::{Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};
 use crate::wire::{parse_query, QueryError};
 
-/// Largest reply over UDP without EDNS (RFC 1035 4.2.1).
-pub const MIN_UDP_PAYLOAD_BYTES: usize = 512;
-/// Largest DNS message (the TCP length prefix is 16 bits).
-pub const MAX_MESSAGE_BYTES: usize = 65_535;
-/// Class IN.
-const CLASS_IN: u16 = 1;
+pub use crate::wire::header::{MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
 
 /// What to do with a request.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +54,7 @@ pub fn respond<'z>(
     let packet = request.packet;
     // UPDATE and NOTIFY with nobody to take them: NOTIMP from the header alone, as
     // for every opcode we do not serve (whatever the rest of the message holds).
-    let slow_opcode = match packet.get(2).map(|b| (b >> 3) & 0xF) {
+    let slow_opcode = match opcode_of(packet) {
         Some(opcode::UPDATE) => Some(Route::Update),
         Some(opcode::NOTIFY) => Some(Route::Notify),
         _ => None,
@@ -84,7 +79,7 @@ pub fn respond<'z>(
     if let Some(route) = slow_opcode {
         return Response::Defer(route);
     }
-    let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == CLASS_IN;
+    let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == class::IN;
     if query.tsig && !transfer && server.slow.handler(Route::Signed).is_some() {
         return Response::Defer(Route::Signed);
     }
@@ -123,7 +118,7 @@ pub fn respond<'z>(
         return finish(writer, header, outcome);
     }
     let flags = match query.qclass {
-        CLASS_IN if transfer => {
+        class::IN if transfer => {
             // Zone transfers: over TCP streamed by the transport, to allowed clients
             // (a signed request is checked there, with its key); IXFR over UDP gets
             // the SOA, unsigned requests only, which sends a client that is behind
@@ -164,7 +159,7 @@ pub fn respond<'z>(
                 _ => refused(),
             }
         }
-        CLASS_IN => {
+        class::IN => {
             // RA: recursion is there for this client (RFC 1035 4.1.1), as BIND says.
             header.ra = server.slow.recursive.is_some()
                 && server.slow.recursion_clients.allows(request.client.ip());
@@ -276,22 +271,10 @@ fn refused() -> AnswerFlags {
 
 /// A reply of just a header (FORMERR, NOTIMP): ID, opcode and RD of the request.
 fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> Response<'z> {
-    let opcode = packet.get(2).map_or(0, |b| (b >> 3) & 0xF);
-    let rd = packet.get(2).is_some_and(|b| b & 1 != 0);
-    let id = packet
-        .get(..2)
-        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-    write_header(
-        out,
-        ReplyHeader {
-            id,
-            opcode,
-            rd,
-            rcode,
-            ..Default::default()
-        },
-        [0; 4],
-    );
+    let Some(room) = out.get_mut(..HEADER_BYTES) else {
+        return Response::Drop;
+    };
+    room.copy_from_slice(&error_header(packet, rcode));
     Response::Reply {
         len: HEADER_BYTES,
         outcome: Outcome {

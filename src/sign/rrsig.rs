@@ -4,12 +4,10 @@
 //! RRSIGs already in a zone.
 
 use super::key::{SignError, SigningKey};
+use crate::wire::header::class::IN as CLASS_IN;
 use crate::wire::name::label_count;
 use crate::wire::types;
 use crate::wire::writer::wire_name_len;
-
-/// Class IN.
-const CLASS_IN: u16 = 1;
 
 /// The fixed part of an RRSIG's RDATA before the signer's name.
 const FIXED_BYTES: usize = 18;

@@ -25,6 +25,7 @@ use crate::update::journal::Entry;
 use crate::update::keys::TsigKey;
 use crate::update::serial::is_newer;
 use crate::update::tsig;
+use crate::wire::header::class::IN as CLASS_IN;
 use crate::wire::message::Message;
 use crate::wire::query::HEADER_BYTES;
 use crate::wire::{encode_query, rcode, types, OutgoingQuery};
@@ -37,8 +38,6 @@ pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(600);
 /// Longest wait for the reply to an SOA query over UDP.
 pub const SOA_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
-/// Class IN.
-const CLASS_IN: u16 = 1;
 
 /// Why a refresh from a primary failed.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ use tokio::net::UdpSocket;
 use crate::auth::Zone;
 use crate::update::keys::TsigKey;
 use crate::update::tsig;
+use crate::wire::header::{opcode, opcode_of};
 use crate::wire::name::to_presentation;
 use crate::wire::types;
 
@@ -24,8 +25,6 @@ use crate::wire::types;
 const ATTEMPTS: u32 = 5;
 /// The wait for an answer to the first attempt; doubled for each next one.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
-/// NOTIFY opcode (RFC 1996 3).
-const OPCODE_NOTIFY: u8 = 4;
 
 /// Who is told about changes to which zones.
 #[derive(Debug, Clone)]
@@ -231,7 +230,7 @@ impl Notifier {
                 if from != target.addr || len < 12 || reply[..2] != id || reply[2] & 0x80 == 0 {
                     continue;
                 }
-                if (reply[2] >> 3) & 0xF != OPCODE_NOTIFY {
+                if opcode_of(reply) != Some(opcode::NOTIFY) {
                     continue;
                 }
                 return match reply[3] & 0xF {
@@ -250,7 +249,7 @@ impl Notifier {
 fn notify_message(zone: &Zone, id: u16) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + zone.origin.len() * 2);
     out.extend_from_slice(&id.to_be_bytes());
-    out.push(OPCODE_NOTIFY << 3 | 0x04); // opcode NOTIFY, AA
+    out.push(opcode::NOTIFY << 3 | 0x04); // opcode NOTIFY, AA
     out.push(0);
     out.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 0]);
     out.extend_from_slice(&zone.origin);
@@ -302,7 +301,7 @@ mod tests {
         notifier.notify(&zone);
         let mut buf = [0u8; 512];
         let (len, _) = secondary.recv_from(&mut buf).unwrap();
-        assert_eq!((buf[2] >> 3) & 0xF, OPCODE_NOTIFY, "{len} bytes");
+        assert_eq!(opcode_of(&buf), Some(opcode::NOTIFY), "{len} bytes");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ use crate::auth::Zone;
 use crate::server::Server;
 use crate::update::journal::Entry;
 use crate::update::tsig::{self, TsigCheck};
+use crate::wire::header::MAX_MESSAGE_BYTES;
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;
 use crate::wire::rcode;
@@ -36,9 +37,7 @@ use crate::wire::writer::{CompressionIndex, Owner, ReplyHeader, ResponseWriter, 
 /// Size a transfer message is filled to (BIND and Knot DNS use 16 to 64 KiB); a
 /// single record larger than that gets a message of its own, up to 64 KiB.
 pub const MESSAGE_BYTES: usize = 16_384;
-/// Largest DNS message over TCP.
-const MAX_MESSAGE: usize = 65_535;
-/// Most uncompressed record data put in one message: it fits in [`MAX_MESSAGE`]
+/// Most uncompressed record data put in one message: it fits in [`MAX_MESSAGE_BYTES`]
 /// with room for a TSIG record whatever the compression.
 const MAX_FILL_BYTES: usize = 60_000;
 /// Room kept at the end of a signed message for its TSIG record (key and
@@ -269,7 +268,7 @@ pub async fn stream<W: AsyncWrite + Unpin>(
     let soa = zone.soa.entries().next().unwrap_or_default();
     let origin: &[u8] = &zone.origin;
     let mut sender = Sender {
-        buf: vec![0u8; 2 + MAX_MESSAGE],
+        buf: vec![0u8; 2 + MAX_MESSAGE_BYTES],
         pending: Vec::with_capacity(512),
         size: 0,
         budget: MESSAGE_BYTES,
@@ -373,9 +372,9 @@ impl<'z> Sender<'z, '_, '_> {
             return Ok(());
         }
         let max = if self.signer.is_some() {
-            MAX_MESSAGE - TSIG_ROOM_BYTES
+            MAX_MESSAGE_BYTES - TSIG_ROOM_BYTES
         } else {
-            MAX_MESSAGE
+            MAX_MESSAGE_BYTES
         };
         let len = {
             let mut writer =

@@ -11,16 +11,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::serial::{is_newer, SerialPolicy};
 use crate::auth::{ChangeSet, Record, Zone};
+use crate::wire::header::class::{ANY as CLASS_ANY, IN as CLASS_IN, NONE as CLASS_NONE};
 use crate::wire::message::{Message, RecordView};
 use crate::wire::name::{is_subdomain, to_presentation};
 use crate::wire::{rcode, types};
-
-/// Class IN, the only class zonal serves.
-const CLASS_IN: u16 = 1;
-/// Class NONE (RFC 2136 1.3).
-const CLASS_NONE: u16 = 254;
-/// Class ANY.
-const CLASS_ANY: u16 = 255;
 
 /// Why an update was not made: the rcode, and a reason for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@
 use hmac::{Hmac, Mac};
 
 use super::keys::{Algorithm, KeyRing, TsigKey};
+use crate::wire::header::class::ANY as CLASS_ANY;
 use crate::wire::message::{Message, RecordView};
 use crate::wire::query::HEADER_BYTES;
 use crate::wire::rcode;
@@ -17,8 +18,6 @@ use crate::wire::types;
 
 /// The fudge we sign with: how far our clock and the client's may differ.
 pub const TSIG_FUDGE_SECS: u16 = 300;
-/// Class ANY, the class of a TSIG record.
-const CLASS_ANY: u16 = 255;
 
 /// TSIG error codes (RFC 8945 3).
 pub mod error {

@@ -28,15 +28,18 @@ use super::tsig::{self, SignedRequest, TsigCheck};
 use crate::auth::{AnswerKind, Denial, Zone};
 use crate::server::{
     respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
-    SlowHandler, SlowReply, Transport, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES,
+    SlowHandler, SlowReply, Transport,
 };
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::catalog::CatalogProducer;
 use crate::transfer::notifier::Notifier;
+use crate::wire::header::{
+    class, error_header, opcode, opcode_of, reply_flags, HEADER_BYTES, MAX_MESSAGE_BYTES,
+    MIN_UDP_PAYLOAD_BYTES,
+};
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
-use crate::wire::query::HEADER_BYTES;
 use crate::wire::{rcode, types};
 
 /// What the updater is told at start.
@@ -499,7 +502,7 @@ impl Updater {
         let [zone_entry] = message.questions.as_slice() else {
             return reply(rcode::FORMERR, None);
         };
-        if zone_entry.qtype != types::SOA || zone_entry.qclass != 1 {
+        if zone_entry.qtype != types::SOA || zone_entry.qclass != class::IN {
             return reply(rcode::FORMERR, None);
         }
         let origin = zone_entry.name.to_ascii_lowercase();
@@ -660,8 +663,7 @@ impl SlowHandler for Updater {
     /// UPDATEs and signed queries (the router sends both here).
     fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
         Box::pin(async move {
-            let opcode = request.packet.get(2).map(|b| (b >> 3) & 0xF);
-            if opcode == Some(crate::wire::query::opcode::UPDATE) {
+            if opcode_of(&request.packet) == Some(opcode::UPDATE) {
                 self.update(server, request).await
             } else {
                 self.signed_query(&server, &request)
@@ -739,12 +741,7 @@ fn tsig_room(signed: &SignedRequest<'_>) -> usize {
 
 /// A reply of just a header: ID, opcode, RD of the request, and `code`.
 fn header_reply(packet: &[u8], code: u16) -> SlowReply {
-    let mut out = vec![0u8; HEADER_BYTES];
-    if let Some(head) = packet.get(..4) {
-        out[..2].copy_from_slice(&head[..2]);
-        out[2] = 0x80 | (head[2] & 0x79);
-    }
-    out[3] = (code & 0xF) as u8;
+    let out = error_header(packet, code).to_vec();
     slow_reply(out, code, AnswerKind::Error, Route::Update)
 }
 
@@ -773,7 +770,7 @@ fn update_reply(
 /// Header and question section of a reply to `message`.
 pub(crate) fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
     let h = message.header;
-    let flags = 0x8000 | (h.flags & 0x7900) | (code & 0xF);
+    let flags = reply_flags(h.flags, code);
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(&h.id.to_be_bytes());
     out.extend_from_slice(&flags.to_be_bytes());

@@ -6,6 +6,7 @@
 //! and compresses names. Names everywhere are uncompressed wire format ([`name`]).
 //! hickory-proto stays off this path: it serves the slow paths and the tests.
 
+pub mod header;
 pub mod message;
 pub mod name;
 pub(crate) mod query;

@@ -11,18 +11,7 @@
 use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use super::types::OPT as TYPE_OPT;
 
-/// Size of the DNS header (RFC 1035 4.1.1).
-pub(crate) const HEADER_BYTES: usize = 12;
-
-/// Opcodes (RFC 1035 4.1.1, RFC 1996, RFC 2136).
-pub(crate) mod opcode {
-    /// A standard query.
-    pub(crate) const QUERY: u8 = 0;
-    /// A zone change notification (RFC 1996).
-    pub(crate) const NOTIFY: u8 = 4;
-    /// A dynamic update (RFC 2136).
-    pub(crate) const UPDATE: u8 = 5;
-}
+pub(crate) use super::header::{opcode, HEADER_BYTES};
 
 /// What the EDNS(0) OPT record of a query asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! the message, case-insensitively; RDATA names are compressed only for the types
 //! RFC 3597 section 4 allows (NS, CNAME, PTR, MX, SOA).
 
+pub(crate) use super::header::class::IN as CLASS_IN;
 use super::query::HEADER_BYTES;
 use super::types;
 
@@ -18,8 +19,6 @@ const MAX_COMPRESSION_TARGETS: usize = 64;
 const TARGET_SLOTS: usize = 128;
 /// Highest offset a compression pointer can reach.
 const MAX_POINTER_OFFSET: usize = 0x3FFF;
-/// Class IN, the only class zonal serves.
-pub(crate) const CLASS_IN: u16 = 1;
 
 /// The message section a record goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
