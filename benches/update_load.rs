@@ -15,8 +15,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use zonal::update::keys::{Algorithm, TsigKey};
-use zonal::update::tsig;
+use zonal::tsig;
+use zonal::tsig::keys::{Algorithm, TsigKey};
 use zonal::wire::name::parse_presentation;
 
 /// What one client did.

@@ -14,7 +14,7 @@ use crate::sign::{SignatureTiming, ZoneKeys};
 use crate::transfer::acl::{TransferAcl, TransferRule};
 use crate::transfer::notifier::NotifyTarget;
 use crate::transfer::secondary::SecondaryZone;
-use crate::update::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
+use crate::tsig::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
 use crate::update::serial::SerialPolicy;
 use crate::update::updater::UpdateSettings;
@@ -370,7 +370,7 @@ pub enum ConfigError {
     Zone(#[from] crate::zonefile::SyntaxError),
     /// A key file or key that cannot be used.
     #[error("config: {0}")]
-    Key(#[from] crate::update::keys::KeyError),
+    Key(#[from] crate::tsig::keys::KeyError),
 }
 
 impl Config {

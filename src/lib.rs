@@ -26,6 +26,7 @@ pub mod recursive;
 pub mod server;
 pub mod sign;
 pub mod transfer;
+pub mod tsig;
 pub mod update;
 pub mod wire;
 pub mod zonefile;

@@ -19,8 +19,8 @@ use common::nsupdate::nsupdate;
 use common::{answers, unique_addr, Zonal};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use zonal::update::keys::{Algorithm, TsigKey};
-use zonal::update::tsig;
+use zonal::tsig;
+use zonal::tsig::keys::{Algorithm, TsigKey};
 
 const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3JldA==";
 

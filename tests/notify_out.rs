@@ -12,8 +12,8 @@ use common::nsupdate::nsupdate;
 use common::{query, unique_addr, Zonal};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
-use zonal::update::keys::{Algorithm, KeyRing, TsigKey};
-use zonal::update::tsig::{self, TsigCheck};
+use zonal::tsig::keys::{Algorithm, KeyRing, TsigKey};
+use zonal::tsig::{self, TsigCheck};
 
 const ZONE: &str = "$ORIGIN notify.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n";
 const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IHNlY3JldA==";

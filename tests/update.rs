@@ -14,8 +14,8 @@ use common::nsupdate::nsupdate;
 use common::Zonal;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
-use zonal::update::keys::{Algorithm, TsigKey};
-use zonal::update::tsig;
+use zonal::tsig;
+use zonal::tsig::keys::{Algorithm, TsigKey};
 use zonal::wire::message::Message;
 
 const ZONE: &str = "$TTL 300

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use crate::server::ClientAcl;
-use crate::update::keys::KeyRing;
+use crate::tsig::keys::KeyRing;
 
 /// One rule. See the module doc.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The secondary's side of the wire: asking a primary for its SOA serial over UDP,
 //! and taking a zone from it over TCP — AXFR (RFC 5936), or IXFR (RFC 1995) when
 //! we hold a copy — every exchange signed with the zone's TSIG key when it has one
-//! and every reply checked ([`super::signing`]).
+//! and every reply checked ([`crate::tsig::stream`]).
 //!
 //! Everything is bounded: the connection, each message (and the whole transfer)
 //! have a timeout; a message is checked (ID, QR, question, rcode, size) before its
@@ -19,12 +19,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{timeout, Instant};
 
-use super::signing::{sign_request, StreamTsigError, StreamVerifier};
 use crate::auth::{ChangeSet, CheckError, Record, Zone, ZoneBuilder};
+use crate::tsig;
+use crate::tsig::keys::TsigKey;
+use crate::tsig::stream::{sign_request, StreamTsigError, StreamVerifier};
 use crate::update::journal::Entry;
-use crate::update::keys::TsigKey;
 use crate::update::serial::is_newer;
-use crate::update::tsig;
 use crate::wire::header::class::IN as CLASS_IN;
 use crate::wire::message::Message;
 use crate::wire::query::HEADER_BYTES;

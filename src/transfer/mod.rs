@@ -2,7 +2,7 @@
 //!
 //! Out (we are the primary): `primary` serves AXFR (RFC 5936) and IXFR (RFC 1995)
 //! over TCP to the clients `acl` lets in, signed with TSIG when the request was
-//! (`signing`); `notifier` tells the secondaries of a change by NOTIFY (RFC 1996);
+//! (`crate::tsig::stream`); `notifier` tells the secondaries of a change by NOTIFY (RFC 1996);
 //! `catalog` makes the catalog zone (RFC 9432) listing the zones served.
 //!
 //! In (we are a secondary): `secondary` keeps each secondary zone fresh — on
@@ -17,4 +17,3 @@ pub mod client;
 pub mod notifier;
 pub mod primary;
 pub mod secondary;
-pub mod signing;

@@ -15,8 +15,8 @@ use dashmap::DashMap;
 use tokio::net::UdpSocket;
 
 use crate::auth::Zone;
-use crate::update::keys::TsigKey;
-use crate::update::tsig;
+use crate::tsig;
+use crate::tsig::keys::TsigKey;
 use crate::wire::header::{opcode, opcode_of};
 use crate::wire::name::to_presentation;
 use crate::wire::types;

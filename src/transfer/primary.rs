@@ -13,7 +13,7 @@
 //!
 //! A request signed with TSIG is checked first (NOTAUTH with the TSIG error when
 //! it does not check, RFC 8945 5.2), then let in by key ([`super::acl`]), and
-//! every message of the reply is signed ([`super::signing`]).
+//! every message of the reply is signed ([`crate::tsig::stream`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,11 +22,11 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::signing::StreamSigner;
 use crate::auth::Zone;
 use crate::server::Server;
+use crate::tsig::stream::StreamSigner;
+use crate::tsig::{self, TsigCheck};
 use crate::update::journal::Entry;
-use crate::update::tsig::{self, TsigCheck};
 use crate::wire::header::MAX_MESSAGE_BYTES;
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;

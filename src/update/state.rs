@@ -231,7 +231,7 @@ fn set_aside_file(path: &Path) {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_owned();
-    let stamp = super::tsig::now();
+    let stamp = crate::tsig::now();
     // Two set asides in one second keep both: a counter after the time.
     let aside = (0u32..)
         .map(|n| {

@@ -2,7 +2,7 @@
 //! change durable, then publishes it — and answers signed queries.
 //!
 //! Per update: the zone section (FORMERR, NOTAUTH), the TSIG signature
-//! ([`super::tsig`]), the policy ([`super::policy`]: REFUSED when no rule lets the
+//! ([`crate::tsig`]), the policy ([`super::policy`]: REFUSED when no rule lets the
 //! key change the zone from this address), then, holding the zone's lock (updates to
 //! one zone are serialized, different zones proceed in parallel), the update on the
 //! zone's current version ([`super::process`]), the change appended to the journal
@@ -17,14 +17,12 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 use super::journal::{Entry, Journal};
-use super::keys::KeyRing;
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
 use super::serial::SerialPolicy;
 use super::state::{
     file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
 };
-use super::tsig::{self, SignedRequest, TsigCheck};
 use crate::auth::{AnswerKind, Denial, Zone};
 use crate::server::{
     respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
@@ -34,6 +32,8 @@ use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::catalog::CatalogProducer;
 use crate::transfer::notifier::Notifier;
+use crate::tsig::keys::KeyRing;
+use crate::tsig::{self, SignedRequest, TsigCheck};
 use crate::wire::header::{
     class, error_header, opcode, opcode_of, reply_flags, HEADER_BYTES, MAX_MESSAGE_BYTES,
     MIN_UDP_PAYLOAD_BYTES,

@@ -5,8 +5,8 @@
 //! [`StreamVerifier`] checks what a secondary receives (which may have up to 99
 //! unsigned messages between two signed ones, RFC 8945 5.3.1).
 
-use crate::update::keys::TsigKey;
-use crate::update::tsig::{
+use crate::tsig::keys::TsigKey;
+use crate::tsig::{
     self, append_record, constant_time_eq, mac, message_without_tsig, variables, TsigRecord,
     TSIG_FUDGE_SECS,
 };
@@ -210,7 +210,7 @@ impl<'k> StreamVerifier<'k> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::update::keys::Algorithm;
+    use crate::tsig::keys::Algorithm;
     use crate::wire::{encode_query, OutgoingQuery};
 
     fn key(secret: &str) -> TsigKey {
