@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::journal::serial::SerialPolicy;
 use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
@@ -16,7 +17,6 @@ use crate::transfer::notifier::NotifyTarget;
 use crate::transfer::secondary::SecondaryZone;
 use crate::tsig::keys::{read_key_file, Algorithm, KeyRing, TsigKey};
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
-use crate::update::serial::SerialPolicy;
 use crate::update::updater::UpdateSettings;
 use crate::wire::name::parse_presentation;
 use crate::zonefile::{origin_from_text, zones_in_dir, ZoneSource};

@@ -1,7 +1,7 @@
 //! A dynamic zone and its zone file changing on disk: every sequence of file
 //! events (removed and restored, replaced by an older, the same or a newer serial,
 //! renamed over, edited without a new serial), SIGHUPs and kill -9 keeps every
-//! acknowledged update, by the rule of `zonal::update::state`: the state (saved
+//! acknowledged update, by the rule of `zonal::journal::state`: the state (saved
 //! zone and journal) wins over a file whose serial is not newer; a newer file
 //! replaces the zone and the state it replaces is set aside, not deleted.
 //!

@@ -13,13 +13,13 @@ use prometheus::proto::{
 };
 use prometheus::{Encoder, TextEncoder};
 
+use crate::journal::state::StatePaths;
 use crate::metrics::histogram::{HistogramSnapshot, BOUNDS_SECONDS};
 use crate::metrics::tally::{
     TallySum, DROP_LABELS, KIND_LABELS, QTYPE_LABELS, RCODE_LABELS, TRANSPORT_LABELS, UPDATE_LABELS,
 };
 use crate::recursive::Resolver;
 use crate::server::Server;
-use crate::update::state::StatePaths;
 use crate::wire::name::to_presentation;
 
 /// What a scrape reads. See the module doc.

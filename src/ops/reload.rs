@@ -8,7 +8,7 @@
 //! files removed remove them (a dynamic zone's state stays on disk and wins again
 //! when the file comes back). SIGHUP runs the same pass over every zone, changed
 //! or not. Dynamic updates are respected: see `Updater::reload_zone` and the rule
-//! in `update::state`.
+//! in `journal::state`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

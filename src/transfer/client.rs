@@ -20,11 +20,11 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{timeout, Instant};
 
 use crate::auth::{ChangeSet, CheckError, Record, Zone, ZoneBuilder};
+use crate::journal::serial::is_newer;
+use crate::journal::Entry;
 use crate::tsig;
 use crate::tsig::keys::TsigKey;
 use crate::tsig::stream::{sign_request, StreamTsigError, StreamVerifier};
-use crate::update::journal::Entry;
-use crate::update::serial::is_newer;
 use crate::wire::header::class::IN as CLASS_IN;
 use crate::wire::message::Message;
 use crate::wire::query::HEADER_BYTES;

@@ -23,10 +23,10 @@ use indexmap::IndexMap;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::auth::Zone;
+use crate::journal::Entry;
 use crate::server::Server;
 use crate::tsig::stream::StreamSigner;
 use crate::tsig::{self, TsigCheck};
-use crate::update::journal::Entry;
 use crate::wire::header::MAX_MESSAGE_BYTES;
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;
@@ -105,8 +105,8 @@ pub async fn serve<W: AsyncWrite + Unpin>(
     // IXFR: the zone's journal of updates, read beside the updater.
     let history = match (&server.slow.journal_dir, query.qtype) {
         (Some(dir), types::IXFR) => {
-            let path = crate::update::state::StatePaths::new(dir, &zone.origin).journal;
-            tokio::task::spawn_blocking(move || crate::update::journal::read_entries(&path))
+            let path = crate::journal::state::StatePaths::new(dir, &zone.origin).journal;
+            tokio::task::spawn_blocking(move || crate::journal::read_entries(&path))
                 .await
                 .ok()
                 .and_then(Result::ok)

@@ -1,8 +1,5 @@
 //! Dynamic updates (RFC 2136), authenticated with TSIG (RFC 8945, [`crate::tsig`]).
 
-pub mod journal;
 pub mod policy;
 pub mod process;
-pub mod serial;
-pub mod state;
 pub mod updater;

@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::serial::{is_newer, SerialPolicy};
 use crate::auth::{ChangeSet, Record, Zone};
+use crate::journal::serial::{is_newer, SerialPolicy};
 use crate::wire::header::class::{ANY as CLASS_ANY, IN as CLASS_IN, NONE as CLASS_NONE};
 use crate::wire::message::{Message, RecordView};
 use crate::wire::name::{is_subdomain, to_presentation};

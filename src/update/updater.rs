@@ -6,7 +6,7 @@
 //! key change the zone from this address), then, holding the zone's lock (updates to
 //! one zone are serialized, different zones proceed in parallel), the update on the
 //! zone's current version ([`super::process`]), the change appended to the journal
-//! and synced ([`super::journal`]), the new version swapped in for queries, and the
+//! and synced ([`crate::journal`]), the new version swapped in for queries, and the
 //! reply (signed when the request was). A crash before the sync loses an update
 //! that was never acknowledged; after it, the journal replays it at start.
 
@@ -16,14 +16,14 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use super::journal::{Entry, Journal};
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
-use super::serial::SerialPolicy;
-use super::state::{
+use crate::auth::{AnswerKind, Denial, Zone};
+use crate::journal::serial::SerialPolicy;
+use crate::journal::state::{
     file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
 };
-use crate::auth::{AnswerKind, Denial, Zone};
+use crate::journal::{Entry, Journal};
 use crate::server::{
     respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
     SlowHandler, SlowReply, Transport,
@@ -132,7 +132,7 @@ impl Updater {
     }
 
     /// Brings the zones just loaded up to date from the state folder (saved zones,
-    /// journals), keeping each journal open, by the rule of [`super::state`].
+    /// journals), keeping each journal open, by the rule of [`crate::journal::state`].
     /// Zones with no state are left as they are and get their state on their first
     /// update.
     pub fn restore(&self, zones: Vec<Zone>) -> Vec<Zone> {
@@ -174,7 +174,7 @@ impl Updater {
     /// Stops serving the zone `origin` (its file is gone, or it left the config),
     /// after any update in progress on it: an update never brings a removed zone
     /// back. Its state stays on disk: if the zone comes back, the state is taken
-    /// again (by the rule of [`super::state`]), so no acknowledged update is lost.
+    /// again (by the rule of [`crate::journal::state`]), so no acknowledged update is lost.
     pub async fn remove_zone(&self, server: &Server, origin: &[u8]) {
         let lock = self.zone_state(origin);
         let mut state = lock.lock().await;
@@ -240,7 +240,7 @@ impl Updater {
     }
 
     /// Serves `zone`, freshly read from its file, in place of the version served —
-    /// respecting dynamic updates by the rule of [`super::state`]: a zone with state
+    /// respecting dynamic updates by the rule of [`crate::journal::state`]: a zone with state
     /// (one that has taken updates) takes the file only if its serial is newer
     /// than the state's, and then sets the state it replaces aside; otherwise the
     /// state stays (and is served again, if the zone was removed while its file

@@ -12,8 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::journal::{Entry, Journal};
 use super::serial::is_newer;
+use super::{Entry, Journal};
 use crate::auth::Zone;
 use crate::wire::name::to_presentation;
 use crate::zonefile::{load_zone, write_zone_file};
@@ -231,7 +231,9 @@ fn set_aside_file(path: &Path) {
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_owned();
-    let stamp = crate::tsig::now();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     // Two set asides in one second keep both: a counter after the time.
     let aside = (0u32..)
         .map(|n| {
