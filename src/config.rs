@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::exchange::ClientAcl;
 use crate::journal::serial::SerialPolicy;
 use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
 use crate::recursive::ResolverSettings;
-use crate::server::ClientAcl;
 use crate::sign::{SignatureTiming, ZoneKeys};
 use crate::transfer::acl::{TransferAcl, TransferRule};
 use crate::transfer::notifier::NotifyTarget;

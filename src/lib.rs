@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod exchange;
 pub mod journal;
 pub mod metrics;
 pub mod net;

@@ -11,6 +11,7 @@ use super::node::RRset;
 use super::nsec3::{next_closer, Nsec3Index};
 use super::zone::{Denial, Lookup, Zone};
 use super::zone_set::ZoneSet;
+use crate::exchange::{AnswerFlags, AnswerKind};
 use crate::wire::name::{
     is_subdomain, lowercase_into, suffix_offsets, MAX_NAME_BYTES, NAME_BUF_BYTES,
 };
@@ -25,36 +26,6 @@ pub(crate) const MAX_CHAIN_STEPS: usize = 12;
 const MAX_ADDITIONAL_SOURCES: usize = 8;
 /// How many address RRsets the additional section remembers to avoid repeating one.
 const MAX_ADDITIONAL_WRITTEN: usize = 32;
-
-/// What kind of reply a question got, for counting (RFC 2308 names the negative ones).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AnswerKind {
-    /// Records that answer the question (a CNAME chain leaving our zones included).
-    Answer,
-    /// A referral to a child zone: NS in authority, no AA.
-    Referral,
-    /// The name does not exist (RFC 2308 2.1).
-    NxDomain,
-    /// The name exists without data of the type asked (RFC 2308 2.2).
-    NoData,
-    /// The question was refused (not ours, a class or opcode we do not serve).
-    Refused,
-    /// No answer was looked up: a malformed or unsupported request, or a failure.
-    Error,
-}
-
-/// The header bits the answer decided, and what it was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AnswerFlags {
-    /// Response code.
-    pub rcode: u16,
-    /// Authoritative answer.
-    pub aa: bool,
-    /// Truncated: the client should retry over TCP.
-    pub tc: bool,
-    /// What kind of answer it was.
-    pub kind: AnswerKind,
-}
 
 /// An RRset whose targets get addresses in the additional section.
 #[derive(Clone, Copy)]

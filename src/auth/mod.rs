@@ -22,8 +22,8 @@ pub mod nsec3;
 pub(crate) mod zone;
 pub(crate) mod zone_set;
 
+pub use crate::exchange::{AnswerFlags, AnswerKind};
 pub(crate) use answer::answer;
-pub use answer::{AnswerFlags, AnswerKind};
 pub use build::{SourceLine, ZoneBuilder};
 pub use change::{ChangeSet, Record};
 pub use check::{CheckError, CheckErrorKind};

@@ -5,8 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
-use crate::auth::AnswerKind;
-use crate::server::{Outcome, Route, Transport};
+use crate::exchange::{AnswerKind, Outcome, Route, Transport};
 use crate::wire::{rcode, types};
 
 /// How a tally is written.

@@ -6,8 +6,7 @@
 
 use super::cache::{Cached, NXDOMAIN_TYPE};
 use super::{Resolver, MAX_CNAME_CHAIN};
-use crate::auth::{AnswerFlags, AnswerKind};
-use crate::server::CachedAnswers;
+use crate::exchange::{AnswerFlags, AnswerKind, CachedAnswers};
 use crate::wire::name::{lowercase_into, NAME_BUF_BYTES};
 use crate::wire::rcode;
 use crate::wire::types;

@@ -10,10 +10,9 @@ use super::cache::Rank;
 use super::iterator::Resolution;
 use super::scrub::{classify, Classified};
 use super::Resolver;
-use crate::auth::AnswerKind;
+use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
 use crate::server::{
-    reply_limits, respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch,
-    Server, SlowHandler, SlowReply, Transport, MAX_MESSAGE_BYTES,
+    reply_limits, respond, ReplyFuture, Response, Scratch, Server, SlowHandler, MAX_MESSAGE_BYTES,
 };
 use crate::wire::message::Message;
 use crate::wire::parse_query;

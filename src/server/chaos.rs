@@ -2,7 +2,7 @@
 //! `version.bind`/`version.server` and `id.server`/`hostname.bind` (RFC 4892),
 //! TXT in class CH. Each text is set in the config; an empty one is not told.
 
-use crate::auth::{AnswerFlags, AnswerKind};
+use crate::exchange::{AnswerFlags, AnswerKind};
 use crate::wire::name::{lowercase_into, NAME_BUF_BYTES};
 use crate::wire::rcode;
 use crate::wire::writer::{Owner, ResponseWriter, Section};

@@ -8,20 +8,16 @@
 //! [`crate::auth`]; failures of our own never reach this layer (nothing here can fail
 //! but the size of the reply, which is TC).
 
-pub mod acl;
 pub mod chaos;
 pub mod query_log;
-pub(crate) mod request;
 pub(crate) mod route;
 pub(crate) mod slow;
 
-pub use acl::ClientAcl;
-pub use request::{Outcome, Request, Route, Transport};
-pub use route::{reply_limits, respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
-pub use slow::{
-    CachedAnswers, OwnedRequest, ReplyFuture, SlowHandler, SlowPaths, SlowReply,
-    MAX_DEFERRED_IN_FLIGHT, SLOW_PATH_DEADLINE,
+pub use crate::exchange::{
+    CachedAnswers, ClientAcl, Outcome, OwnedRequest, Request, Route, SlowReply, Transport,
 };
+pub use route::{reply_limits, respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
+pub use slow::{ReplyFuture, SlowHandler, SlowPaths, MAX_DEFERRED_IN_FLIGHT, SLOW_PATH_DEADLINE};
 
 use crate::auth::ZoneSet;
 use crate::wire::name::NAME_BUF_BYTES;

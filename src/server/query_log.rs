@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::request::{Outcome, Transport};
+use crate::exchange::{Outcome, Transport};
 use crate::wire::name::to_presentation;
 use crate::wire::parse_query;
 

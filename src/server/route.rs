@@ -12,9 +12,10 @@
 //! what the reply was.
 
 use super::chaos;
-use super::request::{Outcome, Request, Route, Transport};
 use super::{Scratch, Server};
-use crate::auth::{answer, AnswerFlags, AnswerKind, ZoneSet};
+use crate::auth::{answer, ZoneSet};
+use crate::exchange::{AnswerFlags, AnswerKind};
+use crate::exchange::{Outcome, Request, Route, Transport};
 use crate::wire::header::{class, error_header, opcode, opcode_of, HEADER_BYTES};
 use crate::wire::name::lowercase_into;
 use crate::wire::query::QueryView;
@@ -138,7 +139,7 @@ pub fn respond<'z>(
                     return Response::Defer(Route::Transfer);
                 }
                 Some(zone) if allowed && !query.tsig && query.qtype == types::IXFR => {
-                    outcome.zone = Some(zone);
+                    outcome.zone = Some(&zone.origin);
                     let soa = &zone.soa;
                     match writer.write_rrset(
                         Section::Answer,
@@ -168,7 +169,7 @@ pub fn respond<'z>(
                 // A secondary zone whose primaries have been out of reach for longer
                 // than its SOA expire (RFC 1035 3.3.13): no longer authoritative.
                 Some(zone) if zone.expired => {
-                    outcome.zone = Some(zone);
+                    outcome.zone = Some(&zone.origin);
                     AnswerFlags {
                         rcode: rcode::SERVFAIL,
                         aa: false,
@@ -177,7 +178,7 @@ pub fn respond<'z>(
                     }
                 }
                 Some(zone) => {
-                    outcome.zone = Some(zone);
+                    outcome.zone = Some(&zone.origin);
                     let flags = answer(
                         zones,
                         zone,
@@ -337,7 +338,7 @@ mod tests {
                 outcome.kind,
                 outcome
                     .zone
-                    .map(|z| crate::wire::name::to_presentation(&z.origin))
+                    .map(crate::wire::name::to_presentation)
                     .unwrap_or_default()
             ),
             Response::Drop => "drop".into(),

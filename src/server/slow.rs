@@ -10,43 +10,19 @@
 //! [`SLOW_PATH_DEADLINE`] before it is given up without a reply.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::acl::ClientAcl;
-use super::request::{Outcome, Route, Transport};
 use super::Server;
-use crate::auth::AnswerFlags;
-use crate::wire::writer::ResponseWriter;
+use crate::exchange::{CachedAnswers, ClientAcl, OwnedRequest, Route, SlowReply};
 
 /// Most deferred requests waiting for their slow path at once.
 pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
 /// Longest a slow path may take before the request is given up, unanswered.
 pub const SLOW_PATH_DEADLINE: Duration = Duration::from_secs(20);
-
-/// A request that outlives the receive buffer it came in.
-#[derive(Debug, Clone)]
-pub struct OwnedRequest {
-    /// The message as received.
-    pub packet: Vec<u8>,
-    /// The client's address and port.
-    pub client: SocketAddr,
-    /// How it arrived.
-    pub transport: Transport,
-}
-
-/// A reply made on a slow path.
-#[derive(Debug, Clone)]
-pub struct SlowReply {
-    /// The reply message.
-    pub message: Vec<u8>,
-    /// What it was, for counting.
-    pub outcome: Outcome<'static>,
-}
 
 /// The future a slow handler returns: its reply, or `None` for no reply at all.
 pub type ReplyFuture = Pin<Box<dyn Future<Output = Option<SlowReply>> + Send>>;
@@ -57,22 +33,6 @@ pub trait SlowHandler: Send + Sync {
     /// reply goes back to the client on the transport it came by, as it is: over UDP
     /// it must fit the client's payload size (TC set otherwise).
     fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture;
-}
-
-/// Answers a recursive question from what is already known (the resolver's
-/// cache), at once, on the worker thread that received it: no waiting, no
-/// allocation. `None` sends the question on to the slow path.
-pub trait CachedAnswers: Send + Sync {
-    /// Writes the answer for `qname` (lowercase wire format) / `qtype` after the
-    /// question in `writer` (with the RRSIGs when `dnssec_ok`) and returns its
-    /// flags, if everything needed is cached.
-    fn answer(
-        &self,
-        qname: &[u8],
-        qtype: u16,
-        dnssec_ok: bool,
-        writer: &mut ResponseWriter<'_>,
-    ) -> Option<AnswerFlags>;
 }
 
 /// The handlers of the slow routes; a route without one is answered at once

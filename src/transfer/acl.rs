@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use crate::server::ClientAcl;
+use crate::exchange::ClientAcl;
 use crate::tsig::keys::KeyRing;
 
 /// One rule. See the module doc.

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use crate::server::ClientAcl;
+use crate::exchange::ClientAcl;
 use crate::wire::name::is_subdomain;
 use crate::wire::types;
 

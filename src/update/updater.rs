@@ -18,16 +18,14 @@ use dashmap::DashMap;
 
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
-use crate::auth::{AnswerKind, Denial, Zone};
+use crate::auth::{Denial, Zone};
+use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
 use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
     file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
 };
 use crate::journal::{Entry, Journal};
-use crate::server::{
-    respond, Outcome, OwnedRequest, ReplyFuture, Request, Response, Route, Scratch, Server,
-    SlowHandler, SlowReply, Transport,
-};
+use crate::server::{respond, ReplyFuture, Response, Scratch, Server, SlowHandler};
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::catalog::CatalogProducer;

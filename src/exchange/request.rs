@@ -1,9 +1,10 @@
 //! One request as the server sees it — the bytes, who sent them and how — and the
-//! outcome of answering it, reported for counting without parsing the reply again.
+//! outcome of answering it, reported for counting without parsing the reply again;
+//! the owned forms a slow path takes and gives back.
 
 use std::net::SocketAddr;
 
-use crate::auth::{AnswerKind, Zone};
+use super::answer::AnswerKind;
 
 /// How a request arrived: it decides the reply's size limit and RFC 8482 ANY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,8 +58,28 @@ pub struct Outcome<'z> {
     pub kind: AnswerKind,
     /// The question type (0 when the request had no readable question).
     pub qtype: u16,
-    /// The zone that answered, if one did.
-    pub zone: Option<&'z Zone>,
+    /// The origin (wire format) of the zone that answered, if one did.
+    pub zone: Option<&'z [u8]>,
     /// Whether the reply was truncated (TC=1).
     pub truncated: bool,
+}
+
+/// A request that outlives the receive buffer it came in.
+#[derive(Debug, Clone)]
+pub struct OwnedRequest {
+    /// The message as received.
+    pub packet: Vec<u8>,
+    /// The client's address and port.
+    pub client: SocketAddr,
+    /// How it arrived.
+    pub transport: Transport,
+}
+
+/// A reply made on a slow path.
+#[derive(Debug, Clone)]
+pub struct SlowReply {
+    /// The reply message.
+    pub message: Vec<u8>,
+    /// What it was, for counting.
+    pub outcome: Outcome<'static>,
 }

@@ -1,0 +1,19 @@
+//! The exchange: what passes between the transports, the dispatcher and the
+//! handlers, and nothing of how any of them work. A [`Request`] (bytes, client,
+//! [`Transport`]) goes in; the dispatcher picks a [`Route`]; the reply reports an
+//! [`Outcome`] (rcode, [`AnswerKind`], zone) that metrics count and the query log
+//! writes. A slow path takes an [`OwnedRequest`] and gives a [`SlowReply`]; the
+//! cache's fast path answers through [`CachedAnswers`]; who may ask is a
+//! [`ClientAcl`]. It sits above `wire` and `tsig` and below every layer that
+//! answers, counts or carries requests, so that none of them imports another to
+//! speak of a request.
+
+pub mod acl;
+mod answer;
+mod cached;
+mod request;
+
+pub use acl::ClientAcl;
+pub use answer::{AnswerFlags, AnswerKind};
+pub use cached::CachedAnswers;
+pub use request::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
