@@ -4,13 +4,14 @@
 //! [`Outcome`] (rcode, [`AnswerKind`], zone) that metrics count and the query log
 //! writes. A slow path takes an [`OwnedRequest`] and gives a [`SlowReply`]; the
 //! cache's fast path answers through [`CachedAnswers`]; who may ask is a
-//! [`ClientAcl`]. It sits above `wire` and `tsig` and below every layer that
+//! [`ClientAcl`]; the replies every slow path builds alike are in [`reply`]. It sits above `wire` and `tsig` and below every layer that
 //! answers, counts or carries requests, so that none of them imports another to
 //! speak of a request.
 
 pub mod acl;
 mod answer;
 mod cached;
+pub mod reply;
 mod request;
 
 pub use acl::ClientAcl;

@@ -82,7 +82,7 @@ pub async fn serve<W: AsyncWrite + Unpin>(
                 } else {
                     tracing::info!(%client, zone = %name, key = %signed.key.display_name(),
                         "transfer refused: the key may not transfer this zone from this address");
-                    let mut reply = crate::update::updater::reply_head(&message, rcode::REFUSED);
+                    let mut reply = crate::exchange::reply::reply_head(&message, rcode::REFUSED);
                     tsig::sign(&mut reply, signed.key, Some(&signed.mac), 0, &[], now);
                     Some(reply)
                 }
@@ -90,7 +90,7 @@ pub async fn serve<W: AsyncWrite + Unpin>(
             TsigCheck::Failed(failure) => {
                 tracing::info!(%client, zone = %name, key = %crate::wire::name::to_presentation(&failure.key_name),
                     tsig_error = failure.error, "transfer refused: TSIG does not check");
-                Some(crate::update::updater::tsig_failure_reply(&message, &failure, now).message)
+                Some(crate::exchange::reply::tsig_failure_reply(&message, &failure, now).message)
             }
             TsigCheck::Unsigned => return Ok(()),
         };

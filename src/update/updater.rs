@@ -19,6 +19,7 @@ use dashmap::DashMap;
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
 use crate::auth::{Denial, Zone};
+use crate::exchange::reply::{header_reply, reply_head, slow_reply, tsig_failure_reply};
 use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
 use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
@@ -33,8 +34,7 @@ use crate::transfer::notifier::Notifier;
 use crate::tsig::keys::KeyRing;
 use crate::tsig::{self, SignedRequest, TsigCheck};
 use crate::wire::header::{
-    class, error_header, opcode, opcode_of, reply_flags, HEADER_BYTES, MAX_MESSAGE_BYTES,
-    MIN_UDP_PAYLOAD_BYTES,
+    class, opcode, opcode_of, HEADER_BYTES, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES,
 };
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
@@ -491,7 +491,7 @@ impl Updater {
     async fn update(&self, server: Arc<Server>, request: OwnedRequest) -> Option<SlowReply> {
         let now = tsig::now();
         let Ok(message) = Message::parse(&request.packet) else {
-            return Some(header_reply(&request.packet, rcode::FORMERR));
+            return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
         };
         let reply = |code: u16, signer: Option<&SignedRequest<'_>>| {
             Some(update_reply(&message, code, signer, now))
@@ -605,7 +605,7 @@ impl Updater {
     fn signed_query(&self, server: &Server, request: &OwnedRequest) -> Option<SlowReply> {
         let now = tsig::now();
         let Ok(message) = Message::parse(&request.packet) else {
-            return Some(header_reply(&request.packet, rcode::FORMERR));
+            return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
         };
         let signed = match tsig::check(&message, &self.settings.keys, now) {
             TsigCheck::Failed(failure) => {
@@ -737,12 +737,6 @@ fn tsig_room(signed: &SignedRequest<'_>) -> usize {
         + 6
 }
 
-/// A reply of just a header: ID, opcode, RD of the request, and `code`.
-fn header_reply(packet: &[u8], code: u16) -> SlowReply {
-    let out = error_header(packet, code).to_vec();
-    slow_reply(out, code, AnswerKind::Error, Route::Update)
-}
-
 /// The reply to an UPDATE: the header with `code`, the zone section copied, and a
 /// TSIG record when the request was signed (RFC 2136 3.8, RFC 8945 5.3).
 fn update_reply(
@@ -763,65 +757,4 @@ fn update_reply(
         AnswerKind::Error
     };
     slow_reply(out, code, kind, Route::Update)
-}
-
-/// Header and question section of a reply to `message`.
-pub(crate) fn reply_head(message: &Message<'_>, code: u16) -> Vec<u8> {
-    let h = message.header;
-    let flags = reply_flags(h.flags, code);
-    let mut out = Vec::with_capacity(512);
-    out.extend_from_slice(&h.id.to_be_bytes());
-    out.extend_from_slice(&flags.to_be_bytes());
-    out.extend_from_slice(&(message.questions.len() as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    for q in &message.questions {
-        out.extend_from_slice(&q.name);
-        out.extend_from_slice(&q.qtype.to_be_bytes());
-        out.extend_from_slice(&q.qclass.to_be_bytes());
-    }
-    out
-}
-
-/// NOTAUTH (or FORMERR) with the TSIG error: unsigned, but for BADTIME, which is
-/// signed and tells the server's time (RFC 8945 5.2).
-pub(crate) fn tsig_failure_reply(
-    message: &Message<'_>,
-    failure: &tsig::TsigFailure<'_>,
-    now: u64,
-) -> SlowReply {
-    let mut out = reply_head(message, failure.rcode);
-    if failure.rcode == rcode::NOTAUTH {
-        match &failure.signer {
-            Some(signed) => tsig::sign(
-                &mut out,
-                signed.key,
-                Some(&signed.mac),
-                failure.error,
-                &tsig::time_other(now),
-                now,
-            ),
-            None => tsig::append_error(
-                &mut out,
-                &failure.key_name,
-                &failure.algorithm,
-                failure.error,
-                now,
-            ),
-        }
-    }
-    slow_reply(out, failure.rcode, AnswerKind::Error, Route::Update)
-}
-
-pub(crate) fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -> SlowReply {
-    SlowReply {
-        message,
-        outcome: Outcome {
-            route,
-            rcode: code,
-            kind,
-            qtype: types::SOA,
-            zone: None,
-            truncated: false,
-        },
-    }
 }
