@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use zonal::auth::{Zone, ZoneSet};
+use zonal::auth::{SharedZones, Zone, ZoneSet};
 use zonal::config::{Config, Overrides, ZoneOrigin};
 use zonal::metrics::{unix_now, Metrics};
 use zonal::net::{Listeners, TcpLimits};
@@ -205,6 +205,9 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     };
     let metrics = Arc::new(Metrics::default());
     let zones = load_zones(&config.zones, &metrics);
+    // The zone set the server reads and the handlers replace: filled once the
+    // zones are restored, below.
+    let shared_zones = Arc::new(SharedZones::from_pointee(ZoneSet::default()));
     // Dynamic zones: the journal of each (and its saved copy) brought in before serving.
     let notifier = Arc::new(
         Notifier::new(
@@ -214,7 +217,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .with_zone_ns(config.notify_ns.then_some(53)),
     );
     let updater = Arc::new(
-        Updater::new(config.update.clone())
+        Updater::new(config.update.clone(), shared_zones.clone())
             .with_notifier(notifier.clone())
             .with_catalog(config.catalog.as_deref().map(CatalogProducer::new)),
     );
@@ -252,7 +255,8 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         },
         query_log: config.query_log,
     };
-    let mut server = Server::new(ZoneSet::new(zones.into_iter().map(Arc::new)), options);
+    shared_zones.store(Arc::new(ZoneSet::new(zones.into_iter().map(Arc::new))));
+    let mut server = Server::with_zones(shared_zones.clone(), options);
     server.metrics = metrics;
     server.slow.transfers = config.transfers.clone();
     server.slow.journal_dir = Some(config.update.state_dir.clone());
@@ -298,11 +302,11 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     listeners
         .serve(runtime.handle(), server.clone(), limits)
         .map_err(|e| format!("cannot start workers: {e}"))?;
-    runtime.spawn(updater.clone().save_periodically(server.clone()));
-    runtime.spawn(updater.clone().refresh_signatures(server.clone()));
+    runtime.spawn(updater.clone().save_periodically());
+    runtime.spawn(updater.clone().refresh_signatures());
     {
         let _entered = runtime.enter();
-        updater.refresh_catalog(&server);
+        updater.refresh_catalog();
     }
     // RFC 1996: secondaries are told at start too (they may have missed changes).
     if !notifier.is_empty() {
@@ -371,7 +375,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     });
     // Every acknowledged update is in a journal already; saving the changed zones
     // now makes the next start quick.
-    runtime.block_on(updater.save_changed(&server));
+    runtime.block_on(updater.save_changed());
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     Ok(())
 }

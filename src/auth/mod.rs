@@ -29,4 +29,4 @@ pub use change::{ChangeSet, Record};
 pub use check::{CheckError, CheckErrorKind};
 pub use node::{flags, Node, RRset, INLINE_RDATA_BYTES, NO_FILE};
 pub use zone::{Denial, Lookup, Zone};
-pub use zone_set::ZoneSet;
+pub use zone_set::{SharedZones, ZoneSet};

@@ -13,6 +13,10 @@ use super::zone::Zone;
 use crate::wire::name::{label_count, suffix_offsets};
 use crate::wire::types;
 
+/// The zone set every worker reads and the handlers that change zones replace:
+/// swapped whole on a change, read without a lock.
+pub type SharedZones = arc_swap::ArcSwap<ZoneSet>;
+
 /// All zones served. See the module doc.
 #[derive(Debug, Default, Clone)]
 pub struct ZoneSet {

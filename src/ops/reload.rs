@@ -196,7 +196,7 @@ impl Reloader {
             known.remove(&origin);
             // After any update in progress; a dynamic zone's state stays on disk
             // and is taken again if the file comes back.
-            self.updater.remove_zone(&self.server, &origin).await;
+            self.updater.remove_zone(&origin).await;
             tracing::info!(zone = %to_presentation(&origin), "zone file gone: zone removed");
         }
         for source in sources {
@@ -208,7 +208,7 @@ impl Reloader {
             self.load(source).await;
         }
         // Zones added or removed change the catalog.
-        self.updater.refresh_catalog(&self.server);
+        self.updater.refresh_catalog();
     }
 
     async fn load(&self, source: ZoneSource) {
@@ -224,7 +224,7 @@ impl Reloader {
                     tracing::warn!(zone = %name, "{warning}");
                 }
                 let (serial, records) = (zone.serial(), zone.record_count);
-                if self.updater.reload_zone(&self.server, zone).await {
+                if self.updater.reload_zone(zone).await {
                     metrics.zone_loaded(&origin, unix_now());
                     tracing::info!(zone = %name, serial, records, ms = started.elapsed().as_millis() as u64, "zone reloaded");
                 }

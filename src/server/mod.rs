@@ -44,13 +44,13 @@ impl Default for ServerOptions {
 }
 
 /// The zone set every worker reads: swapped whole on a change, read without a lock.
-pub type SharedZones = arc_swap::ArcSwap<ZoneSet>;
+pub use crate::auth::SharedZones;
 
 /// Everything the request path shares between workers.
 #[derive(Debug)]
 pub struct Server {
     /// The zones served.
-    pub zones: SharedZones,
+    pub zones: std::sync::Arc<SharedZones>,
     /// Settings.
     pub options: ServerOptions,
     /// The handlers of the slow routes.
@@ -65,8 +65,17 @@ pub struct Server {
 impl Server {
     /// A server of `zones` with `options` and no slow paths.
     pub fn new(zones: ZoneSet, options: ServerOptions) -> Server {
+        Server::with_zones(
+            std::sync::Arc::new(SharedZones::from_pointee(zones)),
+            options,
+        )
+    }
+
+    /// A server of the zone set `zones` (shared with the handlers that change it)
+    /// with `options` and no slow paths.
+    pub fn with_zones(zones: std::sync::Arc<SharedZones>, options: ServerOptions) -> Server {
         Server {
-            zones: SharedZones::from_pointee(zones),
+            zones,
             options,
             slow: SlowPaths::default(),
             metrics: std::sync::Arc::default(),

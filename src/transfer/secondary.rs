@@ -414,7 +414,7 @@ impl Secondaries {
             added = started.len(), removed = dropped.len(), "catalog zone read");
         if !started.is_empty() || !dropped.is_empty() {
             if let Some(updater) = &self.producer {
-                updater.refresh_catalog(server);
+                updater.refresh_catalog();
             }
         }
     }
@@ -554,7 +554,7 @@ impl Secondaries {
         // own catalog, when we make one.
         if before.get(&origin).is_none() {
             if let Some(updater) = &self.producer {
-                updater.refresh_catalog(server);
+                updater.refresh_catalog();
             }
         }
         // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).

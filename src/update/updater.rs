@@ -18,7 +18,7 @@ use dashmap::DashMap;
 
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
-use crate::auth::{Denial, Zone};
+use crate::auth::{Denial, SharedZones, Zone};
 use crate::exchange::reply::{header_reply, reply_head, slow_reply, tsig_failure_reply};
 use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
 use crate::journal::serial::SerialPolicy;
@@ -80,18 +80,21 @@ pub struct Updater {
     notifier: Arc<Notifier>,
     /// Makes the catalog zone, when one is produced.
     catalog: Option<CatalogProducer>,
+    /// The zones served: read for the version to change, replaced by the next.
+    zones: Arc<SharedZones>,
     /// Per zone (by lowercase origin): its lock and state.
-    zones: DashMap<Box<[u8]>, ZoneLock>,
+    locks: DashMap<Box<[u8]>, ZoneLock>,
 }
 
 impl Updater {
-    /// An updater with these settings and nothing restored yet.
-    pub fn new(settings: UpdateSettings) -> Updater {
+    /// An updater of the zones in `zones` with these settings, nothing restored yet.
+    pub fn new(settings: UpdateSettings, zones: Arc<SharedZones>) -> Updater {
         Updater {
             settings,
             notifier: Arc::default(),
             catalog: None,
-            zones: DashMap::new(),
+            zones,
+            locks: DashMap::new(),
         }
     }
 
@@ -107,11 +110,11 @@ impl Updater {
 
     /// Makes the next version of the catalog zone when the zones served changed
     /// since it was made (or makes the first), serves it and notifies it.
-    pub fn refresh_catalog(&self, server: &Server) {
+    pub fn refresh_catalog(&self) {
         let Some(producer) = &self.catalog else {
             return;
         };
-        let zones = server.zones.load();
+        let zones = self.zones.load();
         let current = zones.get(&producer.origin).cloned();
         let Some(next) = producer.next(&zones, current.as_deref(), crate::metrics::unix_now())
         else {
@@ -119,7 +122,7 @@ impl Updater {
         };
         let next = Arc::new(next);
         let members = CatalogProducer::listed(&next).len();
-        server.zones.rcu(|set| set.with_zone(next.clone()));
+        self.zones.rcu(|set| set.with_zone(next.clone()));
         tracing::info!(catalog = %to_presentation(&producer.origin), members, serial = next.serial(), "catalog zone made");
         self.notifier.notify(&next);
     }
@@ -145,7 +148,7 @@ impl Updater {
                 match restore(&self.settings.state_dir, zone) {
                     Ok((restored, decision)) => {
                         log_decision(&name, decision, restored.replayed);
-                        self.zones.insert(
+                        self.locks.insert(
                             restored.zone.origin.clone(),
                             Arc::new(tokio::sync::Mutex::new(DynamicZone {
                                 journal: Some(restored.journal),
@@ -173,27 +176,27 @@ impl Updater {
     /// after any update in progress on it: an update never brings a removed zone
     /// back. Its state stays on disk: if the zone comes back, the state is taken
     /// again (by the rule of [`crate::journal::state`]), so no acknowledged update is lost.
-    pub async fn remove_zone(&self, server: &Server, origin: &[u8]) {
+    pub async fn remove_zone(&self, origin: &[u8]) {
         let lock = self.zone_state(origin);
         let mut state = lock.lock().await;
-        server.zones.rcu(|set| set.without_zone(origin));
+        self.zones.rcu(|set| set.without_zone(origin));
         // The journal is closed; the next update of the zone (once it is back)
         // opens it again.
         state.journal = None;
-        self.zones.remove(origin);
+        self.locks.remove(origin);
     }
 
     fn zone_state(&self, origin: &[u8]) -> ZoneLock {
-        self.zones
+        self.locks
             .entry(origin.into())
             .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(DynamicZone::default())))
             .clone()
     }
 
     /// Saves every zone changed since it was last saved (and trims its journal).
-    pub async fn save_changed(&self, server: &Server) {
+    pub async fn save_changed(&self) {
         let states: Vec<(Box<[u8]>, ZoneLock)> = self
-            .zones
+            .locks
             .iter()
             .map(|e| (e.key().clone(), e.value().clone()))
             .collect();
@@ -202,7 +205,7 @@ impl Updater {
             if state.unsaved == 0 {
                 continue;
             }
-            let Some(zone) = server.zones.load().get(&origin).cloned() else {
+            let Some(zone) = self.zones.load().get(&origin).cloned() else {
                 continue;
             };
             let Some(mut journal) = state.journal.take() else {
@@ -243,18 +246,18 @@ impl Updater {
     /// than the state's, and then sets the state it replaces aside; otherwise the
     /// state stays (and is served again, if the zone was removed while its file
     /// was away). Returns whether the file was taken.
-    pub async fn reload_zone(&self, server: &Server, zone: Zone) -> bool {
+    pub async fn reload_zone(&self, zone: Zone) -> bool {
         let origin = zone.origin.clone();
         let name = to_presentation(&origin);
-        if !self.zones.contains_key(&origin) && !self.has_state_on_disk(&origin) {
+        if !self.locks.contains_key(&origin) && !self.has_state_on_disk(&origin) {
             let zone = Arc::new(zone);
-            server.zones.rcu(|set| set.with_zone(zone.clone()));
+            self.zones.rcu(|set| set.with_zone(zone.clone()));
             self.notifier.notify(&zone);
             return true;
         }
         let lock = self.zone_state(&origin);
         let mut state = lock.lock().await;
-        let served = server.zones.load().get(&origin).cloned();
+        let served = self.zones.load().get(&origin).cloned();
         let Some(served) = served else {
             // Back after its file was away: from the state, as at start.
             state.journal = None;
@@ -266,7 +269,7 @@ impl Updater {
                     state.journal = Some(restored.journal);
                     state.unsaved = restored.replayed;
                     let zone = Arc::new(restored.zone);
-                    server.zones.rcu(|set| set.with_zone(zone.clone()));
+                    self.zones.rcu(|set| set.with_zone(zone.clone()));
                     self.notifier.notify(&zone);
                     !matches!(decision, Decision::StateKept { .. })
                 }
@@ -314,18 +317,18 @@ impl Updater {
             },
             0,
         );
-        server.zones.rcu(|set| set.with_zone(zone.clone()));
+        self.zones.rcu(|set| set.with_zone(zone.clone()));
         self.notifier.notify(&zone);
         true
     }
 
     /// Runs forever: saves changed zones every `save_interval`.
-    pub async fn save_periodically(self: Arc<Self>, server: Arc<Server>) {
+    pub async fn save_periodically(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.settings.save_interval);
         tick.tick().await;
         loop {
             tick.tick().await;
-            self.save_changed(&server).await;
+            self.save_changed().await;
         }
     }
 
@@ -333,7 +336,6 @@ impl Updater {
     /// and syncs it, then swaps `zone` in. Errors are logged; nothing is changed.
     async fn commit(
         &self,
-        server: &Server,
         state: &mut DynamicZone,
         origin: &[u8],
         entry: Entry,
@@ -341,7 +343,7 @@ impl Updater {
     ) -> Result<(), ()> {
         let shown = to_presentation(origin);
         // Under the zone's lock: a zone removed meanwhile is not brought back.
-        let Some(base) = server.zones.load().get(origin).cloned() else {
+        let Some(base) = self.zones.load().get(origin).cloned() else {
             tracing::info!(zone = %shown, "change not made: the zone is no longer served");
             return Err(());
         };
@@ -389,7 +391,7 @@ impl Updater {
         }
         // On disk: now the queries see it.
         let new = Arc::new(zone);
-        server.zones.rcu(|set| set.with_zone(new.clone()));
+        self.zones.rcu(|set| set.with_zone(new.clone()));
         state.unsaved += 1;
         self.notifier.notify(&new);
         Ok(())
@@ -421,7 +423,7 @@ impl Updater {
     /// Runs forever when some zone has signing keys: makes again the signatures
     /// that come within the refresh time of their expiry (first a second after
     /// start, then every tenth of the refresh time, at most hourly).
-    pub async fn refresh_signatures(self: Arc<Self>, server: Arc<Server>) {
+    pub async fn refresh_signatures(self: Arc<Self>) {
         if self.settings.signing.is_empty() {
             return;
         }
@@ -429,16 +431,16 @@ impl Updater {
         let every = Duration::from_secs(u64::from(refresh / 10).clamp(1, 3600));
         tokio::time::sleep(Duration::from_secs(1)).await;
         loop {
-            self.refresh_once(&server).await;
+            self.refresh_once().await;
             tokio::time::sleep(every).await;
         }
     }
 
     /// One refresh pass over every zone with keys: a change with the serial
     /// advanced and the due signatures made again, journaled like an update.
-    pub async fn refresh_once(&self, server: &Server) {
+    pub async fn refresh_once(&self) {
         // Every signed zone served whose keys are here.
-        let zones: Vec<(Box<[u8]>, ZoneSigner)> = server
+        let zones: Vec<(Box<[u8]>, ZoneSigner)> = self
             .zones
             .load()
             .zones()
@@ -450,7 +452,7 @@ impl Updater {
             let state = self.zone_state(&origin);
             let mut state = state.lock().await;
             let now = tsig::now();
-            let Some(zone) = server.zones.load().get(&origin).cloned() else {
+            let Some(zone) = self.zones.load().get(&origin).cloned() else {
                 continue;
             };
             if zone.dnssec == Denial::Unsigned || !zone_signer.can_sign(&zone, now) {
@@ -479,7 +481,7 @@ impl Updater {
                 changes: signed.changes,
             };
             if self
-                .commit(server, &mut state, &origin, entry, signed.zone)
+                .commit(&mut state, &origin, entry, signed.zone)
                 .await
                 .is_ok()
             {
@@ -488,7 +490,7 @@ impl Updater {
         }
     }
 
-    async fn update(&self, server: Arc<Server>, request: OwnedRequest) -> Option<SlowReply> {
+    async fn update(&self, request: OwnedRequest) -> Option<SlowReply> {
         let now = tsig::now();
         let Ok(message) = Message::parse(&request.packet) else {
             return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
@@ -516,7 +518,7 @@ impl Updater {
             TsigCheck::Signed(signed) => Some(signed),
         };
         let signer = signed.as_ref();
-        let Some(zone) = server.zones.load().get(&origin).cloned() else {
+        let Some(zone) = self.zones.load().get(&origin).cloned() else {
             return reply(rcode::NOTAUTH, signer);
         };
         if !self.settings.policy.covers(&origin) {
@@ -557,7 +559,7 @@ impl Updater {
         let state = self.zone_state(&origin);
         let mut state = state.lock().await;
         // The version to change is the current one, under the lock.
-        let Some(zone) = server.zones.load().get(&origin).cloned() else {
+        let Some(zone) = self.zones.load().get(&origin).cloned() else {
             return reply(rcode::NOTAUTH, signer);
         };
         let allowed = |owner: &[u8], rtype: u16| rules.iter().any(|r| r.allows(owner, rtype));
@@ -591,7 +593,7 @@ impl Updater {
             changes,
         };
         if self
-            .commit(&server, &mut state, &origin, entry, new_zone)
+            .commit(&mut state, &origin, entry, new_zone)
             .await
             .is_err()
         {
@@ -631,7 +633,7 @@ impl Updater {
         };
         let room = signed.as_ref().map_or(0, |s| tsig_room(s));
         let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
-        let zones = server.zones.load();
+        let zones = self.zones.load();
         let inner = Request {
             packet: &packet,
             client: request.client,
@@ -662,7 +664,7 @@ impl SlowHandler for Updater {
     fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
         Box::pin(async move {
             if opcode_of(&request.packet) == Some(opcode::UPDATE) {
-                self.update(server, request).await
+                self.update(request).await
             } else {
                 self.signed_query(&server, &request)
             }
