@@ -14,7 +14,6 @@ use crate::auth::{AnswerKind, Lookup, RRset, ZoneSet};
 use crate::server::{
     reply_limits, Outcome, OwnedRequest, ReplyFuture, Route, Server, SlowHandler, SlowReply,
 };
-use crate::wire::name::is_subdomain;
 use crate::wire::parse_query;
 use crate::wire::writer::{wire_name_len, Owner, ReplyHeader, ResponseWriter, Section};
 use crate::wire::{rcode, types};
@@ -109,10 +108,8 @@ fn our_delegation(zones: &ZoneSet, qname: &[u8], qtype: u16) -> Option<(TtlRRset
     let mut glue: Vec<TtlRRset> = Vec::new();
     for target in ns.additional_targets() {
         let target = target[..wire_name_len(target)].to_ascii_lowercase();
-        // Addresses outside the zone are not ours to give (nor to believe).
-        if !is_subdomain(&target, &zone.origin) {
-            continue;
-        }
+        // Only this zone's addresses (as in our referral): a name outside it is
+        // not found here, though another of our zones may hold it.
         let Some(addresses) = zone.node(&target) else {
             continue;
         };
@@ -140,7 +137,7 @@ fn cached(owner: &[u8], set: &RRset) -> TtlRRset {
             rdata: set.data.as_slice().into(),
             sigs: Box::default(),
         },
-        // RFC 2181 8: a TTL with the top bit set is 0, as for an upstream reply.
+        // As for an upstream reply: no TTL above 2^31 - 1 (RFC 2181 8).
         ttl: set.ttl.min(0x7FFF_FFFF),
     }
 }
