@@ -320,6 +320,14 @@ impl Cache {
         }
     }
 
+    /// The rank live data of `name`/`rtype` was cached at, for tests.
+    #[cfg(test)]
+    pub(crate) fn rank(&self, name: &[u8], rtype: u16) -> Option<Rank> {
+        let mut buf = [0u8; NAME_BUF_BYTES + 2];
+        let entry = self.map.get(key_into(name, rtype, &mut buf))?;
+        (entry.expires > self.now()).then_some(entry.rank)
+    }
+
     /// Caches an RRset for `ttl` seconds at `rank`.
     pub fn insert_rrset(&self, rrset: CachedRRset, ttl: u32, rank: Rank) {
         let ttl = ttl.clamp(self.ttl.min, self.ttl.max.max(self.ttl.min));

@@ -171,3 +171,6 @@ fn write_resolution(
     }
     false
 }
+
+#[cfg(test)]
+mod tests;
