@@ -222,6 +222,12 @@ impl Cache {
         self.epoch.elapsed().as_millis() as u64 + self.skew.load(Ordering::Relaxed) as u64 * 1_000
     }
 
+    /// Pretends `secs` more seconds have passed, for tests.
+    #[cfg(test)]
+    pub(crate) fn advance(&self, secs: usize) {
+        self.skew.fetch_add(secs, Ordering::Relaxed);
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.map.len()
