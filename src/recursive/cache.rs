@@ -222,6 +222,12 @@ impl Cache {
         self.epoch.elapsed().as_millis() as u64 + self.skew.load(Ordering::Relaxed) as u64 * 1_000
     }
 
+    /// Pretends `secs` more seconds have passed, for tests.
+    #[cfg(test)]
+    pub(crate) fn advance(&self, secs: usize) {
+        self.skew.fetch_add(secs, Ordering::Relaxed);
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.map.len()
@@ -318,6 +324,14 @@ impl Cache {
             self.bytes
                 .fetch_sub(entry_bytes(key, &entry.data), Ordering::Relaxed);
         }
+    }
+
+    /// The rank live data of `name`/`rtype` was cached at, for tests.
+    #[cfg(test)]
+    pub(crate) fn rank(&self, name: &[u8], rtype: u16) -> Option<Rank> {
+        let mut buf = [0u8; NAME_BUF_BYTES + 2];
+        let entry = self.map.get(key_into(name, rtype, &mut buf))?;
+        (entry.expires > self.now()).then_some(entry.rank)
     }
 
     /// Caches an RRset for `ttl` seconds at `rank`.

@@ -6,25 +6,23 @@
 
 use std::sync::Arc;
 
-use super::cache::Rank;
+use super::cache::{CachedRRset, Rank};
 use super::iterator::Resolution;
-use super::scrub::{classify, Classified};
+use super::scrub::TtlRRset;
 use super::Resolver;
-use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
-use crate::server::{
-    reply_limits, respond, ReplyFuture, Response, Scratch, Server, SlowHandler, MAX_MESSAGE_BYTES,
-};
-use crate::wire::message::Message;
+use crate::auth::{Lookup, RRset, ZoneSet};
+use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Route, SlowReply};
+use crate::server::{reply_limits, ReplyFuture, Server, SlowHandler};
 use crate::wire::parse_query;
-use crate::wire::rcode;
-use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
+use crate::wire::writer::{wire_name_len, Owner, ReplyHeader, ResponseWriter, Section};
+use crate::wire::{rcode, types};
 
 impl SlowHandler for Resolver {
     fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
         Box::pin(async move {
             let query = parse_query(&request.packet).ok()?;
             let qname = query.qname.to_ascii_lowercase();
-            self.learn_our_delegation(&server, &request, &qname, query.qtype);
+            self.learn_our_delegation(&server.zones.load(), &qname, query.qtype);
             let result = self.resolve(&qname, query.qtype).await;
             if let Err(e) = &result {
                 tracing::debug!(name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
@@ -84,44 +82,62 @@ impl SlowHandler for Resolver {
 impl Resolver {
     /// When `qname` is below a delegation in one of our zones, caches that
     /// delegation (NS and glue, as our zone has them) so the walk starts there.
-    fn learn_our_delegation(
-        &self,
-        server: &Server,
-        request: &OwnedRequest,
-        qname: &[u8],
-        qtype: u16,
-    ) {
-        let zones = server.zones.load();
-        let Some(zone) = zones.find(qname, qtype) else {
+    fn learn_our_delegation(&self, zones: &ZoneSet, qname: &[u8], qtype: u16) {
+        let Some((ns, glue)) = our_delegation(zones, qname, qtype) else {
             return;
         };
-        // Our own answer to the question without RD: the referral.
-        let mut packet = request.packet.clone();
-        if let Some(flags) = packet.get_mut(2) {
-            *flags &= !0x01;
+        for g in glue {
+            self.cache.insert_rrset(g.rrset, g.ttl, Rank::Glue);
         }
-        let mut out = vec![0u8; MAX_MESSAGE_BYTES];
-        let mut scratch = Box::<Scratch>::default();
-        let ours = Request {
-            packet: &packet,
-            client: request.client,
-            transport: Transport::Tcp,
+        self.cache.insert_rrset(ns.rrset, ns.ttl, Rank::Referral);
+    }
+}
+
+/// The delegation one of our zones holds for `qname` (lowercase) / `qtype`, as our
+/// referral gives it (RFC 1034 4.3.2 step 3b): the cut's NS RRset, and the A and
+/// AAAA RRsets the zone has for its NS names, each with the zone's TTL. `None` when
+/// the name is not ours, not below a cut, or its zone has expired (answered
+/// SERVFAIL, so nothing to learn).
+fn our_delegation(zones: &ZoneSet, qname: &[u8], qtype: u16) -> Option<(TtlRRset, Vec<TtlRRset>)> {
+    let zone = zones.find(qname, qtype).filter(|z| !z.expired)?;
+    let Lookup::Delegation(cut, node) = zone.lookup(qname, qtype) else {
+        return None;
+    };
+    let ns = node.rrset(types::NS)?;
+    let mut glue: Vec<TtlRRset> = Vec::new();
+    for target in ns.additional_targets() {
+        let target = target[..wire_name_len(target)].to_ascii_lowercase();
+        // Only this zone's addresses (as in our referral): a name outside it is
+        // not found here, though another of our zones may hold it.
+        let Some(addresses) = zone.node(&target) else {
+            continue;
         };
-        let Response::Reply { len, .. } = respond(server, &zones, &ours, &mut scratch, &mut out)
-        else {
-            return;
-        };
-        let Some(Ok(message)) = out.get(..len).map(Message::parse) else {
-            return;
-        };
-        if let Classified::Referral { ns, glue, .. } =
-            classify(&message, &zone.origin, qname, qtype)
-        {
-            for g in glue {
-                self.cache.insert_rrset(g.rrset, g.ttl, Rank::Glue);
+        for rtype in [types::A, types::AAAA] {
+            let Some(set) = addresses.rrset(rtype) else {
+                continue;
+            };
+            if !glue
+                .iter()
+                .any(|g| g.rrset.owner.as_ref() == target && g.rrset.rtype == rtype)
+            {
+                glue.push(cached(&target, set));
             }
-            self.cache.insert_rrset(ns.rrset, ns.ttl, Rank::Referral);
         }
+    }
+    Some((cached(cut, ns), glue))
+}
+
+/// A zone's RRset at `owner` (lowercase), as the cache keeps it, with its TTL.
+fn cached(owner: &[u8], set: &RRset) -> TtlRRset {
+    TtlRRset {
+        rrset: CachedRRset {
+            owner: owner.into(),
+            rtype: set.rtype,
+            rdata: set.data.as_slice().into(),
+            sigs: Box::default(),
+        },
+        // As for an upstream reply: no TTL above 2^31 - 1 (RFC 2181 8).
+        ttl: set.ttl.min(0x7FFF_FFFF),
     }
 }
 
@@ -154,3 +170,6 @@ fn write_resolution(
     }
     false
 }
+
+#[cfg(test)]
+mod tests;

@@ -285,3 +285,6 @@ impl Resolver {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;
