@@ -229,7 +229,8 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             config.update.state_dir.clone(),
             config.update.journal_keep,
             config.update.keys.clone(),
-            Some(updater.clone()),
+            shared_zones.clone(),
+            metrics.clone(),
         )
         .with_notifier(notifier.clone())
         .with_catalog_producer(updater.clone()),
@@ -260,21 +261,24 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     server.metrics = metrics;
     server.slow.transfers = config.transfers.clone();
     server.slow.journal_dir = Some(config.update.state_dir.clone());
+    // UPDATE (refused for secondary zones), NOTIFY from the primaries, signed
+    // queries answered by the server with the keys.
     server.slow.update = Some(updater.clone());
     if !secondaries.is_empty() {
-        // NOTIFY from the primaries; UPDATE refused for secondary zones.
-        server.slow.update = Some(secondaries.clone());
         server.slow.notify = Some(secondaries.clone());
     }
     if !config.update.keys.is_empty() {
-        server.slow.signed = Some(updater.clone());
+        server.slow.signed = Some(config.update.keys.clone());
     }
     let mut resolver_for_metrics = None;
     if let Some(resolver_config) = &config.resolver {
-        let resolver = Arc::new(Resolver::new(
-            resolver_config.hints.clone(),
-            resolver_config.settings.clone(),
-        ));
+        let resolver = Arc::new(
+            Resolver::new(
+                resolver_config.hints.clone(),
+                resolver_config.settings.clone(),
+            )
+            .with_zones(shared_zones.clone(), config.udp_max_payload),
+        );
         server.slow.recursive = Some(resolver.clone());
         server.slow.cached = Some(resolver.clone());
         resolver_for_metrics = Some(resolver.clone());
@@ -316,7 +320,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             notifier.notify(zone);
         }
     }
-    secondaries.start(runtime.handle(), server.clone());
+    secondaries.start(runtime.handle());
     if let Some(listener) = metrics_listener {
         let state_dir = Some(config.update.state_dir.clone());
         let exporter = Arc::new(Exporter::new(

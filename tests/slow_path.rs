@@ -26,11 +26,7 @@ struct SlowEcho {
 }
 
 impl SlowHandler for SlowEcho {
-    fn handle(
-        self: Arc<Self>,
-        _server: Arc<zonal::server::Server>,
-        request: OwnedRequest,
-    ) -> ReplyFuture {
+    fn handle(self: Arc<Self>, request: OwnedRequest) -> ReplyFuture {
         if let Ok(mut seen) = self.seen.lock() {
             seen.push((request.client, request.transport));
         }

@@ -11,23 +11,26 @@ use super::iterator::Resolution;
 use super::scrub::TtlRRset;
 use super::Resolver;
 use crate::auth::{Lookup, RRset, ZoneSet};
-use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Route, SlowReply};
-use crate::server::{reply_limits, ReplyFuture, Server, SlowHandler};
+use crate::exchange::{
+    reply_limits, AnswerKind, Outcome, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply,
+};
 use crate::wire::parse_query;
 use crate::wire::writer::{wire_name_len, Owner, ReplyHeader, ResponseWriter, Section};
 use crate::wire::{rcode, types};
 
 impl SlowHandler for Resolver {
-    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
+    fn handle(self: Arc<Self>, request: OwnedRequest) -> ReplyFuture {
         Box::pin(async move {
             let query = parse_query(&request.packet).ok()?;
             let qname = query.qname.to_ascii_lowercase();
-            self.learn_our_delegation(&server.zones.load(), &qname, query.qtype);
+            if let Some(zones) = &self.zones {
+                self.learn_our_delegation(&zones.load(), &qname, query.qtype);
+            }
             let result = self.resolve(&qname, query.qtype).await;
             if let Err(e) = &result {
                 tracing::debug!(name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
             }
-            let (max_size, opt) = reply_limits(&server, request.transport, &query);
+            let (max_size, opt) = reply_limits(self.udp_max_payload, request.transport, &query);
             let mut out = vec![0u8; max_size];
             let mut writer = ResponseWriter::new(&mut out, max_size, opt);
             let mut header = ReplyHeader {

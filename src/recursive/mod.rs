@@ -28,6 +28,7 @@ use iterator::{Budget, Resolution, ResolveError};
 use scrub::Classified;
 use selection::ServerStats;
 
+use crate::auth::SharedZones;
 use crate::wire::{rcode, types};
 
 /// Longest CNAME chain followed for one question.
@@ -119,6 +120,11 @@ pub struct Resolver {
     in_flight: DashMap<(Vec<u8>, u16), InFlight, foldhash::fast::RandomState>,
     /// Where prefetch jobs go, once [`Resolver::start_prefetch`] has run.
     prefetch_jobs: OnceLock<UnboundedSender<(Vec<u8>, u16)>>,
+    /// Our own zones: a question below one of their delegations starts its walk
+    /// at that delegation (see [`Resolver::with_zones`]).
+    zones: Option<Arc<SharedZones>>,
+    /// Our EDNS UDP payload size, for the size of the replies to clients.
+    udp_max_payload: u16,
 }
 
 impl Resolver {
@@ -134,6 +140,19 @@ impl Resolver {
             settings,
             in_flight: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             prefetch_jobs: OnceLock::new(),
+            zones: None,
+            udp_max_payload: 1232,
+        }
+    }
+
+    /// The resolver, also knowing the zones we serve (`zones`) — a question below
+    /// a delegation in one of them is followed from that delegation — and replying
+    /// to clients within our EDNS payload size `udp_max_payload`.
+    pub fn with_zones(self, zones: Arc<SharedZones>, udp_max_payload: u16) -> Resolver {
+        Resolver {
+            zones: Some(zones),
+            udp_max_payload,
+            ..self
         }
     }
 

@@ -11,13 +11,15 @@
 pub mod chaos;
 pub mod query_log;
 pub(crate) mod route;
+mod signed;
 pub(crate) mod slow;
 
 pub use crate::exchange::{
-    CachedAnswers, ClientAcl, Outcome, OwnedRequest, Request, Route, SlowReply, Transport,
+    reply_limits, CachedAnswers, ClientAcl, Outcome, OwnedRequest, ReplyFuture, Request, Route,
+    SlowHandler, SlowReply, Transport,
 };
-pub use route::{reply_limits, respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
-pub use slow::{ReplyFuture, SlowHandler, SlowPaths, MAX_DEFERRED_IN_FLIGHT, SLOW_PATH_DEADLINE};
+pub use route::{respond, Response, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
+pub use slow::{SlowPaths, MAX_DEFERRED_IN_FLIGHT, SLOW_PATH_DEADLINE};
 
 use crate::auth::ZoneSet;
 use crate::wire::name::NAME_BUF_BYTES;

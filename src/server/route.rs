@@ -14,14 +14,13 @@
 use super::chaos;
 use super::{Scratch, Server};
 use crate::auth::{answer, ZoneSet};
-use crate::exchange::{AnswerFlags, AnswerKind};
+use crate::exchange::{reply_limits, AnswerFlags, AnswerKind};
 use crate::exchange::{Outcome, Request, Route, Transport};
 use crate::wire::header::{class, error_header, opcode, opcode_of, HEADER_BYTES};
 use crate::wire::name::lowercase_into;
-use crate::wire::query::QueryView;
 use crate::wire::rcode;
 use crate::wire::types;
-use crate::wire::writer::{Owner, ReplyHeader, ReplyOpt, ResponseWriter, Section};
+use crate::wire::writer::{Owner, ReplyHeader, ResponseWriter, Section};
 use crate::wire::{parse_query, QueryError};
 
 pub use crate::wire::header::{MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
@@ -81,10 +80,10 @@ pub fn respond<'z>(
         return Response::Defer(route);
     }
     let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == class::IN;
-    if query.tsig && !transfer && server.slow.handler(Route::Signed).is_some() {
+    if query.tsig && !transfer && server.slow.signed.is_some() {
         return Response::Defer(Route::Signed);
     }
-    let (max_size, opt) = reply_limits(server, request.transport, &query);
+    let (max_size, opt) = reply_limits(server.options.udp_max_payload, request.transport, &query);
     let mut writer = ResponseWriter::new(out, max_size, opt);
     let mut header = ReplyHeader {
         id: query.id,
@@ -237,29 +236,6 @@ pub fn respond<'z>(
     finish(writer, header, outcome)
 }
 
-/// How long a reply to `query` may be, and the OPT record it carries (when the
-/// query had one).
-pub fn reply_limits(
-    server: &Server,
-    transport: Transport,
-    query: &QueryView<'_>,
-) -> (usize, Option<ReplyOpt>) {
-    let max_size = match (transport, query.edns) {
-        (Transport::Tcp, _) => MAX_MESSAGE_BYTES,
-        // RFC 6891 6.2.5: a payload below 512 is taken as 512.
-        (Transport::Udp, Some(edns)) => {
-            usize::from(edns.udp_payload.min(server.options.udp_max_payload))
-                .max(MIN_UDP_PAYLOAD_BYTES)
-        }
-        (Transport::Udp, None) => MIN_UDP_PAYLOAD_BYTES,
-    };
-    let opt = query.edns.map(|edns| ReplyOpt {
-        udp_payload: server.options.udp_max_payload,
-        dnssec_ok: edns.dnssec_ok,
-    });
-    (max_size, opt)
-}
-
 /// The flags of a refused question.
 fn refused() -> AnswerFlags {
     AnswerFlags {
@@ -393,7 +369,7 @@ mod tests {
 
     struct Never;
     impl SlowHandler for Never {
-        fn handle(self: Arc<Self>, _: Arc<Server>, _: OwnedRequest) -> ReplyFuture {
+        fn handle(self: Arc<Self>, _: OwnedRequest) -> ReplyFuture {
             Box::pin(async { None })
         }
     }

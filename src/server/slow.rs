@@ -9,31 +9,19 @@
 //! (more are dropped, as a full socket buffer would drop them), and each gets
 //! [`SLOW_PATH_DEADLINE`] before it is given up without a reply.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Server;
-use crate::exchange::{CachedAnswers, ClientAcl, OwnedRequest, Route, SlowReply};
+use crate::exchange::{CachedAnswers, ClientAcl, OwnedRequest, Route, SlowHandler, SlowReply};
+use crate::tsig::KeyRing;
 
 /// Most deferred requests waiting for their slow path at once.
 pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
 /// Longest a slow path may take before the request is given up, unanswered.
 pub const SLOW_PATH_DEADLINE: Duration = Duration::from_secs(20);
-
-/// The future a slow handler returns: its reply, or `None` for no reply at all.
-pub type ReplyFuture = Pin<Box<dyn Future<Output = Option<SlowReply>> + Send>>;
-
-/// Something that answers requests of one route on the async runtime.
-pub trait SlowHandler: Send + Sync {
-    /// Answers `request` for `server` (whose zones it may read and replace); the
-    /// reply goes back to the client on the transport it came by, as it is: over UDP
-    /// it must fit the client's payload size (TC set otherwise).
-    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture;
-}
 
 /// The handlers of the slow routes; a route without one is answered at once
 /// (REFUSED for recursion, NOTIMP for UPDATE and NOTIFY).
@@ -54,9 +42,10 @@ pub struct SlowPaths {
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
     pub notify: Option<Arc<dyn SlowHandler>>,
-    /// Signed queries (TSIG), for [`Route::Signed`]; without one, the signature of a
-    /// query is not looked at.
-    pub signed: Option<Arc<dyn SlowHandler>>,
+    /// The keys signed queries (TSIG, [`Route::Signed`]) are checked with and
+    /// their replies signed with, by the server itself; with none, the signature
+    /// of a query is not looked at.
+    pub signed: Option<KeyRing>,
     /// One permit per deferred request waiting.
     in_flight: Arc<Semaphore>,
 }
@@ -95,8 +84,7 @@ impl SlowPaths {
             Route::Recursive => self.recursive.as_ref(),
             Route::Update => self.update.as_ref(),
             Route::Notify => self.notify.as_ref(),
-            Route::Signed => self.signed.as_ref(),
-            Route::Authoritative | Route::Chaos | Route::Transfer => None,
+            Route::Signed | Route::Authoritative | Route::Chaos | Route::Transfer => None,
         }
     }
 
@@ -126,9 +114,13 @@ impl SlowPaths {
         route: Route,
         request: OwnedRequest,
     ) -> Option<SlowReply> {
+        if route == Route::Signed {
+            let keys = self.signed.as_ref()?;
+            return super::signed::answer(server, keys, &request);
+        }
         let handler = self.handler(route)?.clone();
         let client = request.client;
-        let reply = handler.handle(server.clone(), request);
+        let reply = handler.handle(request);
         match tokio::time::timeout(SLOW_PATH_DEADLINE, reply).await {
             Ok(reply) => reply,
             Err(_) => {

@@ -42,20 +42,18 @@ use std::time::{Duration, SystemTime};
 use super::catalog::{read_catalog, Members};
 use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
 use super::notifier::Notifier;
-use crate::auth::Zone;
+use crate::auth::{SharedZones, Zone};
 use crate::exchange::reply::{reply_head, slow_reply, tsig_failure_reply};
-use crate::exchange::{AnswerKind, OwnedRequest, Route, SlowReply};
+use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::is_newer;
 use crate::journal::state::StatePaths;
 use crate::journal::{Entry, Journal};
-use crate::metrics::unix_now;
-use crate::server::{ReplyFuture, Server, SlowHandler};
+use crate::metrics::{unix_now, Metrics};
 use crate::tsig::keys::{KeyRing, TsigKey};
 use crate::tsig::{self, TsigCheck};
 use crate::update::updater::Updater;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
-use crate::wire::query::opcode;
 use crate::wire::rcode;
 use crate::zonefile::{load_zone, write_zone_file};
 
@@ -157,8 +155,8 @@ impl Tracked {
     }
 }
 
-/// Every secondary zone, and the handler of NOTIFY (and of UPDATE, refused for
-/// these zones and handed on for the others). See the module doc.
+/// Every secondary zone, and the handler of NOTIFY (an UPDATE to a secondary
+/// zone is refused by the updater). See the module doc.
 pub struct Secondaries {
     /// By origin: the configured zones, and the members of catalogs as they come
     /// and go.
@@ -167,10 +165,12 @@ pub struct Secondaries {
     state_dir: PathBuf,
     /// Changes kept in a copy's journal.
     journal_keep: usize,
-    /// The keys a signed NOTIFY or UPDATE is checked against.
+    /// The keys a signed NOTIFY is checked against.
     keys: KeyRing,
-    /// The UPDATE handler of the other zones.
-    updates: Option<Arc<dyn SlowHandler>>,
+    /// The zones served, where each new copy is swapped in.
+    served: Arc<SharedZones>,
+    /// Counters of transfers and loads.
+    metrics: Arc<Metrics>,
     /// Tells our own secondaries when a copy changes.
     notifier: Arc<Notifier>,
     /// Makes our own catalog again when members come or go (when we produce one).
@@ -201,13 +201,14 @@ impl Secondaries {
     }
 
     /// The secondary zones `zones`, saved in `state_dir` with the last
-    /// `journal_keep` changes; `updates` takes the UPDATEs of other zones.
+    /// `journal_keep` changes, served in `served`, counted in `metrics`.
     pub fn new(
         zones: Vec<SecondaryZone>,
         state_dir: PathBuf,
         journal_keep: usize,
         keys: KeyRing,
-        updates: Option<Arc<dyn SlowHandler>>,
+        served: Arc<SharedZones>,
+        metrics: Arc<Metrics>,
     ) -> Secondaries {
         let zones = zones
             .into_iter()
@@ -221,7 +222,8 @@ impl Secondaries {
             state_dir,
             journal_keep,
             keys,
-            updates,
+            served,
+            metrics,
             notifier: Arc::default(),
             producer: None,
         }
@@ -320,23 +322,23 @@ impl Secondaries {
     }
 
     /// Starts every zone's task on `runtime`.
-    pub fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle, server: Arc<Server>) {
+    pub fn start(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
         let tracked: Vec<Arc<Tracked>> = self
             .zones
             .read()
             .map(|z| z.values().cloned().collect())
             .unwrap_or_default();
         for tracked in tracked {
-            runtime.spawn(self.clone().run(tracked, server.clone()));
+            runtime.spawn(self.clone().run(tracked));
         }
     }
 
     /// Brings the members of `catalog` in line with the version of it served:
     /// members added (their tasks started), dropped, reset. See the module doc.
-    fn interpret(self: &Arc<Self>, catalog: &Tracked, server: &Arc<Server>) {
+    fn interpret(self: &Arc<Self>, catalog: &Tracked) {
         let origin = catalog.zone.origin.as_slice();
         let name = to_presentation(origin);
-        let Some(zone) = server.zones.load().get(origin).cloned() else {
+        let Some(zone) = self.served.load().get(origin).cloned() else {
             return;
         };
         let listed = match read_catalog(&zone) {
@@ -387,7 +389,7 @@ impl Secondaries {
                     }
                 }
             }
-            let set = server.zones.load();
+            let set = self.served.load();
             for (member, id) in &listed {
                 if zones.get(member).is_some_and(|t| t.is_member_of(origin)) {
                     continue;
@@ -403,12 +405,12 @@ impl Secondaries {
         for member in &dropped {
             tracing::info!(catalog = %name, zone = %to_presentation(member),
                 "catalog member gone: zone no longer served, its copy set aside");
-            server.zones.rcu(|set| set.without_zone(member));
+            self.served.rcu(|set| set.without_zone(member));
             let paths = StatePaths::new(&self.state_dir, member);
             tokio::task::spawn_blocking(move || set_aside(&paths));
         }
         for tracked in &started {
-            tokio::spawn(self.clone().run(tracked.clone(), server.clone()));
+            tokio::spawn(self.clone().run(tracked.clone()));
         }
         tracing::info!(catalog = %name, serial = zone.serial(), members = listed.len(),
             added = started.len(), removed = dropped.len(), "catalog zone read");
@@ -421,7 +423,7 @@ impl Secondaries {
 
     /// One zone's task: refresh, then wait for a timer or a NOTIFY; until the zone
     /// is dropped (a catalog member no longer listed).
-    async fn run(self: Arc<Self>, tracked: Arc<Tracked>, server: Arc<Server>) {
+    async fn run(self: Arc<Self>, tracked: Arc<Tracked>) {
         let origin = tracked.zone.origin.as_slice();
         let mut contact = tracked.restored_contact.lock().ok().and_then(|c| *c);
         // The serial of the catalog version last read (a catalog only).
@@ -431,21 +433,21 @@ impl Secondaries {
                 return;
             }
             let refreshed = tokio::select! {
-                refreshed = self.refresh(&tracked, &server) => refreshed,
+                refreshed = self.refresh(&tracked) => refreshed,
                 _ = tracked.stop.notified() => return,
             };
             if tracked.zone.catalog {
-                let serial = server.zones.load().get(origin).map(|z| z.serial());
+                let serial = self.served.load().get(origin).map(|z| z.serial());
                 if serial.is_some() && serial != interpreted {
                     interpreted = serial;
-                    self.interpret(&tracked, &server);
+                    self.interpret(&tracked);
                 }
             }
             let now = SystemTime::now();
             if refreshed {
                 contact = Some(now);
             }
-            let current = server.zones.load().get(origin).cloned();
+            let current = self.served.load().get(origin).cloned();
             let timers = current.as_deref().and_then(Timers::of);
             let mut wait = match (refreshed, timers) {
                 (true, Some(t)) => t.refresh,
@@ -455,7 +457,7 @@ impl Secondaries {
             if let Some(zone) = &current {
                 let expired = is_expired(zone, contact, now);
                 if expired != zone.expired {
-                    set_expired(&server, origin, expired);
+                    self.set_expired(origin, expired);
                 }
                 // Awake when the copy expires, to stop answering from it on time.
                 if let (false, Some(t), Some(c)) = (expired, timers, contact) {
@@ -468,9 +470,9 @@ impl Secondaries {
                 _ = tracked.notified.notified() => {}
                 _ = tracked.stop.notified() => return,
             }
-            if let Some(zone) = server.zones.load().get(origin) {
+            if let Some(zone) = self.served.load().get(origin) {
                 if !zone.expired && is_expired(zone, contact, SystemTime::now()) {
-                    set_expired(&server, origin, true);
+                    self.set_expired(origin, true);
                 }
             }
         }
@@ -478,12 +480,12 @@ impl Secondaries {
 
     /// Asks the primaries in turn until one answers; whether one did (with our
     /// serial, or a zone we took).
-    async fn refresh(&self, tracked: &Tracked, server: &Server) -> bool {
+    async fn refresh(&self, tracked: &Tracked) -> bool {
         let zone = &tracked.zone;
         let origin = zone.origin.as_slice();
         let name = to_presentation(origin);
         for primary in &zone.primaries {
-            let current = server.zones.load().get(origin).cloned();
+            let current = self.served.load().get(origin).cloned();
             // A reset member is taken whole, whatever its serial.
             let ours = current
                 .as_deref()
@@ -493,25 +495,25 @@ impl Secondaries {
                     tracing::debug!(zone = %name, %primary, "secondary zone is current");
                     if let Some(zone) = current {
                         if zone.expired {
-                            set_expired(server, origin, false);
+                            self.set_expired(origin, false);
                         }
                         self.touch(zone).await;
                     }
                     return true;
                 }
                 Ok((Transferred::Full(new), result)) => {
-                    self.take(tracked, server, primary, new, None, result).await;
+                    self.take(tracked, primary, new, None, result).await;
                     return true;
                 }
                 Ok((Transferred::Incremental(new, entries), result)) => {
-                    self.take(tracked, server, primary, new, Some(entries), result)
+                    self.take(tracked, primary, new, Some(entries), result)
                         .await;
                     return true;
                 }
                 Err(e) => {
                     tracing::warn!(zone = %name, %primary, error = %e,
                         "secondary zone not refreshed from this primary: the copy served stays");
-                    server.metrics.transfer_in(origin, e.label());
+                    self.metrics.transfer_in(origin, e.label());
                 }
             }
         }
@@ -523,7 +525,6 @@ impl Secondaries {
     async fn take(
         &self,
         tracked: &Tracked,
-        server: &Server,
         primary: &SocketAddr,
         mut new: Zone,
         history: Option<Vec<Entry>>,
@@ -532,14 +533,14 @@ impl Secondaries {
         let origin = new.origin.clone();
         tracing::info!(zone = %to_presentation(&origin), %primary, how, serial = new.serial(),
             records = new.record_count, "secondary zone transferred");
-        server.metrics.transfer_in(&origin, how);
-        server.metrics.zone_loaded(&origin, unix_now());
+        self.metrics.transfer_in(&origin, how);
+        self.metrics.zone_loaded(&origin, unix_now());
         new.expired = false;
         new.secondary = true;
         let new = Arc::new(new);
         // Never served again once dropped: checked in the swap, which a drop
         // (flag set, then the zone taken out) retries after.
-        let before = server.zones.rcu(|set| {
+        let before = self.served.rcu(|set| {
             if tracked.removed.load(Ordering::SeqCst) {
                 crate::auth::ZoneSet::clone(set)
             } else {
@@ -616,31 +617,15 @@ impl Secondaries {
         .await;
     }
 
-    /// Answers a NOTIFY, or an UPDATE (refused for a secondary zone, handed on
-    /// otherwise).
-    async fn answer(
-        self: Arc<Self>,
-        server: Arc<Server>,
-        request: OwnedRequest,
-    ) -> Option<SlowReply> {
+    /// Answers a NOTIFY (RFC 1996).
+    async fn answer(self: Arc<Self>, request: OwnedRequest) -> Option<SlowReply> {
         let message = Message::parse(&request.packet).ok()?;
         let origin = message
             .questions
             .first()
             .map(|q| q.name.to_ascii_lowercase());
         let tracked = origin.as_deref().and_then(|o| self.tracked(o));
-        let is_update = message.header.opcode() == opcode::UPDATE;
-        let route = if is_update {
-            Route::Update
-        } else {
-            Route::Notify
-        };
-        if is_update && tracked.is_none() {
-            return match &self.updates {
-                Some(updates) => updates.clone().handle(server, request).await,
-                None => Some(reply(&message, rcode::NOTIMP, None, route)),
-            };
-        }
+        let route = Route::Notify;
         let now = tsig::now();
         let signed = match tsig::check(&message, &self.keys, now) {
             TsigCheck::Failed(failure) => {
@@ -654,11 +639,6 @@ impl Secondaries {
         let name = origin.as_deref().map(to_presentation).unwrap_or_default();
         let client = request.client;
         let code = match tracked {
-            _ if is_update => {
-                tracing::info!(zone = %name, %client,
-                    "update refused: a secondary zone takes its changes from its primaries");
-                rcode::REFUSED
-            }
             None => rcode::NOTAUTH,
             // RFC 1996 3.10: a NOTIFY from one of the zone's primaries.
             Some(t)
@@ -695,8 +675,8 @@ impl Secondaries {
 }
 
 impl SlowHandler for Secondaries {
-    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
-        Box::pin(self.answer(server, request))
+    fn handle(self: Arc<Self>, request: OwnedRequest) -> ReplyFuture {
+        Box::pin(self.answer(request))
     }
 }
 
@@ -796,22 +776,24 @@ fn is_expired(zone: &Zone, contact: Option<SystemTime>, now: SystemTime) -> bool
     }
 }
 
-/// Swaps in the copy of `origin` with its expired flag set to `expired`.
-fn set_expired(server: &Server, origin: &[u8], expired: bool) {
-    if expired {
-        tracing::warn!(zone = %to_presentation(origin),
+impl Secondaries {
+    /// Swaps in the copy of `origin` with its expired flag set to `expired`.
+    fn set_expired(&self, origin: &[u8], expired: bool) {
+        if expired {
+            tracing::warn!(zone = %to_presentation(origin),
             "secondary zone expired: no primary reached within the SOA expire; answering SERVFAIL");
-    } else {
-        tracing::info!(zone = %to_presentation(origin), "secondary zone no longer expired");
-    }
-    server.zones.rcu(|set| match set.get(origin) {
-        Some(zone) if zone.expired != expired => {
-            let mut copy = Zone::clone(zone);
-            copy.expired = expired;
-            set.with_zone(Arc::new(copy))
+        } else {
+            tracing::info!(zone = %to_presentation(origin), "secondary zone no longer expired");
         }
-        _ => crate::auth::ZoneSet::clone(set),
-    });
+        self.served.rcu(|set| match set.get(origin) {
+            Some(zone) if zone.expired != expired => {
+                let mut copy = Zone::clone(zone);
+                copy.expired = expired;
+                set.with_zone(Arc::new(copy))
+            }
+            _ => crate::auth::ZoneSet::clone(set),
+        });
+    }
 }
 
 /// A reply to `message` with `code` (AA when it succeeds), signed when the request
@@ -876,13 +858,13 @@ mod tests {
     fn a_reply_is_a_response_with_aa_when_it_succeeds() {
         let mut query = Vec::new();
         let mut q = crate::wire::OutgoingQuery::new(b"\x01z\x00", 6);
-        q.opcode = opcode::NOTIFY;
+        q.opcode = crate::wire::header::opcode::NOTIFY;
         crate::wire::encode_query(&q, &mut query);
         let message = Message::parse(&query).unwrap();
         let ok = reply(&message, rcode::NOERROR, None, Route::Notify);
         let head = Message::parse(&ok.message).unwrap().header;
         assert!(head.is_response());
-        assert_eq!(head.opcode(), opcode::NOTIFY);
+        assert_eq!(head.opcode(), crate::wire::header::opcode::NOTIFY);
         assert_eq!(head.flags & 0x0400, 0x0400);
         let refused = reply(&message, rcode::REFUSED, None, Route::Notify);
         let head = Message::parse(&refused.message).unwrap().header;

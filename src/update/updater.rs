@@ -20,22 +20,19 @@ use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
 use crate::auth::{Denial, SharedZones, Zone};
 use crate::exchange::reply::{header_reply, reply_head, slow_reply, tsig_failure_reply};
-use crate::exchange::{AnswerKind, Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
+use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
     file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
 };
 use crate::journal::{Entry, Journal};
-use crate::server::{respond, ReplyFuture, Response, Scratch, Server, SlowHandler};
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::catalog::CatalogProducer;
 use crate::transfer::notifier::Notifier;
 use crate::tsig::keys::KeyRing;
 use crate::tsig::{self, SignedRequest, TsigCheck};
-use crate::wire::header::{
-    class, opcode, opcode_of, HEADER_BYTES, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES,
-};
+use crate::wire::header::class;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::{rcode, types};
@@ -521,6 +518,11 @@ impl Updater {
         let Some(zone) = self.zones.load().get(&origin).cloned() else {
             return reply(rcode::NOTAUTH, signer);
         };
+        if zone.secondary {
+            tracing::info!(zone = %shown, %client,
+                "update refused: a secondary zone takes its changes from its primaries");
+            return reply(rcode::REFUSED, signer);
+        }
         if !self.settings.policy.covers(&origin) {
             tracing::info!(zone = %shown, %client, "update refused: no update policy for the zone");
             return reply(rcode::REFUSED, signer);
@@ -602,73 +604,12 @@ impl Updater {
         tracing::info!(zone = %shown, %client, key = %signed.key.display_name(), serial = applied.serial, "update applied");
         reply(rcode::NOERROR, signer)
     }
-
-    /// A query signed with TSIG: checked, answered from the zones, signed.
-    fn signed_query(&self, server: &Server, request: &OwnedRequest) -> Option<SlowReply> {
-        let now = tsig::now();
-        let Ok(message) = Message::parse(&request.packet) else {
-            return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
-        };
-        let signed = match tsig::check(&message, &self.settings.keys, now) {
-            TsigCheck::Failed(failure) => {
-                tracing::debug!(client = %request.client, tsig_error = failure.error, "signed query: TSIG does not check");
-                return Some(tsig_failure_reply(&message, &failure, now));
-            }
-            TsigCheck::Unsigned => None,
-            TsigCheck::Signed(signed) => Some(signed),
-        };
-        // The query as it was before it was signed, answered as any other.
-        let tsig_start = message
-            .additionals
-            .last()
-            .map_or(request.packet.len(), |r| r.start);
-        let mut packet = request.packet.get(..tsig_start)?.to_vec();
-        if signed.is_some() && packet.len() >= HEADER_BYTES {
-            let arcount = u16::from_be_bytes([packet[10], packet[11]]).saturating_sub(1);
-            packet[10..12].copy_from_slice(&arcount.to_be_bytes());
-        }
-        let limit = match request.transport {
-            Transport::Tcp => MAX_MESSAGE_BYTES,
-            Transport::Udp => udp_limit(&message, server.options.udp_max_payload),
-        };
-        let room = signed.as_ref().map_or(0, |s| tsig_room(s));
-        let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
-        let zones = self.zones.load();
-        let inner = Request {
-            packet: &packet,
-            client: request.client,
-            transport: request.transport,
-        };
-        let Response::Reply { len, outcome } =
-            respond(server, &zones, &inner, &mut Scratch::default(), &mut out)
-        else {
-            return None;
-        };
-        out.truncate(len);
-        if let Some(signed) = &signed {
-            tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
-        }
-        Some(SlowReply {
-            message: out,
-            outcome: Outcome {
-                route: Route::Signed,
-                zone: None,
-                ..outcome
-            },
-        })
-    }
 }
 
 impl SlowHandler for Updater {
-    /// UPDATEs and signed queries (the router sends both here).
-    fn handle(self: Arc<Self>, server: Arc<Server>, request: OwnedRequest) -> ReplyFuture {
-        Box::pin(async move {
-            if opcode_of(&request.packet) == Some(opcode::UPDATE) {
-                self.update(request).await
-            } else {
-                self.signed_query(&server, &request)
-            }
-        })
+    /// UPDATEs (the router sends them here).
+    fn handle(self: Arc<Self>, request: OwnedRequest) -> ReplyFuture {
+        Box::pin(async move { self.update(request).await })
     }
 }
 
@@ -715,28 +656,6 @@ fn is_signed_zone(zone: &Zone) -> bool {
     zone.apex().is_some_and(|apex| {
         apex.rrset(types::DNSKEY).is_some() || apex.rrset(types::RRSIG).is_some()
     })
-}
-
-/// The UDP size limit for a reply to `message`: its EDNS size (at least 512) up to
-/// ours, or 512 without EDNS.
-fn udp_limit(message: &Message<'_>, ours: u16) -> usize {
-    message
-        .additionals
-        .iter()
-        .find(|r| r.rtype == types::OPT)
-        .map_or(MIN_UDP_PAYLOAD_BYTES, |opt| {
-            usize::from(opt.class.min(ours)).max(MIN_UDP_PAYLOAD_BYTES)
-        })
-}
-
-/// Bytes the TSIG record of a reply signed with this key takes.
-fn tsig_room(signed: &SignedRequest<'_>) -> usize {
-    signed.key.name.len()
-        + 10
-        + signed.key.algorithm.wire_name().len()
-        + 16
-        + signed.key.algorithm.mac_len()
-        + 6
 }
 
 /// The reply to an UPDATE: the header with `code`, the zone section copied, and a

@@ -1,0 +1,81 @@
+//! Queries signed with TSIG (RFC 8945), answered by the server itself: the
+//! signature checked with the server's keys, the query answered as it was before
+//! it was signed (the TSIG record taken off, ARCOUNT one less), and the reply
+//! signed with the request's key and MAC, with room for the signature kept.
+
+use super::{respond, Response, Scratch, Server};
+use crate::exchange::reply::{header_reply, tsig_failure_reply};
+use crate::exchange::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
+use crate::tsig::{self, KeyRing, TsigCheck};
+use crate::wire::header::{add_to_arcount, HEADER_BYTES, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
+use crate::wire::message::Message;
+use crate::wire::{rcode, types};
+
+/// The signed reply to the signed query `request` (a TSIG failure is answered as
+/// RFC 8945 5.2 says); `None` when the query itself would be deferred.
+pub(crate) fn answer(server: &Server, keys: &KeyRing, request: &OwnedRequest) -> Option<SlowReply> {
+    let now = tsig::now();
+    let Ok(message) = Message::parse(&request.packet) else {
+        return Some(header_reply(&request.packet, rcode::FORMERR, Route::Signed));
+    };
+    let signed = match tsig::check(&message, keys, now) {
+        TsigCheck::Failed(failure) => {
+            tracing::debug!(client = %request.client, tsig_error = failure.error, "signed query: TSIG does not check");
+            let mut failed = tsig_failure_reply(&message, &failure, now);
+            failed.outcome.route = Route::Signed;
+            return Some(failed);
+        }
+        TsigCheck::Unsigned => None,
+        TsigCheck::Signed(signed) => Some(signed),
+    };
+    // The query as it was before it was signed, answered as any other.
+    let tsig_start = message
+        .additionals
+        .last()
+        .map_or(request.packet.len(), |r| r.start);
+    let mut packet = request.packet.get(..tsig_start)?.to_vec();
+    if signed.is_some() {
+        add_to_arcount(&mut packet, -1);
+    }
+    let limit = match request.transport {
+        Transport::Tcp => MAX_MESSAGE_BYTES,
+        Transport::Udp => udp_limit(&message, server.options.udp_max_payload),
+    };
+    let room = signed.as_ref().map_or(0, |s| s.reply_room());
+    let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
+    let zones = server.zones.load();
+    let inner = Request {
+        packet: &packet,
+        client: request.client,
+        transport: request.transport,
+    };
+    let Response::Reply { len, outcome } =
+        respond(server, &zones, &inner, &mut Scratch::default(), &mut out)
+    else {
+        return None;
+    };
+    out.truncate(len);
+    if let Some(signed) = &signed {
+        tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
+    }
+    Some(SlowReply {
+        message: out,
+        outcome: Outcome {
+            route: Route::Signed,
+            zone: None,
+            ..outcome
+        },
+    })
+}
+
+/// The UDP size limit for a reply to `message`: its EDNS size (at least 512) up to
+/// ours, or 512 without EDNS.
+fn udp_limit(message: &Message<'_>, ours: u16) -> usize {
+    message
+        .additionals
+        .iter()
+        .find(|r| r.rtype == types::OPT)
+        .map_or(MIN_UDP_PAYLOAD_BYTES, |opt| {
+            usize::from(opt.class.min(ours)).max(MIN_UDP_PAYLOAD_BYTES)
+        })
+}
