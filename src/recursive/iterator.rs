@@ -544,6 +544,12 @@ impl Resolver {
                 tracing::debug!(%server, "malformed upstream reply");
                 return Ok(None);
             };
+            // A record that does not read as its type says makes the whole reply
+            // suspect: that server failed; nothing of it is cached or passed on.
+            if let Err(e) = message.check_rdata() {
+                tracing::debug!(%server, error = %e, "upstream reply with malformed RDATA");
+                return Ok(None);
+            }
             return Ok(match classify(&message, zone, ask, ask_type) {
                 Classified::Unusable(why) => {
                     tracing::debug!(%server, why, "upstream reply not usable");
