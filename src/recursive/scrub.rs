@@ -215,11 +215,16 @@ pub fn answer_chain(answers: Vec<TtlRRset>, qname: &[u8], qtype: u16) -> Vec<Ttl
                 chain.push(d.clone());
             }
         }
-        let cname = answers
-            .iter()
-            .find(|r| r.rrset.owner.as_ref() == name && r.rrset.rtype == types::CNAME)
-            .cloned()
-            .or_else(|| dname.and_then(|d| synthesize_cname(d, &name)));
+        // Under a DNAME the CNAME is the one made here from the name as asked
+        // (lowercase): the server's copy carries the case it was sent (0x20) in
+        // its target, and may not match the DNAME at all (the substitution is
+        // RFC 6672 2.2's, done here).
+        let cname = dname.and_then(|d| synthesize_cname(d, &name)).or_else(|| {
+            answers
+                .iter()
+                .find(|r| r.rrset.owner.as_ref() == name && r.rrset.rtype == types::CNAME)
+                .cloned()
+        });
         let Some(cname) = cname else {
             return chain;
         };
