@@ -71,7 +71,7 @@ impl Default for ResolverSettings {
             ttl: TtlLimits::default(),
             cache_bytes: 256 << 20,
             qname_minimisation: true,
-            randomize_case: false,
+            randomize_case: true,
             query_localhost: false,
             ipv6_upstreams: true,
             upstream_port: 53,
