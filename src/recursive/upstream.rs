@@ -2,8 +2,8 @@
 //! bound to a port the kernel picks at random, never used for a second query and
 //! closed after this one, so no query's port can be learnt from an earlier one
 //! (RFC 5452 9.1) — with a random ID, EDNS(0) with a 1232-byte payload unless the
-//! server is known not to take it; over TCP when the UDP answer is truncated, when
-//! the question is under attack, or when the caller asks for TCP only. A reply is
+//! server is known not to take it; over TCP when the UDP answer is truncated, or
+//! from the start when the caller asks (its question was under attack). A reply is
 //! taken only from the address and port asked, with the ID and the question sent
 //! (in the exact case sent, so 0x20 randomisation holds); anything else is ignored
 //! and the wait goes on, so a spoofed packet cannot end it. More than
@@ -34,6 +34,8 @@ pub const UPSTREAM_EDNS_PAYLOAD: u16 = 1232;
 const MAX_UDP_REPLY: usize = 4096;
 /// Sockets opened in advance per address family, none of them used yet.
 pub const SPARE_SOCKETS: usize = 16;
+/// Most datagrams read away from a spare before its query is sent.
+const SPARE_DRAIN_MAX: usize = 64;
 /// Replies to one UDP query that do not match it (another ID, another question)
 /// beyond which the query is taken to be under a spoofing attack (as Unbound's
 /// `unwanted-reply-threshold`, per query here).
@@ -265,7 +267,11 @@ async fn udp_exchange(
     // reached the spare before (from anyone: it had sent nothing) is read away.
     socket.connect(server).await?;
     let mut buf = vec![0u8; MAX_UDP_REPLY];
-    while socket.try_recv(&mut buf).is_ok() {}
+    for _ in 0..SPARE_DRAIN_MAX {
+        if socket.try_recv(&mut buf).is_err() {
+            break;
+        }
+    }
     // RFC 5452 9.1: "use an unpredictable query ID for outgoing queries, utilizing
     // the full range available (0-65535)".
     let id: u16 = rand::random();
