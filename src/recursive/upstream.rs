@@ -104,13 +104,15 @@ impl FreshSockets {
 /// queries from the range of available ports"; Linux picks an ephemeral port at
 /// random for a bind to port 0.
 fn open(server: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
-    let local: SocketAddr = match server.ip() {
-        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (domain, local): (Domain, SocketAddr) = match server.ip() {
+        IpAddr::V4(_) => (Domain::IPV4, (Ipv4Addr::UNSPECIFIED, 0).into()),
+        IpAddr::V6(_) => (Domain::IPV6, (Ipv6Addr::UNSPECIFIED, 0).into()),
     };
-    let socket = std::net::UdpSocket::bind(local)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket)
+    // Non-blocking from the start (SOCK_NONBLOCK): one system call fewer per query.
+    let socket = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+    socket.bind(&local.into())?;
+    Ok(socket.into())
 }
 
 /// Why an exchange gave nothing usable.
