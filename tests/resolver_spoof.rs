@@ -310,9 +310,15 @@ impl Hierarchy {
             ),
         )
         .expect("config");
+        let metrics = common::metrics_addr(resolver_addr).to_string();
         let resolver = Zonal::start_at(
             resolver_addr,
-            &["--config", config.to_str().expect("utf-8")],
+            &[
+                "--config",
+                config.to_str().expect("utf-8"),
+                "--metrics",
+                &metrics,
+            ],
         );
         Hierarchy {
             resolver,
@@ -512,7 +518,8 @@ fn a_truncated_reply_over_tcp_is_a_failure() {
 }
 
 /// More than 10 wrong-ID replies to one UDP query: the UDP answer that follows is
-/// not taken, the question is asked again over TCP, and the metrics count it.
+/// not taken, the question is asked again over TCP, and the metrics count it
+/// (`zonal_resolver_unwanted_replies_total`, `zonal_resolver_spoofing_fallbacks_total`).
 #[test]
 fn a_burst_of_unwanted_replies_moves_the_question_to_tcp() {
     let h = Hierarchy::start("");
@@ -524,6 +531,11 @@ fn a_burst_of_unwanted_replies_moves_the_question_to_tcp() {
         "{}",
         h.resolver.stderr()
     );
+    let metrics = common::scrape(common::metrics_addr(h.resolver.addr));
+    let unwanted = metrics.get("zonal_resolver_unwanted_replies_total");
+    assert!(unwanted.is_some_and(|n| *n >= 11.0), "{unwanted:?}");
+    let fallbacks = metrics.get("zonal_resolver_spoofing_fallbacks_total");
+    assert_eq!(fallbacks, Some(&1.0));
 }
 
 /// 0x20 is on by default; a server that does not echo the case still answers
