@@ -407,6 +407,24 @@ mod tests {
             chain[1].rrset.records().next().unwrap(),
             b"\x03www\x07example\x03net\x00"
         );
+        // The server's own CNAME, its target in the case the query was sent in
+        // (0x20), is not the one passed on: the one made from the DNAME is.
+        let p = reply(
+            true,
+            0,
+            &[
+                (0, b"\x07example\x04test\x00", types::DNAME, target),
+                (0, Q, types::CNAME, b"\x03wWW\x07example\x03net\x00"),
+            ],
+        );
+        let m = Message::parse(&p).unwrap();
+        let Classified::Answer(chain, _) = classify(&m, TEST, Q, types::A) else {
+            panic!("{:?}", classify(&m, TEST, Q, types::A));
+        };
+        assert_eq!(
+            chain[1].rrset.records().next().unwrap(),
+            b"\x03www\x07example\x03net\x00"
+        );
     }
 
     #[test]
