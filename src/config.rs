@@ -136,7 +136,7 @@ pub struct ResolverFile {
     pub max_negative_ttl: Option<u32>,
     /// QNAME minimisation.
     pub qname_minimisation: Option<bool>,
-    /// 0x20 case randomisation upstream.
+    /// 0x20 case randomisation upstream (default on).
     pub randomize_case: Option<bool>,
     /// Whether loopback upstream addresses may be asked.
     pub query_localhost: Option<bool>,

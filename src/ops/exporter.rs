@@ -351,6 +351,18 @@ impl Exporter {
             )
             .value(&[], c.coalesced.load(Ordering::Relaxed) as f64),
             Family::new(
+                "zonal_resolver_unwanted_replies_total",
+                "Upstream UDP replies that did not match the query (ID or question).",
+                COUNTER,
+            )
+            .value(&[], c.unwanted_replies.load(Ordering::Relaxed) as f64),
+            Family::new(
+                "zonal_resolver_spoofing_fallbacks_total",
+                "Upstream queries re-asked over TCP after too many unwanted replies.",
+                COUNTER,
+            )
+            .value(&[], c.spoofing_fallbacks.load(Ordering::Relaxed) as f64),
+            Family::new(
                 "zonal_resolver_refused_total",
                 "Recursive questions refused: client not allowed.",
                 COUNTER,

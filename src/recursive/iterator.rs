@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::cache::{Cached, CachedRRset, Rank};
 use super::hints::NameServer;
 use super::scrub::{addresses, classify, Classified, TtlRRset};
-use super::upstream::{exchange, reply_rcode, UpstreamError};
+use super::upstream::{exchange, reply_rcode, Ask, UpstreamError};
 use super::{Resolver, MAX_CNAME_CHAIN};
 use crate::wire::message::Message;
 use crate::wire::name::{is_subdomain, label_count, suffix_offsets};
@@ -70,6 +70,9 @@ pub(super) struct Budget {
     deadline: Instant,
     /// NS names being resolved, innermost last: a name met again is a loop.
     stack: Vec<Vec<u8>>,
+    /// Set when a UDP query of this question drew a burst of forged replies: its
+    /// other upstream queries go over TCP, which cannot be forged off-path.
+    tcp_only: bool,
 }
 
 impl Budget {
@@ -78,6 +81,7 @@ impl Budget {
             queries_left: queries,
             deadline: Instant::now() + time,
             stack: Vec::new(),
+            tcp_only: false,
         }
     }
 
@@ -505,7 +509,8 @@ impl Resolver {
         budget: &mut Budget,
     ) -> Result<Option<Classified>, ResolveError> {
         let server = SocketAddr::new(ip, self.settings.upstream_port);
-        let sent = if self.settings.randomize_case {
+        let mut case_checked = self.settings.randomize_case && !self.stats.no_case(ip);
+        let mut sent = if case_checked {
             randomize_case(ask)
         } else {
             ask.to_vec()
@@ -514,13 +519,42 @@ impl Resolver {
         loop {
             let wait = budget.spend(self.settings.query_timeout)?;
             let started = Instant::now();
-            let reply = match exchange(&self.sockets, server, &sent, ask_type, edns, wait).await {
+            let question = Ask {
+                server,
+                qname: &sent,
+                qtype: ask_type,
+                edns,
+                tcp_only: budget.tcp_only,
+                case_checked,
+            };
+            let unwanted = &self.counters.unwanted_replies;
+            let reply = match exchange(&self.sockets, &question, wait, unwanted).await {
                 Ok(reply) => reply,
+                Err(UpstreamError::UnderAttack(count)) => {
+                    // RFC 5452 9.2: the UDP query is abandoned and asked again
+                    // over TCP; so is every later query of this question.
+                    tracing::warn!(%server, unwanted = count, "spoofing attempt: asking over TCP");
+                    self.counters
+                        .spoofing_fallbacks
+                        .fetch_add(1, Ordering::Relaxed);
+                    budget.tcp_only = true;
+                    continue;
+                }
+                Err(UpstreamError::CaseNotEchoed) => {
+                    // draft-vixie-dnsext-dns0x20: a server that does not echo
+                    // the case is asked without it from now on (the ID and the
+                    // random port still hold).
+                    tracing::debug!(%server, "upstream does not echo the case: 0x20 off for it");
+                    self.stats.set_no_case(ip);
+                    case_checked = false;
+                    sent = ask.to_vec();
+                    continue;
+                }
                 Err(e) => {
                     tracing::debug!(%server, error = %e, "upstream gave no reply");
                     let result = match e {
                         UpstreamError::Timeout => super::UPSTREAM_TIMEOUT,
-                        UpstreamError::Io(_) => super::UPSTREAM_ERROR,
+                        _ => super::UPSTREAM_ERROR,
                     };
                     self.counters.upstream[result].fetch_add(1, Ordering::Relaxed);
                     self.stats.timed_out(ip);
@@ -544,6 +578,12 @@ impl Resolver {
                 tracing::debug!(%server, "malformed upstream reply");
                 return Ok(None);
             };
+            // A record that does not read as its type says makes the whole reply
+            // suspect: that server failed; nothing of it is cached or passed on.
+            if let Err(e) = message.check_rdata() {
+                tracing::debug!(%server, error = %e, "upstream reply with malformed RDATA");
+                return Ok(None);
+            }
             return Ok(match classify(&message, zone, ask, ask_type) {
                 Classified::Unusable(why) => {
                     tracing::debug!(%server, why, "upstream reply not usable");

@@ -72,7 +72,7 @@ impl Default for ResolverSettings {
             ttl: TtlLimits::default(),
             cache_bytes: 256 << 20,
             qname_minimisation: true,
-            randomize_case: false,
+            randomize_case: true,
             query_localhost: false,
             ipv6_upstreams: true,
             upstream_port: 53,
@@ -94,6 +94,12 @@ pub struct ResolverCounters {
     pub rtt: crate::metrics::Histogram,
     /// Questions that waited for an identical one already being resolved.
     pub coalesced: std::sync::atomic::AtomicU64,
+    /// UDP replies from an upstream that did not match the query (wrong ID or
+    /// question): forgeries, or late replies.
+    pub unwanted_replies: std::sync::atomic::AtomicU64,
+    /// Upstream queries abandoned over UDP for too many unwanted replies and
+    /// asked again over TCP.
+    pub spoofing_fallbacks: std::sync::atomic::AtomicU64,
 }
 
 /// Index of answered upstream queries in [`ResolverCounters::upstream`].
@@ -114,7 +120,7 @@ pub struct Resolver {
     /// Counters for the metrics endpoint.
     pub counters: ResolverCounters,
     stats: ServerStats,
-    sockets: upstream::SocketPool,
+    sockets: upstream::FreshSockets,
     hints: RootHints,
     settings: ResolverSettings,
     in_flight: DashMap<(Vec<u8>, u16), InFlight, foldhash::fast::RandomState>,
@@ -135,7 +141,7 @@ impl Resolver {
                 .keep_stale(settings.serve_stale_secs),
             counters: ResolverCounters::default(),
             stats: ServerStats::default(),
-            sockets: upstream::SocketPool::default(),
+            sockets: upstream::FreshSockets::default(),
             hints,
             settings,
             in_flight: DashMap::with_hasher(foldhash::fast::RandomState::default()),

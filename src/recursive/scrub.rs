@@ -215,11 +215,16 @@ pub fn answer_chain(answers: Vec<TtlRRset>, qname: &[u8], qtype: u16) -> Vec<Ttl
                 chain.push(d.clone());
             }
         }
-        let cname = answers
-            .iter()
-            .find(|r| r.rrset.owner.as_ref() == name && r.rrset.rtype == types::CNAME)
-            .cloned()
-            .or_else(|| dname.and_then(|d| synthesize_cname(d, &name)));
+        // Under a DNAME the CNAME is the one made here from the name as asked
+        // (lowercase): the server's copy carries the case it was sent (0x20) in
+        // its target, and may not match the DNAME at all (the substitution is
+        // RFC 6672 2.2's, done here).
+        let cname = dname.and_then(|d| synthesize_cname(d, &name)).or_else(|| {
+            answers
+                .iter()
+                .find(|r| r.rrset.owner.as_ref() == name && r.rrset.rtype == types::CNAME)
+                .cloned()
+        });
         let Some(cname) = cname else {
             return chain;
         };
@@ -398,6 +403,24 @@ mod tests {
         // The CNAME is made here (the server sent none); the A is out of the
         // bailiwick of test. and not taken.
         assert_eq!(kinds, [types::DNAME, types::CNAME]);
+        assert_eq!(
+            chain[1].rrset.records().next().unwrap(),
+            b"\x03www\x07example\x03net\x00"
+        );
+        // The server's own CNAME, its target in the case the query was sent in
+        // (0x20), is not the one passed on: the one made from the DNAME is.
+        let p = reply(
+            true,
+            0,
+            &[
+                (0, b"\x07example\x04test\x00", types::DNAME, target),
+                (0, Q, types::CNAME, b"\x03wWW\x07example\x03net\x00"),
+            ],
+        );
+        let m = Message::parse(&p).unwrap();
+        let Classified::Answer(chain, _) = classify(&m, TEST, Q, types::A) else {
+            panic!("{:?}", classify(&m, TEST, Q, types::A));
+        };
         assert_eq!(
             chain[1].rrset.records().next().unwrap(),
             b"\x03www\x07example\x03net\x00"

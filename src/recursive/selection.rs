@@ -30,6 +30,8 @@ struct Stat {
     timeouts_in_a_row: u32,
     backoff_until: Option<Instant>,
     no_edns: bool,
+    /// Whether it answered a 0x20 query with the name in another case.
+    no_case: bool,
 }
 
 impl Default for Stat {
@@ -39,6 +41,7 @@ impl Default for Stat {
             timeouts_in_a_row: 0,
             backoff_until: None,
             no_edns: false,
+            no_case: false,
         }
     }
 }
@@ -111,6 +114,16 @@ impl ServerStats {
     /// Remembers that `ip` does not take EDNS.
     pub fn set_no_edns(&self, ip: IpAddr) {
         self.map.entry(ip).or_default().no_edns = true;
+    }
+
+    /// Whether `ip` does not echo the case of the question and is asked without 0x20.
+    pub fn no_case(&self, ip: IpAddr) -> bool {
+        self.map.get(&ip).is_some_and(|s| s.no_case)
+    }
+
+    /// Remembers that `ip` does not echo the case of the question.
+    pub fn set_no_case(&self, ip: IpAddr) {
+        self.map.entry(ip).or_default().no_case = true;
     }
 
     /// The smoothed RTT of `ip`, ms, when measured.

@@ -1,12 +1,24 @@
-//! Asking one upstream server one question: over UDP from a socket picked at random
-//! from a pool (each bound to its own random port by the OS, replaced after
-//! [`SOCKET_USES`] queries, so source ports keep changing) with a random ID, EDNS(0) with a 1232-byte payload
-//! unless the server is known not to take it; over TCP when the UDP answer is
-//! truncated. A reply is taken only from the address and port asked, with the ID
-//! and the question sent (in the exact case sent, so 0x20 randomisation holds);
-//! anything else is ignored and the wait goes on, so a spoofed packet cannot end it.
+//! Asking one upstream server one question: over UDP from a socket of its own —
+//! bound to a port the kernel picks at random, never used for a second query and
+//! closed after this one, so no query's port can be learnt from an earlier one
+//! (RFC 5452 9.1) — with a random ID, EDNS(0) with a 1232-byte payload unless the
+//! server is known not to take it; over TCP when the UDP answer is truncated, or
+//! from the start when the caller asks (its question was under attack). A reply is
+//! taken only from the address and port asked, with the ID and the question sent
+//! (in the exact case sent, so 0x20 randomisation holds); anything else is ignored
+//! and the wait goes on, so a spoofed packet cannot end it. More than
+//! [`UNWANTED_REPLY_LIMIT`] such replies in one exchange are an attack: the UDP
+//! exchange is abandoned and the caller re-asks over TCP.
+//!
+//! Opening a socket costs a few microseconds, so a few are kept opened in advance
+//! ([`SPARE_SOCKETS`] per address family): bound, never sent from, each taken
+//! once. The spare is replaced while the server is being waited for, off the
+//! critical path.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,27 +32,27 @@ use crate::wire::rcode;
 pub const UPSTREAM_EDNS_PAYLOAD: u16 = 1232;
 /// Largest UDP reply read.
 const MAX_UDP_REPLY: usize = 4096;
-/// Queries one pooled socket carries before it is closed and a new port taken.
-pub const SOCKET_USES: u32 = 32;
-/// Idle sockets kept per address family.
-pub const POOL_IDLE: usize = 512;
+/// Sockets opened in advance per address family, none of them used yet.
+pub const SPARE_SOCKETS: usize = 16;
+/// Most datagrams read away from a spare before its query is sent.
+const SPARE_DRAIN_MAX: usize = 64;
+/// Replies to one UDP query that do not match it (another ID, another question)
+/// beyond which the query is taken to be under a spoofing attack (as Unbound's
+/// `unwanted-reply-threshold`, per query here).
+pub const UNWANTED_REPLY_LIMIT: u32 = 10;
 
-/// Upstream UDP sockets kept for reuse: a socket per query without the cost of
-/// opening, registering and closing one each time. See the module doc.
+/// Where upstream UDP queries get their sockets: each a new one. See the module doc.
 #[derive(Debug, Default)]
-pub struct SocketPool {
-    v4: std::sync::Mutex<Vec<Pooled>>,
-    v6: std::sync::Mutex<Vec<Pooled>>,
+pub struct FreshSockets {
+    /// Bound, never sent from, for IPv4 servers; the oldest taken first, so the
+    /// next [`SPARE_SOCKETS`] queries are on ports open at the same time, all distinct.
+    v4: Mutex<VecDeque<std::net::UdpSocket>>,
+    /// The same for IPv6 servers.
+    v6: Mutex<VecDeque<std::net::UdpSocket>>,
 }
 
-#[derive(Debug)]
-struct Pooled {
-    socket: UdpSocket,
-    uses: u32,
-}
-
-impl SocketPool {
-    fn idle(&self, server: SocketAddr) -> &std::sync::Mutex<Vec<Pooled>> {
+impl FreshSockets {
+    fn spares(&self, server: SocketAddr) -> &Mutex<VecDeque<std::net::UdpSocket>> {
         if server.is_ipv4() {
             &self.v4
         } else {
@@ -48,38 +60,59 @@ impl SocketPool {
         }
     }
 
-    /// A socket for `server`: a random idle one, or a new one on a port the OS picks.
-    async fn take(&self, server: SocketAddr) -> std::io::Result<Pooled> {
-        let reused = self.idle(server).lock().ok().and_then(|mut idle| {
-            (!idle.is_empty()).then(|| {
-                let pick = rand::random::<u32>() as usize % idle.len();
-                idle.swap_remove(pick)
-            })
-        });
-        if let Some(pooled) = reused {
-            return Ok(pooled);
-        }
-        let local: SocketAddr = match server.ip() {
-            IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-            IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    /// A socket no query has used, for `server`: a spare, or one opened now.
+    fn take(&self, server: SocketAddr) -> std::io::Result<UdpSocket> {
+        let spare = self
+            .spares(server)
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop_front());
+        let socket = match spare {
+            Some(socket) => socket,
+            None => open(server)?,
         };
-        Ok(Pooled {
-            socket: UdpSocket::bind(local).await?,
-            uses: 0,
-        })
+        UdpSocket::from_std(socket)
     }
 
-    /// Returns a socket after use; one used [`SOCKET_USES`] times is closed.
-    fn put_back(&self, server: SocketAddr, pooled: Pooled) {
-        if pooled.uses >= SOCKET_USES {
-            return;
-        }
-        if let Ok(mut idle) = self.idle(server).lock() {
-            if idle.len() < POOL_IDLE {
-                idle.push(pooled);
+    /// Opens spares for `server`'s family up to [`SPARE_SOCKETS`] (one after each
+    /// query once full).
+    fn refill(&self, server: SocketAddr) {
+        let kept = self
+            .spares(server)
+            .lock()
+            .map_or(SPARE_SOCKETS, |s| s.len());
+        for _ in kept..SPARE_SOCKETS {
+            match open(server) {
+                Ok(socket) => {
+                    if let Ok(mut spares) = self.spares(server).lock() {
+                        if spares.len() < SPARE_SOCKETS {
+                            spares.push_back(socket);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%server, error = %e, "cannot open an upstream socket");
+                    return;
+                }
             }
         }
     }
+}
+
+/// A non-blocking UDP socket for `server`'s family, on a port the kernel picks.
+/// RFC 5452 9.1: resolvers MUST "use an unpredictable source port for outgoing
+/// queries from the range of available ports"; Linux picks an ephemeral port at
+/// random for a bind to port 0.
+fn open(server: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let (domain, local): (Domain, SocketAddr) = match server.ip() {
+        IpAddr::V4(_) => (Domain::IPV4, (Ipv4Addr::UNSPECIFIED, 0).into()),
+        IpAddr::V6(_) => (Domain::IPV6, (Ipv6Addr::UNSPECIFIED, 0).into()),
+    };
+    // Non-blocking from the start (SOCK_NONBLOCK): one system call fewer per query.
+    let socket = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
+    socket.bind(&local.into())?;
+    Ok(socket.into())
 }
 
 /// Why an exchange gave nothing usable.
@@ -91,6 +124,17 @@ pub enum UpstreamError {
     /// The socket failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// More than [`UNWANTED_REPLY_LIMIT`] replies that did not match the query:
+    /// someone is trying to spoof the answer; ask again over TCP.
+    #[error("{0} unwanted replies: spoofing attempt, UDP abandoned")]
+    UnderAttack(u32),
+    /// A UDP reply with the question in another case than sent (0x20): ask
+    /// this server again without random case.
+    #[error("the case of the question was not echoed")]
+    CaseNotEchoed,
+    /// A reply over TCP with TC set: there is nothing more to fall back to.
+    #[error("truncated reply over TCP")]
+    TruncatedOverTcp,
 }
 
 /// A reply and how it came.
@@ -98,42 +142,60 @@ pub enum UpstreamError {
 pub struct Reply {
     /// The message.
     pub message: Vec<u8>,
-    /// Whether it came over TCP (after a truncated UDP reply).
+    /// Whether it came over TCP (after a truncated UDP reply, or asked so).
     pub over_tcp: bool,
     /// Whether the query carried EDNS.
     pub with_edns: bool,
 }
 
-/// Asks `server` for `qname` (sent as given: case randomised or not) and `qtype`,
-/// within `timeout`. See the module doc.
+/// One question to one server.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'q> {
+    /// The server.
+    pub server: SocketAddr,
+    /// The name, sent as given (case randomised or not).
+    pub qname: &'q [u8],
+    /// The type.
+    pub qtype: u16,
+    /// Whether the query carries EDNS.
+    pub edns: bool,
+    /// Over TCP only (the question was under attack over UDP).
+    pub tcp_only: bool,
+    /// Whether a UDP reply must have the name in the case sent (0x20 on).
+    pub case_checked: bool,
+}
+
+/// Asks `ask` within `timeout`, counting replies that did not match into
+/// `unwanted`. See the module doc.
 pub async fn exchange(
-    pool: &SocketPool,
-    server: SocketAddr,
-    qname: &[u8],
-    qtype: u16,
-    edns: bool,
+    sockets: &FreshSockets,
+    ask: &Ask<'_>,
     timeout: Duration,
+    unwanted: &AtomicU64,
 ) -> Result<Reply, UpstreamError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let ask = Ask {
-        server,
-        qname,
-        qtype,
-        edns,
+    let over_tcp = ask.tcp_only || {
+        let message = udp_exchange(sockets, ask, deadline, unwanted).await?;
+        if message.get(2).is_some_and(|b| b & 0x02 == 0) {
+            return Ok(Reply {
+                message,
+                over_tcp: false,
+                with_edns: ask.edns,
+            });
+        }
+        true
     };
-    let message = udp_exchange(pool, &ask, deadline).await?;
+    let message = tcp_exchange(ask, deadline).await?;
+    // RFC 1035 4.1.1: TC "specifies that this message was truncated due to length
+    // greater than that permitted on the transmission channel". Over TCP there is
+    // no larger channel to ask on: the server failed; its empty sections are not NODATA.
     if message.get(2).is_some_and(|b| b & 0x02 != 0) {
-        let message = tcp_exchange(&ask, deadline).await?;
-        return Ok(Reply {
-            message,
-            over_tcp: true,
-            with_edns: edns,
-        });
+        return Err(UpstreamError::TruncatedOverTcp);
     }
     Ok(Reply {
         message,
-        over_tcp: false,
-        with_edns: edns,
+        over_tcp,
+        with_edns: ask.edns,
     })
 }
 
@@ -142,15 +204,6 @@ pub fn reply_rcode(message: &[u8]) -> u16 {
     message
         .get(3)
         .map_or(rcode::SERVFAIL, |b| u16::from(b & 0x0F))
-}
-
-/// One question to one server.
-#[derive(Debug, Clone, Copy)]
-struct Ask<'q> {
-    server: SocketAddr,
-    qname: &'q [u8],
-    qtype: u16,
-    edns: bool,
 }
 
 fn query_bytes(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
@@ -167,54 +220,67 @@ fn query_bytes(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
     out
 }
 
-/// Whether `reply` answers the query with `id` for `qname` (exact bytes) and `qtype`.
-fn matches(reply: &[u8], id: u16, qname: &[u8], qtype: u16) -> bool {
+/// How a reply stands to the query with `id` for `qname` and `qtype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// ID, question and the case of the name as sent.
+    Exact,
+    /// ID and question, but the name in another case: a server that does not
+    /// echo the case (0x20), or a forgery that guessed the ID.
+    OtherCase,
+    /// Not a reply to this query.
+    No,
+}
+
+/// How `reply` stands to the query with `id` for `qname` and `qtype`.
+fn matches(reply: &[u8], id: u16, qname: &[u8], qtype: u16) -> Match {
     let Some(header) = reply.get(..12) else {
-        return false;
+        return Match::No;
     };
     let question_end = 12 + qname.len();
-    u16::from_be_bytes([header[0], header[1]]) == id
+    let matched = u16::from_be_bytes([header[0], header[1]]) == id
         && header[2] & 0x80 != 0
         && u16::from_be_bytes([header[4], header[5]]) == 1
-        && reply.get(12..question_end) == Some(qname)
         && reply.get(question_end..question_end + 4)
-            == Some(&[(qtype >> 8) as u8, qtype as u8, 0, 1][..])
+            == Some(&[(qtype >> 8) as u8, qtype as u8, 0, 1][..]);
+    match reply.get(12..question_end) {
+        Some(name) if matched && name == qname => Match::Exact,
+        Some(name) if matched && name.eq_ignore_ascii_case(qname) => Match::OtherCase,
+        _ => Match::No,
+    }
 }
 
 async fn udp_exchange(
-    pool: &SocketPool,
+    sockets: &FreshSockets,
     ask: &Ask<'_>,
     deadline: tokio::time::Instant,
-) -> Result<Vec<u8>, UpstreamError> {
-    let server = ask.server;
-    let mut pooled = pool.take(server).await?;
-    pooled.uses += 1;
-    let result = udp_exchange_on(&pooled.socket, ask, deadline).await;
-    // A socket that saw an error (ICMP unreachable and the like) is not reused.
-    if !matches!(result, Err(UpstreamError::Io(_))) {
-        pool.put_back(server, pooled);
-    }
-    result
-}
-
-async fn udp_exchange_on(
-    socket: &UdpSocket,
-    ask: &Ask<'_>,
-    deadline: tokio::time::Instant,
+    unwanted: &AtomicU64,
 ) -> Result<Vec<u8>, UpstreamError> {
     let Ask {
         server,
         qname,
         qtype,
         edns,
+        ..
     } = *ask;
+    // A socket for this query alone, dropped (closed) when it returns.
+    let socket = sockets.take(server)?;
     // Connected: the kernel drops datagrams from any other address or port. What
-    // an earlier query left in the buffer is read away first.
+    // reached the spare before (from anyone: it had sent nothing) is read away.
     socket.connect(server).await?;
     let mut buf = vec![0u8; MAX_UDP_REPLY];
-    while socket.try_recv(&mut buf).is_ok() {}
+    for _ in 0..SPARE_DRAIN_MAX {
+        if socket.try_recv(&mut buf).is_err() {
+            break;
+        }
+    }
+    // RFC 5452 9.1: "use an unpredictable query ID for outgoing queries, utilizing
+    // the full range available (0-65535)".
     let id: u16 = rand::random();
     socket.send(&query_bytes(id, qname, qtype, edns)).await?;
+    // While the server answers, the next query's socket is opened.
+    sockets.refill(server);
+    let mut unmatched = 0u32;
     loop {
         let len = match timeout_at(deadline, socket.recv(&mut buf)).await {
             Err(_) => return Err(UpstreamError::Timeout),
@@ -223,9 +289,28 @@ async fn udp_exchange_on(
             Ok(Ok(len)) => len,
         };
         let reply = &buf[..len];
-        if matches(reply, id, qname, qtype) {
-            buf.truncate(len);
-            return Ok(buf);
+        match matches(reply, id, qname, qtype) {
+            Match::Exact => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            Match::OtherCase if !ask.case_checked => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            // A server that does not echo the case (or a forgery that guessed
+            // the ID): not taken; the caller asks again without 0x20.
+            Match::OtherCase => return Err(UpstreamError::CaseNotEchoed),
+            Match::No => {}
+        }
+        unwanted.fetch_add(1, Ordering::Relaxed);
+        unmatched += 1;
+        // RFC 5452 9.2: a resolver that finds many packets failing the matching
+        // criteria may take it as a spoofing attempt, abandon the UDP query and
+        // re-issue it over TCP, which third parties cannot forge.
+        if unmatched > UNWANTED_REPLY_LIMIT {
+            tracing::warn!(%server, unwanted = unmatched, "upstream replies that do not match the query: spoofing attempt, asking over TCP");
+            return Err(UpstreamError::UnderAttack(unmatched));
         }
         tracing::debug!(%server, "upstream reply that does not match the query ignored");
     }
@@ -247,7 +332,9 @@ async fn tcp_exchange(
             let len = usize::from(stream.read_u16().await?);
             let mut reply = vec![0u8; len];
             stream.read_exact(&mut reply).await?;
-            if matches(&reply, id, ask.qname, ask.qtype) {
+            // The case is not checked: off-path forgery needs the TCP sequence
+            // numbers, and a server that does not echo the case is still answered.
+            if matches(&reply, id, ask.qname, ask.qtype) != Match::No {
                 return Ok::<_, std::io::Error>(reply);
             }
         }
@@ -268,15 +355,39 @@ mod tests {
         let qname = b"\x03wWw\x07example\x00";
         let mut reply = query_bytes(7, qname, 1, true);
         reply[2] |= 0x80;
-        assert!(matches(&reply, 7, qname, 1));
-        assert!(!matches(&reply, 8, qname, 1), "another ID");
-        assert!(
-            !matches(&reply, 7, b"\x03www\x07example\x00", 1),
+        assert_eq!(matches(&reply, 7, qname, 1), Match::Exact);
+        assert_eq!(matches(&reply, 8, qname, 1), Match::No, "another ID");
+        assert_eq!(
+            matches(&reply, 7, b"\x03www\x07example\x00", 1),
+            Match::OtherCase,
             "another case"
         );
-        assert!(!matches(&reply, 7, qname, 28), "another type");
+        assert_eq!(
+            matches(&reply, 7, b"\x03wxw\x07example\x00", 1),
+            Match::No,
+            "another name"
+        );
+        assert_eq!(matches(&reply, 7, qname, 28), Match::No, "another type");
         reply[2] &= !0x80;
-        assert!(!matches(&reply, 7, qname, 1), "not a response");
-        assert!(!matches(&reply[..11], 7, qname, 1));
+        assert_eq!(matches(&reply, 7, qname, 1), Match::No, "not a response");
+        assert_eq!(matches(&reply[..11], 7, qname, 1), Match::No);
+    }
+
+    #[tokio::test]
+    async fn every_query_takes_a_socket_never_used() {
+        let sockets = FreshSockets::default();
+        let server: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let mut ports = Vec::new();
+        let mut held = Vec::new();
+        for _ in 0..(2 * SPARE_SOCKETS) {
+            let socket = sockets.take(server).unwrap();
+            sockets.refill(server);
+            ports.push(socket.local_addr().unwrap().port());
+            held.push(socket);
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 2 * SPARE_SOCKETS, "no socket handed out twice");
+        assert!(sockets.v4.lock().unwrap().len() <= SPARE_SOCKETS);
     }
 }

@@ -141,6 +141,16 @@ impl<'p> Message<'p> {
         })
     }
 
+    /// Checks that the RDATA of every record reads as its type says, for the
+    /// types whose layout is fixed here (A, AAAA, TXT, and those with names in
+    /// RDATA); other types are taken as they are. See [`check_rdata`].
+    pub fn check_rdata(&self) -> Result<(), Malformed> {
+        [&self.answers, &self.authorities, &self.additionals]
+            .into_iter()
+            .flatten()
+            .try_for_each(|record| check_rdata(self.packet, record))
+    }
+
     /// The RDATA of `record` with every name in it decompressed, for the types
     /// whose RDATA names may be compressed (RFC 3597 4); other types as they are.
     pub fn rdata_uncompressed(&self, record: &RecordView) -> Result<Vec<u8>, Malformed> {
@@ -229,6 +239,57 @@ fn name_layout(rtype: u16) -> Option<(usize, usize)> {
     }
 }
 
+/// Checks that the RDATA of `record` in `packet` is what its type says: A 4
+/// bytes, AAAA 16, TXT character-strings exactly filling it (RFC 1035 3.3.14:
+/// "One or more <character-string>s"), and for types with names (NS, CNAME,
+/// DNAME, PTR, MX, SRV, SOA and the other RFC 1035 ones) the fixed fields, every
+/// name readable (ending at the root) and nothing after the last fixed field.
+pub fn check_rdata(packet: &[u8], record: &RecordView) -> Result<(), Malformed> {
+    let rdata = record.rdata(packet);
+    let bad = Malformed(record.rdata_at);
+    let fixed_len = |len: usize| if rdata.len() == len { Ok(()) } else { Err(bad) };
+    match record.rtype {
+        types::A => return fixed_len(4),
+        types::AAAA => return fixed_len(16),
+        types::TXT => {
+            if rdata.is_empty() {
+                return Err(bad);
+            }
+            let mut at = 0usize;
+            while let Some(&len) = rdata.get(at) {
+                at += 1 + usize::from(len);
+            }
+            return if at == rdata.len() { Ok(()) } else { Err(bad) };
+        }
+        _ => {}
+    }
+    let Some((prefix, names)) = name_layout(record.rtype) else {
+        return Ok(());
+    };
+    // After the names: SOA's five 32-bit fields; nothing for the others.
+    let suffix = if record.rtype == types::SOA { 20 } else { 0 };
+    let end = record.rdata_at + record.rdata_len;
+    let mut pos = record.rdata_at + prefix;
+    if pos > end {
+        return Err(bad);
+    }
+    for _ in 0..names {
+        if pos >= end {
+            return Err(Malformed(pos));
+        }
+        let (_, next) = read_name(packet, pos)?;
+        if next > end {
+            return Err(Malformed(pos));
+        }
+        pos = next;
+    }
+    if end - pos == suffix {
+        Ok(())
+    } else {
+        Err(Malformed(pos))
+    }
+}
+
 fn uncompressed_rdata(packet: &[u8], record: &RecordView) -> Result<Vec<u8>, Malformed> {
     let rdata = record.rdata(packet);
     let Some((prefix, names)) = name_layout(record.rtype) else {
@@ -290,6 +351,59 @@ mod tests {
         trailing.extend_from_slice(b"\x00\x00\x06\x00\x01\xff");
         assert!(Message::parse(&trailing).is_err());
         assert!(Message::parse(&[0; 5]).is_err());
+    }
+
+    /// A one-record answer of `rtype` with `rdata`, after the question example.com/A.
+    fn answer(rtype: u16, rdata: &[u8]) -> Vec<u8> {
+        let mut p = vec![0, 7, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0];
+        p.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01\xc0\x0c");
+        p.extend_from_slice(&rtype.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+        p.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        p.extend_from_slice(rdata);
+        p
+    }
+
+    #[test]
+    fn rdata_must_read_as_its_type_says() {
+        let soa_tail = [0u8; 20];
+        let mut soa = b"\x02ns\xc0\x0c\x00".to_vec();
+        soa.extend_from_slice(&soa_tail);
+        let good: &[(u16, &[u8])] = &[
+            (types::A, &[192, 0, 2, 1]),
+            (types::AAAA, &[0; 16]),
+            (types::TXT, b"\x02hi\x00\x03you"),
+            (types::NS, b"\x02ns\xc0\x0c"),
+            (types::CNAME, b"\x00"),
+            (types::MX, b"\x00\x0a\x04mail\xc0\x0c"),
+            (types::SRV, b"\x00\x01\x00\x02\x00\x35\x00"),
+            (types::SOA, &soa),
+            (types::DNSKEY, b"\x01"),
+        ];
+        for (rtype, rdata) in good {
+            let p = answer(*rtype, rdata);
+            assert_eq!(Message::parse(&p).unwrap().check_rdata(), Ok(()), "{rtype}");
+        }
+        let bad: &[(u16, &[u8])] = &[
+            (types::A, &[192, 0, 2]),
+            (types::AAAA, &[0; 4]),
+            (types::TXT, b""),
+            (types::TXT, b"\x09short"),
+            (types::TXT, b"\x02hi\x05"),
+            (types::NS, b""),
+            (types::NS, b"\x02ns"),
+            (types::NS, b"\x02ns\xc0\x0c\x00"),
+            (types::PTR, b"\x40xx\x00"),
+            (types::MX, b"\x00\x0a"),
+            (types::SRV, b"\x00\x01\x00\x02\x00"),
+            (types::SOA, b"\x02ns\xc0\x0c\x00\x00\x00\x00\x01"),
+            (types::DNAME, b"\xc0\x40"),
+        ];
+        for (rtype, rdata) in bad {
+            let p = answer(*rtype, rdata);
+            let m = Message::parse(&p).unwrap();
+            assert!(m.check_rdata().is_err(), "{rtype} {rdata:?}");
+        }
     }
 
     #[test]
