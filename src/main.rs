@@ -15,7 +15,7 @@ use zonal::ops::reload::Reloader;
 use zonal::recursive::Resolver;
 use zonal::server::chaos::{ChaosText, Identity};
 use zonal::server::{ClientAcl, Server, ServerOptions};
-use zonal::transfer::catalog::CatalogProducer;
+use zonal::transfer::catalog::{Catalog, CatalogProducer};
 use zonal::transfer::notifier::Notifier;
 use zonal::transfer::secondary::Secondaries;
 use zonal::update::updater::Updater;
@@ -217,10 +217,14 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         .with_zone_ns(config.notify_ns.then_some(53)),
     );
     let updater = Arc::new(
-        Updater::new(config.update.clone(), shared_zones.clone())
-            .with_notifier(notifier.clone())
-            .with_catalog(config.catalog.as_deref().map(CatalogProducer::new)),
+        Updater::new(config.update.clone(), shared_zones.clone()).with_notifier(notifier.clone()),
     );
+    // Our own catalog, made again as zones come and go.
+    let catalog = Arc::new(Catalog::new(
+        config.catalog.as_deref().map(CatalogProducer::new),
+        shared_zones.clone(),
+        notifier.clone(),
+    ));
     let mut zones = updater.restore(zones);
     // Secondary zones: the copies kept in the state folder, served at once.
     let secondaries = Arc::new(
@@ -233,7 +237,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             metrics.clone(),
         )
         .with_notifier(notifier.clone())
-        .with_catalog_producer(updater.clone()),
+        .with_catalog_producer(catalog.clone()),
     );
     // Members of consumed catalogs too, from the catalog's copy and their own.
     for zone in secondaries.restore(&zones) {
@@ -310,7 +314,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     runtime.spawn(updater.clone().refresh_signatures());
     {
         let _entered = runtime.enter();
-        updater.refresh_catalog();
+        catalog.refresh();
     }
     // RFC 1996: secondaries are told at start too (they may have missed changes).
     if !notifier.is_empty() {
@@ -337,6 +341,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
         let reloader = Arc::new(Reloader::new(
             server.clone(),
             updater.clone(),
+            catalog.clone(),
             overrides.clone(),
             sources,
         ));

@@ -131,7 +131,7 @@ async fn serve_connection(
                 Response::Defer(Route::Transfer) => {
                     // A zone transfer: checked and streamed by the transfer module.
                     drop(zone_set);
-                    crate::transfer::primary::serve(server, message, client, &mut writer).await?;
+                    server.transfer(message, client, &mut writer).await?;
                     continue;
                 }
                 Response::Defer(route) => {

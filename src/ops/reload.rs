@@ -20,6 +20,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use crate::config::{Config, Overrides, ZoneOrigin};
 use crate::metrics::unix_now;
 use crate::server::Server;
+use crate::transfer::catalog::Catalog;
 use crate::update::updater::Updater;
 use crate::wire::name::to_presentation;
 use crate::zonefile::{load_zone, ZoneSource};
@@ -50,6 +51,8 @@ impl Stamp {
 pub struct Reloader {
     server: Arc<Server>,
     updater: Arc<Updater>,
+    /// Our own catalog, made again when zones come or go.
+    catalog: Arc<Catalog>,
     overrides: Overrides,
     /// Zones from files, by origin: the file as last read.
     known: tokio::sync::Mutex<HashMap<Box<[u8]>, Stamp>>,
@@ -68,6 +71,7 @@ impl Reloader {
     pub fn new(
         server: Arc<Server>,
         updater: Arc<Updater>,
+        catalog: Arc<Catalog>,
         overrides: Overrides,
         sources: &[ZoneSource],
     ) -> Reloader {
@@ -78,6 +82,7 @@ impl Reloader {
         Reloader {
             server,
             updater,
+            catalog,
             overrides,
             known: tokio::sync::Mutex::new(known),
             watcher: Mutex::new(None),
@@ -208,7 +213,7 @@ impl Reloader {
             self.load(source).await;
         }
         // Zones added or removed change the catalog.
-        self.updater.refresh_catalog();
+        self.catalog.refresh();
     }
 
     async fn load(&self, source: ZoneSource) {

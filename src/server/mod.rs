@@ -86,6 +86,28 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Streams the zone transfer (AXFR, IXFR) the router deferred, `packet` from
+    /// `client` over TCP, to `out`: with the transfer rules and journals of the
+    /// slow paths. Errors are the connection's.
+    pub async fn transfer<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        packet: &[u8],
+        client: std::net::SocketAddr,
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        crate::transfer::primary::serve(
+            &self.zones,
+            &self.slow.transfers,
+            self.slow.journal_dir.as_deref(),
+            packet,
+            client,
+            out,
+        )
+        .await
+    }
+}
+
 /// Buffers one worker reuses for every request, so answering allocates nothing and
 /// zeroes nothing.
 #[derive(Debug)]

@@ -17,7 +17,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::auth::{Zone, ZoneSet};
+use std::sync::Arc;
+
+use super::notifier::Notifier;
+use crate::auth::{SharedZones, Zone, ZoneSet};
 use crate::wire::name::{label_count, to_presentation};
 use crate::wire::types;
 use crate::zonefile::load_zone_text;
@@ -113,6 +116,54 @@ pub fn read_catalog(zone: &Zone) -> Result<Members, CatalogError> {
         }
     }
     Ok(members)
+}
+
+/// Our own catalog zone, kept up to date with the zones served: made again,
+/// served and notified whenever the zones served change (from files, by catalog
+/// membership, at start).
+#[derive(Debug)]
+pub struct Catalog {
+    /// Makes the catalog zone, when one is produced (`[catalog] produce`).
+    producer: Option<CatalogProducer>,
+    /// The zones served: listed in the catalog, which is served beside them.
+    zones: Arc<SharedZones>,
+    /// Tells our secondaries of each new version.
+    notifier: Arc<Notifier>,
+}
+
+impl Catalog {
+    /// The catalog `producer` makes (none: nothing is produced) of `zones`,
+    /// notified through `notifier`.
+    pub fn new(
+        producer: Option<CatalogProducer>,
+        zones: Arc<SharedZones>,
+        notifier: Arc<Notifier>,
+    ) -> Catalog {
+        Catalog {
+            producer,
+            zones,
+            notifier,
+        }
+    }
+
+    /// Makes the next version of the catalog zone when the zones served changed
+    /// since it was made (or makes the first), serves it and notifies it.
+    pub fn refresh(&self) {
+        let Some(producer) = &self.producer else {
+            return;
+        };
+        let zones = self.zones.load();
+        let current = zones.get(&producer.origin).cloned();
+        let Some(next) = producer.next(&zones, current.as_deref(), crate::metrics::unix_now())
+        else {
+            return;
+        };
+        let next = Arc::new(next);
+        let members = CatalogProducer::listed(&next).len();
+        self.zones.rcu(|set| set.with_zone(next.clone()));
+        tracing::info!(catalog = %to_presentation(&producer.origin), members, serial = next.serial(), "catalog zone made");
+        self.notifier.notify(&next);
+    }
 }
 
 /// Builds the catalog zone.

@@ -16,15 +16,17 @@
 //! every message of the reply is signed ([`crate::tsig::stream`]).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use indexmap::IndexMap;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use super::acl::TransferAcl;
+use crate::auth::SharedZones;
 use crate::auth::Zone;
 use crate::journal::Entry;
-use crate::server::Server;
 use crate::tsig::stream::StreamSigner;
 use crate::tsig::{self, TsigCheck};
 use crate::wire::header::MAX_MESSAGE_BYTES;
@@ -49,10 +51,13 @@ pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Answers a transfer request the router deferred (`packet`, from `client`, over
-/// TCP): checks its signature and the ACL for its key when signed, then streams
-/// the zone from the snapshot served now. Errors are the connection's.
+/// TCP): checks its signature and the ACL `acl` for its key when signed, then
+/// streams the zone from the snapshot of `zones` served now, IXFR from the
+/// journals in `journal_dir`. Errors are the connection's.
 pub async fn serve<W: AsyncWrite + Unpin>(
-    server: &Server,
+    zones: &SharedZones,
+    acl: &TransferAcl,
+    journal_dir: Option<&Path>,
     packet: &[u8],
     client: SocketAddr,
     out: &mut W,
@@ -63,11 +68,10 @@ pub async fn serve<W: AsyncWrite + Unpin>(
     let zone = {
         let mut lower = [0u8; crate::wire::name::NAME_BUF_BYTES];
         let name = crate::wire::name::lowercase_into(query.qname, &mut lower);
-        server.zones.load().get(name).cloned()
+        zones.load().get(name).cloned()
     };
     let Some(zone) = zone else { return Ok(()) };
     let name = crate::wire::name::to_presentation(&zone.origin);
-    let acl = &server.slow.transfers;
     let mut signer = None;
     if query.tsig {
         let now = tsig::now();
@@ -103,7 +107,7 @@ pub async fn serve<W: AsyncWrite + Unpin>(
         }
     }
     // IXFR: the zone's journal of updates, read beside the updater.
-    let history = match (&server.slow.journal_dir, query.qtype) {
+    let history = match (journal_dir, query.qtype) {
         (Some(dir), types::IXFR) => {
             let path = crate::journal::state::StatePaths::new(dir, &zone.origin).journal;
             tokio::task::spawn_blocking(move || crate::journal::read_entries(&path))

@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
-use super::catalog::{read_catalog, Members};
+use super::catalog::{read_catalog, Catalog, Members};
 use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
 use super::notifier::Notifier;
 use crate::auth::{SharedZones, Zone};
@@ -51,7 +51,6 @@ use crate::journal::{Entry, Journal};
 use crate::metrics::{unix_now, Metrics};
 use crate::tsig::keys::{KeyRing, TsigKey};
 use crate::tsig::{self, TsigCheck};
-use crate::update::updater::Updater;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::rcode;
@@ -174,7 +173,7 @@ pub struct Secondaries {
     /// Tells our own secondaries when a copy changes.
     notifier: Arc<Notifier>,
     /// Makes our own catalog again when members come or go (when we produce one).
-    producer: Option<Arc<Updater>>,
+    producer: Option<Arc<Catalog>>,
 }
 
 impl std::fmt::Debug for Secondaries {
@@ -191,11 +190,11 @@ impl Secondaries {
         Secondaries { notifier, ..self }
     }
 
-    /// The same, having `updater` make our own catalog again when catalog members
-    /// come or go.
-    pub fn with_catalog_producer(self, updater: Arc<Updater>) -> Secondaries {
+    /// The same, having `catalog` (our own) made again when catalog members come
+    /// or go.
+    pub fn with_catalog_producer(self, catalog: Arc<Catalog>) -> Secondaries {
         Secondaries {
-            producer: Some(updater),
+            producer: Some(catalog),
             ..self
         }
     }
@@ -415,8 +414,8 @@ impl Secondaries {
         tracing::info!(catalog = %name, serial = zone.serial(), members = listed.len(),
             added = started.len(), removed = dropped.len(), "catalog zone read");
         if !started.is_empty() || !dropped.is_empty() {
-            if let Some(updater) = &self.producer {
-                updater.refresh_catalog();
+            if let Some(catalog) = &self.producer {
+                catalog.refresh();
             }
         }
     }
@@ -554,8 +553,8 @@ impl Secondaries {
         // A zone served for the first time (a new catalog member) is listed in our
         // own catalog, when we make one.
         if before.get(&origin).is_none() {
-            if let Some(updater) = &self.producer {
-                updater.refresh_catalog();
+            if let Some(catalog) = &self.producer {
+                catalog.refresh();
             }
         }
         // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).

@@ -28,7 +28,6 @@ use crate::journal::state::{
 use crate::journal::{Entry, Journal};
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
-use crate::transfer::catalog::CatalogProducer;
 use crate::transfer::notifier::Notifier;
 use crate::tsig::keys::KeyRing;
 use crate::tsig::{self, SignedRequest, TsigCheck};
@@ -75,8 +74,6 @@ pub struct Updater {
     settings: UpdateSettings,
     /// Tells secondaries when a zone changes.
     notifier: Arc<Notifier>,
-    /// Makes the catalog zone, when one is produced.
-    catalog: Option<CatalogProducer>,
     /// The zones served: read for the version to change, replaced by the next.
     zones: Arc<SharedZones>,
     /// Per zone (by lowercase origin): its lock and state.
@@ -89,7 +86,6 @@ impl Updater {
         Updater {
             settings,
             notifier: Arc::default(),
-            catalog: None,
             zones,
             locks: DashMap::new(),
         }
@@ -98,30 +94,6 @@ impl Updater {
     /// The updater, telling secondaries of every change through `notifier`.
     pub fn with_notifier(self, notifier: Arc<Notifier>) -> Updater {
         Updater { notifier, ..self }
-    }
-
-    /// The updater, also producing the catalog zone `catalog`.
-    pub fn with_catalog(self, catalog: Option<CatalogProducer>) -> Updater {
-        Updater { catalog, ..self }
-    }
-
-    /// Makes the next version of the catalog zone when the zones served changed
-    /// since it was made (or makes the first), serves it and notifies it.
-    pub fn refresh_catalog(&self) {
-        let Some(producer) = &self.catalog else {
-            return;
-        };
-        let zones = self.zones.load();
-        let current = zones.get(&producer.origin).cloned();
-        let Some(next) = producer.next(&zones, current.as_deref(), crate::metrics::unix_now())
-        else {
-            return;
-        };
-        let next = Arc::new(next);
-        let members = CatalogProducer::listed(&next).len();
-        self.zones.rcu(|set| set.with_zone(next.clone()));
-        tracing::info!(catalog = %to_presentation(&producer.origin), members, serial = next.serial(), "catalog zone made");
-        self.notifier.notify(&next);
     }
 
     /// The settings.
