@@ -14,8 +14,16 @@
 //!
 //! Zones come from [`zonefile`] (lexer → parser → rdata → loader with load-time
 //! checks) as immutable [`auth::Zone`] snapshots gathered in an [`auth::ZoneSet`],
-//! which the server swaps atomically — or from primaries, by zone transfer
-//! ([`transfer::secondary`]); [`transfer::primary`] sends them on to secondaries.
+//! shared as [`auth::SharedZones`] and swapped atomically — or from primaries, by
+//! zone transfer ([`transfer::secondary`]); [`transfer::primary`] sends them on to
+//! secondaries.
+//!
+//! The folders are layers, each importing only those below it: [`wire`], [`tsig`],
+//! [`exchange`] (requests, routes, outcomes, the slow-path handler trait),
+//! [`metrics`], then [`auth`], [`zonefile`], [`sign`], [`journal`], then the
+//! handlers [`recursive`], [`update`], [`transfer`], then [`server`] (the
+//! dispatcher), [`config`], [`net`], [`ops`]. `ARCHITECTURE.md` walks a query, an
+//! UPDATE and a recursive miss through them; `.ci/layers.py` checks the order.
 
 pub mod auth;
 pub mod config;
