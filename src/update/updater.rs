@@ -651,3 +651,7 @@ fn update_reply(
     };
     slow_reply(out, code, kind, Route::Update)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
