@@ -232,7 +232,6 @@ fn run(overrides: &Overrides) -> Result<(), String> {
             config.secondaries.clone(),
             config.update.state_dir.clone(),
             config.update.journal_keep,
-            config.update.keys.clone(),
             shared_zones.clone(),
             metrics.clone(),
         )
@@ -271,9 +270,7 @@ fn run(overrides: &Overrides) -> Result<(), String> {
     if !secondaries.is_empty() {
         server.slow.notify = Some(secondaries.clone());
     }
-    if !config.update.keys.is_empty() {
-        server.slow.signed = Some(config.update.keys.clone());
-    }
+    server.slow.keys = config.update.keys.clone();
     let mut resolver_for_metrics = None;
     if let Some(resolver_config) = &config.resolver {
         let resolver = Arc::new(

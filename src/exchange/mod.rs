@@ -22,4 +22,4 @@ pub use answer::{AnswerFlags, AnswerKind};
 pub use cached::CachedAnswers;
 pub use handler::{ReplyFuture, SlowHandler};
 pub use limits::reply_limits;
-pub use request::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
+pub use request::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport, VerifiedTsig};

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use super::answer::AnswerKind;
+use crate::tsig::TsigKey;
 
 /// How a request arrived: it decides the reply's size limit and RFC 8482 ANY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +74,31 @@ pub struct OwnedRequest {
     pub client: SocketAddr,
     /// How it arrived.
     pub transport: Transport,
+    /// Its TSIG, once the dispatcher has verified it (`None`: unsigned, or not
+    /// looked at yet); the dispatcher signs the reply with it.
+    pub tsig: Option<VerifiedTsig>,
+}
+
+impl OwnedRequest {
+    /// A copy of `request`, its TSIG not looked at yet.
+    pub fn of(request: &Request<'_>) -> OwnedRequest {
+        OwnedRequest {
+            packet: request.packet.to_vec(),
+            client: request.client,
+            transport: request.transport,
+            tsig: None,
+        }
+    }
+}
+
+/// The TSIG of a request, verified (RFC 8945 5.2): the key that signed it, and the
+/// request's MAC, which the signature of the reply covers (5.3).
+#[derive(Debug, Clone)]
+pub struct VerifiedTsig {
+    /// The key.
+    pub key: TsigKey,
+    /// The request's MAC.
+    pub mac: Vec<u8>,
 }
 
 /// A reply made on a slow path.

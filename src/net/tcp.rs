@@ -141,11 +141,11 @@ async fn serve_connection(
                         continue;
                     };
                     tally.deferred(route, Writer::Shared);
-                    let owned = OwnedRequest {
-                        packet: message.to_vec(),
+                    let owned = OwnedRequest::of(&Request {
+                        packet: message,
                         client,
                         transport: Transport::Tcp,
-                    };
+                    });
                     drop(zone_set);
                     // Queries of one connection are answered in order (RFC 7766 allows
                     // either); this one waits for its slow path.

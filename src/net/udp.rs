@@ -55,11 +55,11 @@ fn defer(
     tally.deferred(route, Writer::Single);
     let started = std::time::Instant::now();
     let logged = server.options.query_log.then(|| packet.to_vec());
-    let request = OwnedRequest {
-        packet: packet.to_vec(),
+    let request = OwnedRequest::of(&Request {
+        packet,
         client,
         transport: Transport::Udp,
-    };
+    });
     let (socket, server) = (socket.clone(), server.clone());
     runtime.spawn(async move {
         if let Some(reply) = server.slow.handle(&server, route, request).await {

@@ -80,7 +80,7 @@ pub fn respond<'z>(
         return Response::Defer(route);
     }
     let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == class::IN;
-    if query.tsig && !transfer && server.slow.signed.is_some() {
+    if query.tsig && !transfer && !server.slow.keys.is_empty() {
         return Response::Defer(Route::Signed);
     }
     let (max_size, opt) = reply_limits(server.options.udp_max_payload, request.transport, &query);

@@ -1,32 +1,20 @@
-//! Queries signed with TSIG (RFC 8945), answered by the server itself: the
-//! signature checked with the server's keys, the query answered as it was before
-//! it was signed (the TSIG record taken off, ARCOUNT one less), and the reply
-//! signed with the request's key and MAC, with room for the signature kept.
+//! Queries signed with TSIG (RFC 8945), answered by the server itself once the
+//! dispatcher has verified the signature: the query answered as it was before it
+//! was signed (the TSIG record taken off, ARCOUNT one less), with room kept for
+//! the signature the dispatcher adds to the reply.
 
 use super::{respond, Response, Scratch, Server};
-use crate::exchange::reply::{header_reply, tsig_failure_reply};
+use crate::exchange::reply::header_reply;
 use crate::exchange::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
-use crate::tsig::{self, KeyRing, TsigCheck};
 use crate::wire::header::{add_to_arcount, HEADER_BYTES, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
 use crate::wire::message::Message;
 use crate::wire::{rcode, types};
 
-/// The signed reply to the signed query `request` (a TSIG failure is answered as
-/// RFC 8945 5.2 says); `None` when the query itself would be deferred.
-pub(crate) fn answer(server: &Server, keys: &KeyRing, request: &OwnedRequest) -> Option<SlowReply> {
-    let now = tsig::now();
+/// The reply to the signed query `request`, whose TSIG the dispatcher verified
+/// (and signs the reply with); `None` when the query itself would be deferred.
+pub(crate) fn answer(server: &Server, request: &OwnedRequest) -> Option<SlowReply> {
     let Ok(message) = Message::parse(&request.packet) else {
         return Some(header_reply(&request.packet, rcode::FORMERR, Route::Signed));
-    };
-    let signed = match tsig::check(&message, keys, now) {
-        TsigCheck::Failed(failure) => {
-            tracing::debug!(client = %request.client, tsig_error = failure.error, "signed query: TSIG does not check");
-            let mut failed = tsig_failure_reply(&message, &failure, now);
-            failed.outcome.route = Route::Signed;
-            return Some(failed);
-        }
-        TsigCheck::Unsigned => None,
-        TsigCheck::Signed(signed) => Some(signed),
     };
     // The query as it was before it was signed, answered as any other.
     let tsig_start = message
@@ -34,14 +22,14 @@ pub(crate) fn answer(server: &Server, keys: &KeyRing, request: &OwnedRequest) ->
         .last()
         .map_or(request.packet.len(), |r| r.start);
     let mut packet = request.packet.get(..tsig_start)?.to_vec();
-    if signed.is_some() {
+    if request.tsig.is_some() {
         add_to_arcount(&mut packet, -1);
     }
     let limit = match request.transport {
         Transport::Tcp => MAX_MESSAGE_BYTES,
         Transport::Udp => udp_limit(&message, server.options.udp_max_payload),
     };
-    let room = signed.as_ref().map_or(0, |s| s.reply_room());
+    let room = request.tsig.as_ref().map_or(0, |t| t.key.signature_room());
     let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
     let zones = server.zones.load();
     let inner = Request {
@@ -55,9 +43,6 @@ pub(crate) fn answer(server: &Server, keys: &KeyRing, request: &OwnedRequest) ->
         return None;
     };
     out.truncate(len);
-    if let Some(signed) = &signed {
-        tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
-    }
     Some(SlowReply {
         message: out,
         outcome: Outcome {

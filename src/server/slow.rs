@@ -15,8 +15,14 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Server;
-use crate::exchange::{CachedAnswers, ClientAcl, OwnedRequest, Route, SlowHandler, SlowReply};
-use crate::tsig::KeyRing;
+use crate::exchange::reply::{header_reply, tsig_failure_reply};
+use crate::exchange::{
+    CachedAnswers, ClientAcl, OwnedRequest, Route, SlowHandler, SlowReply, VerifiedTsig,
+};
+use crate::tsig::{self, KeyRing, TsigCheck};
+use crate::wire::message::Message;
+use crate::wire::name::to_presentation;
+use crate::wire::rcode;
 
 /// Most deferred requests waiting for their slow path at once.
 pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
@@ -42,10 +48,10 @@ pub struct SlowPaths {
     pub update: Option<Arc<dyn SlowHandler>>,
     /// Zone change notifications, for [`Route::Notify`].
     pub notify: Option<Arc<dyn SlowHandler>>,
-    /// The keys signed queries (TSIG, [`Route::Signed`]) are checked with and
-    /// their replies signed with, by the server itself; with none, the signature
-    /// of a query is not looked at.
-    pub signed: Option<KeyRing>,
+    /// The TSIG keys every signed request (UPDATE, NOTIFY, a signed query) is
+    /// checked against, and its reply signed with; with none, the signature of a
+    /// query is not looked at ([`Route::Signed`] is not taken).
+    pub keys: KeyRing,
     /// One permit per deferred request waiting.
     in_flight: Arc<Semaphore>,
 }
@@ -60,7 +66,7 @@ impl Default for SlowPaths {
             journal_dir: None,
             update: None,
             notify: None,
-            signed: None,
+            keys: KeyRing::default(),
             in_flight: Arc::new(Semaphore::new(MAX_DEFERRED_IN_FLIGHT)),
         }
     }
@@ -72,7 +78,7 @@ impl std::fmt::Debug for SlowPaths {
             .field("recursive", &self.recursive.is_some())
             .field("update", &self.update.is_some())
             .field("notify", &self.notify.is_some())
-            .field("signed", &self.signed.is_some())
+            .field("keys", &!self.keys.is_empty())
             .finish()
     }
 }
@@ -107,26 +113,87 @@ impl SlowPaths {
         }
     }
 
-    /// Answers a deferred request of `route`, or gives it up after [`SLOW_PATH_DEADLINE`].
+    /// Answers a deferred request of `route`, or gives it up after
+    /// [`SLOW_PATH_DEADLINE`]: the one place where a deferred request is routed, its
+    /// TSIG verified on the way in (UPDATE, NOTIFY, signed queries: a failure is
+    /// answered here, RFC 8945 5.2) and the reply signed on the way out (5.3).
     pub async fn handle(
         &self,
         server: &Arc<Server>,
         route: Route,
         request: OwnedRequest,
     ) -> Option<SlowReply> {
-        if route == Route::Signed {
-            let keys = self.signed.as_ref()?;
-            return super::signed::answer(server, keys, &request);
-        }
-        let handler = self.handler(route)?.clone();
-        let client = request.client;
-        let reply = handler.handle(request);
-        match tokio::time::timeout(SLOW_PATH_DEADLINE, reply).await {
-            Ok(reply) => reply,
-            Err(_) => {
-                tracing::warn!(%client, ?route, "slow path gave no answer in time");
-                None
+        let now = tsig::now();
+        let request = match route {
+            Route::Update | Route::Notify | Route::Signed => {
+                match verify(&self.keys, route, request, now) {
+                    Ok(request) => request,
+                    Err(refusal) => return Some(refusal),
+                }
             }
+            Route::Recursive | Route::Authoritative | Route::Chaos | Route::Transfer => request,
+        };
+        let verified = request.tsig.clone();
+        let client = request.client;
+        let reply = if route == Route::Signed {
+            super::signed::answer(server, &request)
+        } else {
+            let handler = self.handler(route)?.clone();
+            match tokio::time::timeout(SLOW_PATH_DEADLINE, handler.handle(request)).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    tracing::warn!(%client, ?route, "slow path gave no answer in time");
+                    None
+                }
+            }
+        };
+        let mut reply = reply?;
+        if let Some(verified) = &verified {
+            tsig::sign(
+                &mut reply.message,
+                &verified.key,
+                Some(&verified.mac),
+                0,
+                &[],
+                now,
+            );
         }
+        Some(reply)
     }
+}
+
+/// Checks the TSIG of `request` with `keys`: the request with its verified key
+/// and MAC (or unsigned), or the reply that refuses it — FORMERR for a message
+/// that does not parse, NOTAUTH with the TSIG error otherwise (RFC 8945 5.2).
+fn verify(
+    keys: &KeyRing,
+    route: Route,
+    mut request: OwnedRequest,
+    now: u64,
+) -> Result<OwnedRequest, SlowReply> {
+    let Ok(message) = Message::parse(&request.packet) else {
+        return Err(header_reply(&request.packet, rcode::FORMERR, route));
+    };
+    let verified = match tsig::check(&message, keys, now) {
+        TsigCheck::Failed(failure) => {
+            let key = to_presentation(&failure.key_name);
+            let client = request.client;
+            if route == Route::Signed {
+                tracing::debug!(%client, %key, tsig_error = failure.error, "signed query: TSIG does not check");
+            } else {
+                tracing::info!(%client, %key, ?route, tsig_error = failure.error, "refused: TSIG does not check");
+            }
+            let mut refusal = tsig_failure_reply(&message, &failure, now);
+            refusal.outcome.route = route;
+            return Err(refusal);
+        }
+        TsigCheck::Signed(signed) => Some(VerifiedTsig {
+            key: signed.key.clone(),
+            mac: signed.mac.clone(),
+        }),
+        TsigCheck::Unsigned => None,
+    };
+    drop(message);
+    request.tsig = verified;
+    Ok(request)
 }

@@ -43,14 +43,13 @@ use super::catalog::{read_catalog, Catalog, Members};
 use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
 use super::notifier::Notifier;
 use crate::auth::{SharedZones, Zone};
-use crate::exchange::reply::{reply_head, slow_reply, tsig_failure_reply};
+use crate::exchange::reply::{reply_head, slow_reply};
 use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::is_newer;
 use crate::journal::state::StatePaths;
 use crate::journal::{Entry, Journal};
 use crate::metrics::{unix_now, Metrics};
-use crate::tsig::keys::{KeyRing, TsigKey};
-use crate::tsig::{self, TsigCheck};
+use crate::tsig::keys::TsigKey;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::rcode;
@@ -164,8 +163,6 @@ pub struct Secondaries {
     state_dir: PathBuf,
     /// Changes kept in a copy's journal.
     journal_keep: usize,
-    /// The keys a signed NOTIFY is checked against.
-    keys: KeyRing,
     /// The zones served, where each new copy is swapped in.
     served: Arc<SharedZones>,
     /// Counters of transfers and loads.
@@ -205,7 +202,6 @@ impl Secondaries {
         zones: Vec<SecondaryZone>,
         state_dir: PathBuf,
         journal_keep: usize,
-        keys: KeyRing,
         served: Arc<SharedZones>,
         metrics: Arc<Metrics>,
     ) -> Secondaries {
@@ -220,7 +216,6 @@ impl Secondaries {
             zones: RwLock::new(zones),
             state_dir,
             journal_keep,
-            keys,
             served,
             metrics,
             notifier: Arc::default(),
@@ -625,16 +620,8 @@ impl Secondaries {
             .map(|q| q.name.to_ascii_lowercase());
         let tracked = origin.as_deref().and_then(|o| self.tracked(o));
         let route = Route::Notify;
-        let now = tsig::now();
-        let signed = match tsig::check(&message, &self.keys, now) {
-            TsigCheck::Failed(failure) => {
-                let mut failed = tsig_failure_reply(&message, &failure, now);
-                failed.outcome.route = route;
-                return Some(failed);
-            }
-            TsigCheck::Signed(signed) => Some(signed),
-            TsigCheck::Unsigned => None,
-        };
+        // Its TSIG was verified by the dispatcher, which signs the reply.
+        let signed = request.tsig.as_ref();
         let name = origin.as_deref().map(to_presentation).unwrap_or_default();
         let client = request.client;
         let code = match tracked {
@@ -652,7 +639,6 @@ impl Secondaries {
             }
             Some(t)
                 if signed
-                    .as_ref()
                     .is_some_and(|s| t.zone.key.as_ref().is_some_and(|k| k.name != s.key.name)) =>
             {
                 rcode::NOTAUTH
@@ -663,13 +649,7 @@ impl Secondaries {
                 rcode::NOERROR
             }
         };
-        let signer = signed.as_ref().map(|s| (s.key, s.mac.as_slice()));
-        Some(reply(
-            &message,
-            code,
-            signer.map(|(k, m)| (k, m, now)),
-            route,
-        ))
+        Some(reply(&message, code, route))
     }
 }
 
@@ -795,22 +775,14 @@ impl Secondaries {
     }
 }
 
-/// A reply to `message` with `code` (AA when it succeeds), signed when the request
-/// was (key, request MAC, time).
-fn reply(
-    message: &Message<'_>,
-    code: u16,
-    signer: Option<(&TsigKey, &[u8], u64)>,
-    route: Route,
-) -> SlowReply {
+/// A reply to `message` with `code` (AA when it succeeds); the dispatcher signs it
+/// when the request was signed.
+fn reply(message: &Message<'_>, code: u16, route: Route) -> SlowReply {
     let mut out = reply_head(message, code);
     if code == rcode::NOERROR {
         if let Some(flags) = out.get_mut(2) {
             *flags |= 0x04; // AA
         }
-    }
-    if let Some((key, mac, now)) = signer {
-        tsig::sign(&mut out, key, Some(mac), 0, &[], now);
     }
     let kind = match code {
         rcode::NOERROR => AnswerKind::Answer,
@@ -860,12 +832,12 @@ mod tests {
         q.opcode = crate::wire::header::opcode::NOTIFY;
         crate::wire::encode_query(&q, &mut query);
         let message = Message::parse(&query).unwrap();
-        let ok = reply(&message, rcode::NOERROR, None, Route::Notify);
+        let ok = reply(&message, rcode::NOERROR, Route::Notify);
         let head = Message::parse(&ok.message).unwrap().header;
         assert!(head.is_response());
         assert_eq!(head.opcode(), crate::wire::header::opcode::NOTIFY);
         assert_eq!(head.flags & 0x0400, 0x0400);
-        let refused = reply(&message, rcode::REFUSED, None, Route::Notify);
+        let refused = reply(&message, rcode::REFUSED, Route::Notify);
         let head = Message::parse(&refused.message).unwrap().header;
         assert_eq!((head.flags & 0x0400, head.flags & 0xF), (0, rcode::REFUSED));
         assert_eq!(refused.outcome.kind, AnswerKind::Refused);

@@ -106,6 +106,15 @@ impl std::fmt::Debug for TsigKey {
 }
 
 impl TsigKey {
+    /// Bytes the TSIG record of a message signed with this key takes (RFC 8945
+    /// 4.2: name, type, class, TTL, RDLENGTH, then algorithm name, time signed,
+    /// fudge, MAC size, MAC, original ID, error, other length): room a reply keeps.
+    pub fn signature_room(&self) -> usize {
+        self.name.len() + 10 + self.algorithm.wire_name().len() + 16 + self.algorithm.mac_len() + 6
+    }
+}
+
+impl TsigKey {
     /// A key named `name` (presentation form) with a base64 `secret`.
     pub fn new(
         name: &str,

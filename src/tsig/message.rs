@@ -98,12 +98,7 @@ impl SignedRequest<'_> {
     /// Bytes the TSIG record of a reply signed with this request's key takes:
     /// room a reply keeps for it.
     pub fn reply_room(&self) -> usize {
-        self.key.name.len()
-            + 10
-            + self.key.algorithm.wire_name().len()
-            + 16
-            + self.key.algorithm.mac_len()
-            + 6
+        self.key.signature_room()
     }
 }
 

@@ -19,7 +19,7 @@ use dashmap::DashMap;
 use super::policy::UpdatePolicy;
 use super::process::{process, serial_bump};
 use crate::auth::{Denial, SharedZones, Zone};
-use crate::exchange::reply::{header_reply, reply_head, slow_reply, tsig_failure_reply};
+use crate::exchange::reply::{header_reply, reply_head, slow_reply};
 use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
@@ -29,8 +29,8 @@ use crate::journal::{Entry, Journal};
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::notifier::Notifier;
+use crate::tsig;
 use crate::tsig::keys::KeyRing;
-use crate::tsig::{self, SignedRequest, TsigCheck};
 use crate::wire::header::class;
 use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
@@ -464,44 +464,35 @@ impl Updater {
         let Ok(message) = Message::parse(&request.packet) else {
             return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
         };
-        let reply = |code: u16, signer: Option<&SignedRequest<'_>>| {
-            Some(update_reply(&message, code, signer, now))
-        };
+        // Replies are signed by the dispatcher when the request was.
+        let reply = |code: u16| Some(update_reply(&message, code));
         // RFC 2136 3.1: one zone, type SOA, class IN, and ours.
         let [zone_entry] = message.questions.as_slice() else {
-            return reply(rcode::FORMERR, None);
+            return reply(rcode::FORMERR);
         };
         if zone_entry.qtype != types::SOA || zone_entry.qclass != class::IN {
-            return reply(rcode::FORMERR, None);
+            return reply(rcode::FORMERR);
         }
         let origin = zone_entry.name.to_ascii_lowercase();
         let shown = to_presentation(&origin);
         let client = request.client;
-        let signed = match tsig::check(&message, &self.settings.keys, now) {
-            TsigCheck::Failed(failure) => {
-                tracing::info!(zone = %shown, %client, key = %to_presentation(&failure.key_name),
-                    tsig_error = failure.error, "update refused: TSIG does not check");
-                return Some(tsig_failure_reply(&message, &failure, now));
-            }
-            TsigCheck::Unsigned => None,
-            TsigCheck::Signed(signed) => Some(signed),
-        };
-        let signer = signed.as_ref();
+        // Its TSIG was verified by the dispatcher.
+        let signer = request.tsig.as_ref();
         let Some(zone) = self.zones.load().get(&origin).cloned() else {
-            return reply(rcode::NOTAUTH, signer);
+            return reply(rcode::NOTAUTH);
         };
         if zone.secondary {
             tracing::info!(zone = %shown, %client,
                 "update refused: a secondary zone takes its changes from its primaries");
-            return reply(rcode::REFUSED, signer);
+            return reply(rcode::REFUSED);
         }
         if !self.settings.policy.covers(&origin) {
             tracing::info!(zone = %shown, %client, "update refused: no update policy for the zone");
-            return reply(rcode::REFUSED, signer);
+            return reply(rcode::REFUSED);
         }
         let Some(signed) = signer else {
             tracing::info!(zone = %shown, %client, "update refused: not signed");
-            return reply(rcode::NOTAUTH, None);
+            return reply(rcode::NOTAUTH);
         };
         let rules = self
             .settings
@@ -510,14 +501,14 @@ impl Updater {
         if rules.is_empty() {
             tracing::info!(zone = %shown, %client, key = %signed.key.display_name(),
                 "update refused: the key may not update this zone from this address");
-            return reply(rcode::REFUSED, signer);
+            return reply(rcode::REFUSED);
         }
         // A signed zone takes updates only when its keys are here (and signs them).
         let zone_signer = match self.signer_for(&zone, now) {
             Ok(found) => found,
             Err(reason) => {
                 tracing::warn!(zone = %shown, %client, "update refused: {reason}");
-                return reply(rcode::REFUSED, signer);
+                return reply(rcode::REFUSED);
             }
         };
         if zone_signer.is_some()
@@ -527,22 +518,22 @@ impl Updater {
                 .any(|rr| is_kept_by_signer(rr.rtype))
         {
             tracing::info!(zone = %shown, %client, "update refused: the DNSSEC records of an online-signed zone are kept by zonal");
-            return reply(rcode::REFUSED, signer);
+            return reply(rcode::REFUSED);
         }
 
         let state = self.zone_state(&origin);
         let mut state = state.lock().await;
         // The version to change is the current one, under the lock.
         let Some(zone) = self.zones.load().get(&origin).cloned() else {
-            return reply(rcode::NOTAUTH, signer);
+            return reply(rcode::NOTAUTH);
         };
         let allowed = |owner: &[u8], rtype: u16| rules.iter().any(|r| r.allows(owner, rtype));
         let applied = match process(&message, &zone, &allowed, self.settings.serial_policy, now) {
             Ok(Some(applied)) => applied,
-            Ok(None) => return reply(rcode::NOERROR, signer),
+            Ok(None) => return reply(rcode::NOERROR),
             Err(rejection) => {
                 tracing::info!(zone = %shown, %client, rcode = rejection.rcode, reason = %rejection.reason, "update refused");
-                return reply(rejection.rcode, signer);
+                return reply(rejection.rcode);
             }
         };
         let (changes, new_zone) = match zone_signer {
@@ -556,7 +547,7 @@ impl Updater {
                     Ok(signed) => (signed.changes, signed.zone),
                     Err(e) => {
                         tracing::error!(zone = %shown, %client, error = %e, "update not made: it could not be signed");
-                        return reply(rcode::SERVFAIL, signer);
+                        return reply(rcode::SERVFAIL);
                     }
                 }
             }
@@ -571,10 +562,10 @@ impl Updater {
             .await
             .is_err()
         {
-            return reply(rcode::SERVFAIL, signer);
+            return reply(rcode::SERVFAIL);
         }
         tracing::info!(zone = %shown, %client, key = %signed.key.display_name(), serial = applied.serial, "update applied");
-        reply(rcode::NOERROR, signer)
+        reply(rcode::NOERROR)
     }
 }
 
@@ -630,18 +621,11 @@ fn is_signed_zone(zone: &Zone) -> bool {
     })
 }
 
-/// The reply to an UPDATE: the header with `code`, the zone section copied, and a
-/// TSIG record when the request was signed (RFC 2136 3.8, RFC 8945 5.3).
-fn update_reply(
-    message: &Message<'_>,
-    code: u16,
-    signer: Option<&SignedRequest<'_>>,
-    now: u64,
-) -> SlowReply {
-    let mut out = reply_head(message, code);
-    if let Some(signed) = signer {
-        tsig::sign(&mut out, signed.key, Some(&signed.mac), 0, &[], now);
-    }
+/// The reply to an UPDATE: the header with `code` and the zone section copied
+/// (RFC 2136 3.8); the dispatcher adds the TSIG record when the request was
+/// signed (RFC 8945 5.3).
+fn update_reply(message: &Message<'_>, code: u16) -> SlowReply {
+    let out = reply_head(message, code);
     let kind = if code == rcode::NOERROR {
         AnswerKind::Answer
     } else if code == rcode::REFUSED {

@@ -47,8 +47,8 @@ fn updater(dir: &Path) -> (Updater, Arc<SharedZones>) {
     (updater, zones)
 }
 
-/// An UPDATE adding `LABEL.dyn.test 60 A 192.0.2.LAST`, signed with `k` unless
-/// `signed` is false.
+/// An UPDATE adding `LABEL.dyn.test 60 A 192.0.2.LAST`, its TSIG (by `k`) verified
+/// as the dispatcher leaves it, unless `signed` is false.
 fn add(label: &str, last: u8, signed: bool) -> OwnedRequest {
     let mut p = vec![0x12, 0x34, 5 << 3, 0, 0, 1, 0, 0, 0, 1, 0, 0];
     p.extend_from_slice(ORIGIN);
@@ -57,13 +57,14 @@ fn add(label: &str, last: u8, signed: bool) -> OwnedRequest {
     p.extend_from_slice(label.as_bytes());
     p.extend_from_slice(ORIGIN);
     p.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, last]);
-    if signed {
-        tsig::sign(&mut p, &key(), None, 0, &[], tsig::now());
-    }
     OwnedRequest {
         packet: p,
         client: SocketAddr::from(([127, 0, 0, 1], 5300)),
         transport: crate::exchange::Transport::Udp,
+        tsig: signed.then(|| crate::exchange::VerifiedTsig {
+            key: key(),
+            mac: vec![0; 32],
+        }),
     }
 }
 
