@@ -15,8 +15,7 @@ use tokio::time::timeout;
 use crate::metrics::tally::Dropped;
 use crate::metrics::Writer;
 use crate::server::{
-    query_log, respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport,
-    MAX_MESSAGE_BYTES,
+    respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport, MAX_MESSAGE_BYTES,
 };
 
 /// Time allowed to finish reading a message once its length has arrived, or to write a reply.
@@ -118,10 +117,8 @@ async fn serve_connection(
             let zone_set = server.zones.load();
             match respond(server, &zone_set, &request, &mut scratch, &mut reply[2..]) {
                 Response::Reply { len, outcome } => {
-                    tally.reply(&outcome, Transport::Tcp, Writer::Shared);
-                    if server.options.query_log {
-                        query_log::log(client, request.packet, &outcome, Transport::Tcp);
-                    }
+                    let tcp = Transport::Tcp;
+                    server.record(tally, Writer::Shared, client, request.packet, &outcome, tcp);
                     Some(len)
                 }
                 Response::Drop => {
@@ -153,10 +150,8 @@ async fn serve_connection(
                     drop(permit);
                     match slow {
                         Some(slow) if slow.message.len() <= MAX_MESSAGE_BYTES => {
-                            tally.reply(&slow.outcome, Transport::Tcp, Writer::Shared);
-                            if server.options.query_log {
-                                query_log::log(client, message, &slow.outcome, Transport::Tcp);
-                            }
+                            let (outcome, tcp) = (&slow.outcome, Transport::Tcp);
+                            server.record(tally, Writer::Shared, client, message, outcome, tcp);
                             reply[2..2 + slow.message.len()].copy_from_slice(&slow.message);
                             Some(slow.message.len())
                         }

@@ -15,9 +15,7 @@ use std::sync::Arc;
 
 use crate::metrics::tally::Dropped;
 use crate::metrics::{Tally, Writer};
-use crate::server::{
-    query_log, respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport,
-};
+use crate::server::{respond, OwnedRequest, Request, Response, Route, Scratch, Server, Transport};
 
 /// Datagrams taken from the kernel in one call.
 pub(crate) const BATCH: usize = 32;
@@ -65,10 +63,15 @@ fn defer(
         if let Some(reply) = server.slow.handle(&server, route, request).await {
             send_now(&socket, &reply.message, client);
             let shared = &server.metrics.shared;
-            shared.reply(&reply.outcome, Transport::Udp, Writer::Shared);
-            if let Some(packet) = &logged {
-                query_log::log(client, packet, &reply.outcome, Transport::Udp);
-            }
+            let packet = logged.as_deref().unwrap_or_default();
+            server.record(
+                shared,
+                Writer::Shared,
+                client,
+                packet,
+                &reply.outcome,
+                Transport::Udp,
+            );
             let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
             shared.durations[0].observe(nanos, 1, Writer::Shared);
         }
@@ -119,10 +122,14 @@ fn serve_one_by_one(
         };
         match respond(server, &zone_set, &req, &mut scratch, &mut reply) {
             Response::Reply { len, outcome } => {
-                tally.reply(&outcome, Transport::Udp, Writer::Single);
-                if server.options.query_log {
-                    query_log::log(client, packet, &outcome, Transport::Udp);
-                }
+                server.record(
+                    &tally,
+                    Writer::Single,
+                    client,
+                    packet,
+                    &outcome,
+                    Transport::Udp,
+                );
                 if let Err(e) = socket.send_to(&reply[..len], client) {
                     tracing::debug!(%client, error = %e, "udp send failed");
                 }
@@ -144,8 +151,8 @@ mod batched {
     use std::sync::Arc;
 
     use super::{
-        defer, query_log, respond, Dropped, Request, Response, Scratch, Server, Transport, Writer,
-        BATCH, QUERY_BUF_BYTES, REPLY_BUF_BYTES,
+        defer, respond, Dropped, Request, Response, Scratch, Server, Transport, Writer, BATCH,
+        QUERY_BUF_BYTES, REPLY_BUF_BYTES,
     };
 
     /// The message headers of one worker: plain data only, so all-zero is valid.
@@ -301,10 +308,8 @@ mod batched {
                     &mut reply_bufs[i],
                 ) {
                     Response::Reply { len, outcome } => {
-                        tally.reply(&outcome, Transport::Udp, Writer::Single);
-                        if server.options.query_log {
-                            query_log::log(client, packet, &outcome, Transport::Udp);
-                        }
+                        let udp = Transport::Udp;
+                        server.record(&tally, Writer::Single, client, packet, &outcome, udp);
                         len
                     }
                     Response::Drop => {

@@ -87,6 +87,24 @@ impl Server {
 }
 
 impl Server {
+    /// What every transport does with each reply it sends: counts it on `tally`
+    /// (as `writer`) and writes it to the query log when that is on.
+    #[inline]
+    pub fn record(
+        &self,
+        tally: &crate::metrics::tally::Tally,
+        writer: crate::metrics::Writer,
+        client: std::net::SocketAddr,
+        packet: &[u8],
+        outcome: &Outcome<'_>,
+        transport: Transport,
+    ) {
+        tally.reply(outcome, transport, writer);
+        if self.options.query_log {
+            query_log::log(client, packet, outcome, transport);
+        }
+    }
+
     /// Streams the zone transfer (AXFR, IXFR) the router deferred, `packet` from
     /// `client` over TCP, to `out`: with the transfer rules and journals of the
     /// slow paths. Errors are the connection's.
