@@ -1118,7 +1118,7 @@ mod tests {
 
     #[test]
     fn shipped_deploy_config_is_valid() {
-        let file: ConfigFile = toml::from_str(include_str!("../deploy/zonal.toml")).unwrap();
+        let file: ConfigFile = toml::from_str(include_str!("../../deploy/zonal.toml")).unwrap();
         assert_eq!(
             file.listen.as_deref(),
             Some(&["0.0.0.0:53".to_owned(), "[::]:53".to_owned()][..])
