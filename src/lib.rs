@@ -25,6 +25,7 @@
 //! dispatcher), [`config`], [`net`], [`ops`]. `ARCHITECTURE.md` walks a query, an
 //! UPDATE and a recursive miss through them; `.ci/layers.py` checks the order.
 
+pub mod app;
 pub mod auth;
 pub mod config;
 pub mod exchange;

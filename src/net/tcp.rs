@@ -61,7 +61,9 @@ pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits
             if let Err(e) = serve_connection(stream, peer, &server, limits.idle_timeout).await {
                 tracing::debug!(%peer, error = %e, "tcp connection ended");
             }
-            server.metrics.tcp_open.fetch_sub(1, Ordering::Relaxed);
+            if server.metrics.tcp_open.fetch_sub(1, Ordering::AcqRel) == 1 {
+                server.tcp_idle.notify_waiters();
+            }
             drop(permit);
         });
     }

@@ -62,6 +62,8 @@ pub struct Server {
     /// Set when the server is stopping: TCP stops accepting, connections answer
     /// what they have and close.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Told when the last open TCP connection closes (see [`Server::tcp_closed`]).
+    pub tcp_idle: tokio::sync::Notify,
 }
 
 impl Server {
@@ -82,11 +84,36 @@ impl Server {
             slow: SlowPaths::default(),
             metrics: std::sync::Arc::default(),
             stopping: tokio::sync::watch::Sender::new(false),
+            tcp_idle: tokio::sync::Notify::new(),
         }
     }
 }
 
 impl Server {
+    /// Waits until no TCP connection is open (each tells [`Server::tcp_idle`] as
+    /// the last one closes), or `limit` has passed: a clean stop lets open
+    /// connections answer what their clients sent.
+    pub async fn tcp_closed(&self, limit: std::time::Duration) {
+        let open = || {
+            self.metrics
+                .tcp_open
+                .load(std::sync::atomic::Ordering::Acquire)
+                > 0
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Made before the count is read, so a close in between still wakes it.
+            let closed = self.tcp_idle.notified();
+            if !open() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                tracing::warn!("stopping with TCP connections still open");
+                return;
+            }
+        }
+    }
+
     /// What every transport does with each reply it sends: counts it on `tally`
     /// (as `writer`) and writes it to the query log when that is on.
     #[inline]

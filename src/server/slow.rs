@@ -100,16 +100,14 @@ impl SlowPaths {
         self.in_flight.clone().try_acquire_owned().ok()
     }
 
-    /// Waits until no request is waiting for a slow path, or `limit` has passed (a
-    /// clean stop answers what is in flight).
+    /// Waits until no request is waiting for a slow path (every permit is back),
+    /// or `limit` has passed (a clean stop answers what is in flight).
     pub async fn drain(&self, limit: Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.in_flight.available_permits() < MAX_DEFERRED_IN_FLIGHT {
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("stopping with requests still waiting for a slow path");
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let all = MAX_DEFERRED_IN_FLIGHT as u32;
+        match tokio::time::timeout(limit, self.in_flight.acquire_many(all)).await {
+            Ok(Ok(permits)) => drop(permits),
+            Ok(Err(_)) => {}
+            Err(_) => tracing::warn!("stopping with requests still waiting for a slow path"),
         }
     }
 
