@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::notifier::Notifier;
 use crate::auth::{SharedZones, Zone, ZoneSet};
-use crate::wire::name::{label_count, to_presentation};
+use crate::wire::name::{is_subdomain, label_count, to_presentation};
 use crate::wire::types;
 use crate::zonefile::load_zone_text;
 
@@ -79,7 +79,8 @@ pub fn read_catalog(zone: &Zone) -> Result<Members, CatalogError> {
     let mut members = Members::new();
     for (owner, node) in zone.names() {
         let owner = owner.to_ascii_lowercase();
-        if !owner.ends_with(&zones) || owner.len() == zones.len() {
+        // Below `zones` by labels, not by bytes: `a\005zones` is not a member.
+        if !is_subdomain(&owner, &zones) || owner.len() == zones.len() {
             continue;
         }
         let labels = label_count(&owner);
@@ -317,6 +318,17 @@ mod tests {
             *members[&wire("x.test.")],
             *member_id(&wire("x.test.")).as_bytes()
         );
+    }
+
+    /// Members are the names one label below `zones`, counted by labels: a label
+    /// that holds the bytes of `zones` is not below it.
+    #[test]
+    fn members_are_found_by_labels_not_by_bytes() {
+        let zone =
+            catalog("version TXT \"2\"\nid1.zones PTR a.test.\na\\005zones PTR evil.test.\n");
+        let members = read_catalog(&zone).unwrap();
+        assert_eq!(members.len(), 1, "{members:?}");
+        assert!(members.contains_key(&wire("a.test.")));
     }
 
     #[test]
