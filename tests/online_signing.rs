@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::nsupdate::nsupdate;
-use common::{query, unique_addr, Zonal};
-use hickory_proto::op::{Message, ResponseCode};
+use common::{unique_addr, Zonal};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
 
 const ORIGIN: &str = "tricky.example";
@@ -128,12 +128,9 @@ fn records_of(axfr: &str) -> Vec<&str> {
 
 /// Asks `name`/`rtype` through Unbound; returns (rcode, AD, answer count).
 fn ask(addr: SocketAddr, name: &str, rtype: RecordType) -> (ResponseCode, bool, usize) {
-    let mut q = query(name, rtype, Some(1232));
-    q.metadata.recursion_desired = true;
+    let mut q = common::recursive_query(name, rtype);
     q.metadata.authentic_data = true;
-    let reply = common::udp_raw(addr, &q.to_vec().expect("encode"), Duration::from_secs(5))
-        .map(|r| Message::from_vec(&r).expect("decode"))
-        .expect("a reply from unbound");
+    let reply = common::ask(addr, &q, false, Duration::from_secs(5)).expect("a reply from unbound");
     (
         reply.metadata.response_code,
         reply.metadata.authentic_data,

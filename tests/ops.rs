@@ -43,16 +43,12 @@ fn a_of(z: &Zonal, name: &str) -> Vec<String> {
     answers(&z.query(name, RecordType::A))
 }
 
-/// Waits up to 2 s (the bound) for `check`.
-fn within_two_seconds(mut check: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(2) {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    check()
+/// How soon a change must show (the bound).
+const TWO_SECONDS: Duration = Duration::from_secs(2);
+
+/// Waits up to 2 s for `check`.
+fn within_two_seconds(check: impl FnMut() -> bool) -> bool {
+    common::eventually(TWO_SECONDS, check)
 }
 
 #[test]

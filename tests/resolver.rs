@@ -7,13 +7,12 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{answers, query, unique_addr, Zonal};
+use common::{answers, query, unique_addr, write_zone, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -232,12 +231,6 @@ struct Hierarchy {
     _dir: tempfile::TempDir,
 }
 
-fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {
-    let folder = dir.join(server);
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join(file), text).expect("write zone");
-}
-
 fn ip(addr: SocketAddr) -> String {
     addr.ip().to_string()
 }
@@ -408,21 +401,10 @@ impl Hierarchy {
     }
 
     fn ask(&self, name: &str, rtype: RecordType) -> Message {
-        let mut q = query(name, rtype, Some(1232));
-        q.metadata.recursion_desired = true;
-        q.metadata.id = rand_id();
-        let reply = common::udp_raw(
-            self.resolver.addr,
-            &q.to_vec().expect("encode"),
-            Duration::from_secs(6),
-        )
-        .unwrap_or_else(|| panic!("no reply for {name}:\n{}", self.resolver.stderr()));
-        Message::from_vec(&reply).expect("decode")
+        let q = common::recursive_query(name, rtype);
+        common::ask(self.resolver.addr, &q, false, Duration::from_secs(6))
+            .unwrap_or_else(|| panic!("no reply for {name}:\n{}", self.resolver.stderr()))
     }
-}
-
-fn rand_id() -> u16 {
-    (Instant::now().elapsed().subsec_nanos() ^ std::process::id()) as u16
 }
 
 fn answer_lines(m: &Message) -> Vec<String> {

@@ -96,19 +96,14 @@ fn poll(
     limit: Duration,
     done: impl Fn(&Message) -> bool,
 ) -> Message {
-    let deadline = Instant::now() + limit;
-    let packet = query(name, rtype, None).to_vec().expect("encode");
+    let question = query(name, rtype, None);
     let mut last = None;
-    while Instant::now() < deadline {
-        if let Some(reply) = server.udp_raw(&packet, Duration::from_millis(300)) {
-            if let Ok(message) = Message::from_vec(&reply) {
-                if done(&message) {
-                    return message;
-                }
-                last = Some(message);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let arrived = common::eventually(limit, || {
+        last = common::ask(server.addr, &question, false, Duration::from_millis(300));
+        last.as_ref().is_some_and(&done)
+    });
+    if arrived {
+        return last.expect("the reply that was as expected");
     }
     panic!(
         "{name} {rtype} never as expected within {limit:?}; last reply: {last:?}\n{}",

@@ -125,18 +125,12 @@ fn malformed_packets_get_formerr_or_nothing_and_the_server_goes_on() {
     let reply = z.udp_raw(&status, wait).expect("NOTIMP reply");
     assert_eq!(reply[3] & 0xF, 4);
     // A bounded storm of random bytes (seeded, so a failure can be replayed).
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = common::Rng(0x2545_f491_4f6c_dd1d);
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     for _ in 0..3000 {
-        let len = (next() % 80) as usize;
-        let mut packet: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-        if packet.len() > 5 && next() % 2 == 0 {
+        let len = rng.below(80);
+        let mut packet: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        if packet.len() > 5 && rng.next() % 2 == 0 {
             packet[2] &= 0x7f; // mostly queries, to go deeper
             packet[4] = 0;
             packet[5] = 1;
