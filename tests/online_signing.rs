@@ -465,7 +465,7 @@ fn a_secondary_copy_is_not_signed_again() {
     std::fs::write(
         &config,
         format!(
-            "state_dir = \"{state}\"\n[signing]\nkey_dir = \"{keys}\"\nrrsig_lifetime_secs = 864000\n\
+            "state_dir = \"{state}\"\nlog = \"info,zonal::update=debug\"\n[signing]\nkey_dir = \"{keys}\"\nrrsig_lifetime_secs = 864000\n\
              rrsig_refresh_secs = 172800\n[[zone]]\nname = \"{ORIGIN}\"\nprimaries = [\"{primary}\"]\n",
             state = signed.path("secondary-state").display(),
             keys = signed.path("keys").display(),
@@ -483,13 +483,25 @@ fn a_secondary_copy_is_not_signed_again() {
                 _ => None,
             })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while serial(&secondary).is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::eventually(Duration::from_secs(10), || serial(&secondary).is_some());
     assert_eq!(serial(&secondary), serial(&primary), "the copy arrived");
-    // The refresh pass runs a second after start; give it time to (not) act.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The refresh pass runs a second after start: once it is done, having found
+    // no zone of its own to look at, the copy is as it came.
+    assert!(
+        common::eventually(Duration::from_secs(10), || secondary
+            .stderr()
+            .contains("signature refresh pass done")),
+        "no refresh pass ran:\n{}",
+        secondary.stderr()
+    );
+    // The pass came after the copy, and did not count it among the zones to refresh.
+    let log = secondary.stderr();
+    let copied = log.find("secondary zone transferred");
+    let passed = log.find("signature refresh pass done zones=0");
+    assert!(
+        copied.is_some() && passed.is_some() && copied < passed,
+        "{log}"
+    );
     assert_eq!(
         serial(&secondary),
         serial(&primary),
