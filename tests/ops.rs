@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{answers, http_get, metrics_addr, query, scrape, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
@@ -197,28 +197,24 @@ fn a_real_prometheus_scrapes_zonal() {
         .spawn()
         .expect("prometheus runs (apt-get install prometheus)");
     let _prometheus = Prometheus { child, _dir: data };
-    let started = Instant::now();
     let mut last = String::new();
-    while started.elapsed() < Duration::from_secs(30) {
+    let scraped = common::eventually(Duration::from_secs(30), || {
+        last.clear();
         if let Ok(mut stream) = TcpStream::connect(web) {
             let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
             let _ = write!(
                 stream,
                 "GET /api/v1/query?query=zonal_zone_serial HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n"
             );
-            last.clear();
             let _ = stream.read_to_string(&mut last);
-            if last.contains(r#""zone":"ops.test.""#) {
-                assert!(
-                    last.contains(r#""1"]"#),
-                    "serial 1 through Prometheus: {last}"
-                );
-                return;
-            }
         }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("Prometheus never had zonal_zone_serial: {last}");
+        last.contains(r#""zone":"ops.test.""#)
+    });
+    assert!(scraped, "Prometheus never had zonal_zone_serial: {last}");
+    assert!(
+        last.contains(r#""1"]"#),
+        "serial 1 through Prometheus: {last}"
+    );
 }
 
 #[test]
