@@ -16,9 +16,9 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{query, unique_addr, Zonal};
+use common::{eventually, query, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -42,17 +42,6 @@ fn serves(addr: SocketAddr, zone: &str) -> bool {
         })
 }
 
-fn within(limit: Duration, what: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if what() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 /// A zonal at `addr` serving the zone files of `dir`/zones and the catalog
 /// `cat.example` listing them, notifying `secondary`.
 fn start_producer(dir: &Path, addr: SocketAddr, secondary: SocketAddr) -> Zonal {
@@ -71,9 +60,8 @@ fn start_producer(dir: &Path, addr: SocketAddr, secondary: SocketAddr) -> Zonal 
 
 /// Writes the zone file of each of `names` into `dir`.
 fn write_zones(dir: &Path, names: &[&str]) {
-    std::fs::create_dir_all(dir).expect("mkdir");
     for name in names {
-        std::fs::write(dir.join(format!("{name}.zone")), zone_text(name)).expect("zone");
+        common::write_zone(dir, "", &format!("{name}.zone"), &zone_text(name));
     }
 }
 
@@ -111,21 +99,21 @@ fn knot_takes_the_zones_zonal_lists_in_its_catalog() {
         )
     };
     assert!(
-        within(Duration::from_secs(15), || serves(knot_addr, "a.test.")),
+        eventually(Duration::from_secs(15), || serves(knot_addr, "a.test.")),
         "Knot did not take a.test from the catalog:\n{}",
         log()
     );
     // A new zone file: reloaded, listed, notified, taken.
-    std::fs::write(zones.join("b.test.zone"), zone_text("b.test")).expect("zone");
+    write_zones(&zones, &["b.test"]);
     assert!(
-        within(Duration::from_secs(15), || serves(knot_addr, "b.test.")),
+        eventually(Duration::from_secs(15), || serves(knot_addr, "b.test.")),
         "Knot did not take b.test once zonal listed it:\n{}",
         log()
     );
     // A zone file removed: no longer listed, dropped by Knot.
     std::fs::remove_file(zones.join("a.test.zone")).expect("rm");
     assert!(
-        within(Duration::from_secs(15), || !serves(knot_addr, "a.test.")),
+        eventually(Duration::from_secs(15), || !serves(knot_addr, "a.test.")),
         "Knot still serves a.test:\n{}",
         log()
     );
@@ -178,7 +166,7 @@ fn wait_members(
     log: impl Fn() -> String,
 ) {
     assert!(
-        within(Duration::from_secs(15), || {
+        eventually(Duration::from_secs(15), || {
             served.iter().all(|z| serves(addr, z)) && !gone.iter().any(|z| serves(addr, z))
         }),
         "{what}:\n{}",
@@ -201,7 +189,7 @@ fn relays(consumer: &Zonal, listed: &[&str], unlisted: &[&str], log: impl Fn() -
     let catalog = || consumer.dig(&["relay.example", "AXFR"]);
     let lists = |text: &str, z: &str| text.contains(&format!("PTR\t{z}"));
     assert!(
-        within(Duration::from_secs(5), || {
+        eventually(Duration::from_secs(5), || {
             let text = catalog();
             listed.iter().all(|z| lists(&text, z)) && !unlisted.iter().any(|z| lists(&text, z))
         }),
@@ -275,7 +263,7 @@ fn zonal_takes_the_zones_a_knot_dns_catalog_lists() {
     wait_members(zonal_addr, &after, &["b.test."], "b.test still served", log);
     let state = dir.path().join("state");
     assert!(
-        within(Duration::from_secs(5), || state
+        eventually(Duration::from_secs(5), || state
             .join("b.test.zone.removed")
             .exists()
             && !state.join("b.test.zone").exists()),
@@ -351,7 +339,7 @@ fn zonal_follows_a_bind_catalog_updated_with_nsupdate_and_resets_a_member_whose_
             .count()
     };
     assert!(
-        within(Duration::from_secs(15), || axfrs() == 2),
+        eventually(Duration::from_secs(15), || axfrs() == 2),
         "a.test not taken again after its id changed:\n{}",
         log()
     );
@@ -379,7 +367,7 @@ fn zonal_takes_the_zones_another_zonal_lists_and_keeps_them_over_a_restart() {
     wait_members(consumer_addr, &["a.test.", "b.test."], &[], members, || {
         log(&consumer)
     });
-    std::fs::write(zones.join("c.test.zone"), zone_text("c.test")).expect("zone");
+    write_zones(&zones, &["c.test"]);
     wait_members(consumer_addr, &["c.test."], &[], "c.test not taken", || {
         log(&consumer)
     });

@@ -18,15 +18,16 @@ fn fails_to_start(args: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("zonal runs");
-    for _ in 0..100 {
-        if let Ok(Some(status)) = child.try_wait() {
-            assert!(!status.success());
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
-                .expect("read");
-            return stderr;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let mut exited = None;
+    if common::eventually(Duration::from_secs(5), || {
+        exited = child.try_wait().ok().flatten();
+        exited.is_some()
+    }) {
+        assert!(!exited.expect("exited").success());
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr)
+            .expect("read");
+        return stderr;
     }
     let _ = child.kill();
     let _ = child.wait();

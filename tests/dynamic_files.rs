@@ -13,10 +13,10 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::nsupdate::nsupdate;
-use common::{answers, unique_addr, Zonal};
+use common::{answers, eventually, unique_addr, Zonal};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use zonal::tsig;
@@ -33,20 +33,6 @@ fn zone_text(serial: u32, www: &str) -> String {
 
 /// How long any one step may take to show.
 const STEP: Duration = Duration::from_secs(5);
-
-/// Waits up to `limit` for `check`.
-fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if check() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 /// A zone folder with `dyn.test`, a key allowed to update it and a state folder.
 struct Setup {

@@ -1,6 +1,8 @@
 //! Bad input never panics: mutated zone files and mutated queries, in process, many
 //! times over (seeded, bounded). A panic here fails the test with the input that caused it.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,20 +12,7 @@ use zonal::wire::name::parse_presentation;
 use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
 
-/// xorshift64: small, seeded, reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 fn mutate(rng: &mut Rng, input: &[u8], alphabet: &[u8]) -> Vec<u8> {
     let mut out = input.to_vec();

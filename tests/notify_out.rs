@@ -67,16 +67,8 @@ fn knot_secondary_gets_an_update_by_notify_within_seconds() {
     // Up once it has the zone.
     let _knot = common::knot::start_with(knot_addr, &run, &sections, "notify.test.");
     let knot_log = || std::fs::read_to_string(run.join("knot.log")).unwrap_or_default();
-    let wait_for = |name: &str, limit: Duration| {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if answers(knot_addr, name) > 0 {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        false
-    };
+    let wait_for =
+        |name: &str, limit: Duration| common::eventually(limit, || answers(knot_addr, name) > 0);
     assert!(
         wait_for("www.notify.test.", Duration::from_secs(15)),
         "Knot did not take the zone from zonal:\n{}",

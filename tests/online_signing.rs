@@ -10,11 +10,11 @@ mod common;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::nsupdate::nsupdate;
-use common::{query, unique_addr, Zonal};
-use hickory_proto::op::{Message, ResponseCode};
+use common::{unique_addr, Zonal};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
 
 const ORIGIN: &str = "tricky.example";
@@ -128,12 +128,9 @@ fn records_of(axfr: &str) -> Vec<&str> {
 
 /// Asks `name`/`rtype` through Unbound; returns (rcode, AD, answer count).
 fn ask(addr: SocketAddr, name: &str, rtype: RecordType) -> (ResponseCode, bool, usize) {
-    let mut q = query(name, rtype, Some(1232));
-    q.metadata.recursion_desired = true;
+    let mut q = common::recursive_query(name, rtype);
     q.metadata.authentic_data = true;
-    let reply = common::udp_raw(addr, &q.to_vec().expect("encode"), Duration::from_secs(5))
-        .map(|r| Message::from_vec(&r).expect("decode"))
-        .expect("a reply from unbound");
+    let reply = common::ask(addr, &q, false, Duration::from_secs(5)).expect("a reply from unbound");
     (
         reply.metadata.response_code,
         reply.metadata.authentic_data,
@@ -321,20 +318,17 @@ fn signatures_near_expiry_are_made_again() {
     .expect("config");
     let z = signed.start(&["--config", config.to_str().expect("utf-8")]);
     let limit = chrono_like(2);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let refreshed = loop {
-        let text = signed.verify(&z);
-        let exp = expirations(&text);
-        if !exp.is_empty() && exp.iter().all(|e| *e > limit) {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "signatures not refreshed:\n{text}\n{}",
-            z.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mut refreshed = String::new();
+    let done = common::eventually(Duration::from_secs(15), || {
+        refreshed = signed.verify(&z);
+        let exp = expirations(&refreshed);
+        !exp.is_empty() && exp.iter().all(|e| *e > limit)
+    });
+    assert!(
+        done,
+        "signatures not refreshed:\n{refreshed}\n{}",
+        z.stderr()
+    );
     // The file's serial was 2026112201; the refresh is a change like an update.
     assert!(
         !refreshed.contains("2026112201 7200"),
@@ -410,8 +404,8 @@ fn keys_made_by_knot_keymgr_sign_updates() {
         .spawn()
         .expect("knotd runs (apt-get install knot)");
     // The zone as Knot signed it, once it serves it signed.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let text = loop {
+    let mut text = String::new();
+    let signed_by_knot = common::eventually(Duration::from_secs(15), || {
         let out = Command::new("dig")
             .arg(format!("@{}", knot_addr.ip()))
             .args([
@@ -424,22 +418,16 @@ fn keys_made_by_knot_keymgr_sign_updates() {
             .args(["+nocmd", "+nostats", "+nocomments", ORIGIN, "AXFR"])
             .output()
             .expect("dig");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains("RRSIG") {
-            break text;
-        }
-        if Instant::now() > deadline {
-            let _ = knotd.kill();
-            let _ = knotd.wait();
-            panic!(
-                "Knot did not sign the zone:\n{}",
-                std::fs::read_to_string(run.join("knot.log")).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("RRSIG")
+    });
     let _ = knotd.kill();
     let _ = knotd.wait();
+    assert!(
+        signed_by_knot,
+        "Knot did not sign the zone:\n{}",
+        std::fs::read_to_string(run.join("knot.log")).unwrap_or_default()
+    );
     std::fs::write(signed.path("zones/tricky.example.zone"), &text).expect("zone");
     let pem_dir = std::fs::read_dir(run.join("db/keys/keys"))
         .map(|_| run.join("db/keys/keys"))
@@ -468,7 +456,7 @@ fn a_secondary_copy_is_not_signed_again() {
     std::fs::write(
         &config,
         format!(
-            "state_dir = \"{state}\"\n[signing]\nkey_dir = \"{keys}\"\nrrsig_lifetime_secs = 864000\n\
+            "state_dir = \"{state}\"\nlog = \"info,zonal::update=debug\"\n[signing]\nkey_dir = \"{keys}\"\nrrsig_lifetime_secs = 864000\n\
              rrsig_refresh_secs = 172800\n[[zone]]\nname = \"{ORIGIN}\"\nprimaries = [\"{primary}\"]\n",
             state = signed.path("secondary-state").display(),
             keys = signed.path("keys").display(),
@@ -486,13 +474,25 @@ fn a_secondary_copy_is_not_signed_again() {
                 _ => None,
             })
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while serial(&secondary).is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::eventually(Duration::from_secs(10), || serial(&secondary).is_some());
     assert_eq!(serial(&secondary), serial(&primary), "the copy arrived");
-    // The refresh pass runs a second after start; give it time to (not) act.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The refresh pass runs a second after start: once it is done, having found
+    // no zone of its own to look at, the copy is as it came.
+    assert!(
+        common::eventually(Duration::from_secs(10), || secondary
+            .stderr()
+            .contains("signature refresh pass done")),
+        "no refresh pass ran:\n{}",
+        secondary.stderr()
+    );
+    // The pass came after the copy, and did not count it among the zones to refresh.
+    let log = secondary.stderr();
+    let copied = log.find("secondary zone transferred");
+    let passed = log.find("signature refresh pass done zones=0");
+    assert!(
+        copied.is_some() && passed.is_some() && copied < passed,
+        "{log}"
+    );
     assert_eq!(
         serial(&secondary),
         serial(&primary),

@@ -14,19 +14,8 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::RecordType;
 
 fn ask(addr: std::net::SocketAddr, message: &Message, tcp: bool) -> Message {
-    let bytes = message.to_vec().expect("encodes");
-    let reply = if tcp {
-        let mut stream =
-            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("tcp");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        common::write_framed(&mut stream, &bytes);
-        common::read_framed(&mut stream).expect("tcp reply")
-    } else {
-        common::udp_raw(addr, &bytes, Duration::from_secs(2)).expect("udp reply")
-    };
-    Message::from_vec(&reply).expect("decodes")
+    common::ask(addr, message, tcp, Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no reply from {addr} (tcp: {tcp})"))
 }
 
 #[test]

@@ -7,13 +7,12 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{answers, query, unique_addr, Zonal};
+use common::{answers, eventually, query, unique_addr, write_zone, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -232,12 +231,6 @@ struct Hierarchy {
     _dir: tempfile::TempDir,
 }
 
-fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {
-    let folder = dir.join(server);
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join(file), text).expect("write zone");
-}
-
 fn ip(addr: SocketAddr) -> String {
     addr.ip().to_string()
 }
@@ -342,7 +335,17 @@ impl Hierarchy {
             serve("tld", tld_backend),
             serve("other", other_backend),
         ];
-        let leaf_server = serve("leaf", leaf);
+        // The leaf counts its queries (/metrics): a prefetch shows there.
+        let leaf_server = Zonal::start_at(
+            leaf,
+            &[
+                "--no-recursion",
+                "--zone-dir",
+                d.join("leaf").to_str().expect("utf-8"),
+                "--metrics",
+                &common::metrics_addr(leaf).to_string(),
+            ],
+        );
         // v6.test. is served on ::1 only, at the hierarchy's port.
         write_zone(
             d,
@@ -402,27 +405,25 @@ impl Hierarchy {
         }
     }
 
+    /// Queries the leaf has answered so far.
+    fn leaf_queries(&self) -> f64 {
+        common::scrape(common::metrics_addr(self.leaf.addr))
+            .iter()
+            .filter(|(key, _)| key.starts_with("zonal_queries_total"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     /// Questions the silent server got.
     fn silent_queries(&self) -> usize {
         self.silent.seen().len()
     }
 
     fn ask(&self, name: &str, rtype: RecordType) -> Message {
-        let mut q = query(name, rtype, Some(1232));
-        q.metadata.recursion_desired = true;
-        q.metadata.id = rand_id();
-        let reply = common::udp_raw(
-            self.resolver.addr,
-            &q.to_vec().expect("encode"),
-            Duration::from_secs(6),
-        )
-        .unwrap_or_else(|| panic!("no reply for {name}:\n{}", self.resolver.stderr()));
-        Message::from_vec(&reply).expect("decode")
+        let q = common::recursive_query(name, rtype);
+        common::ask(self.resolver.addr, &q, false, Duration::from_secs(6))
+            .unwrap_or_else(|| panic!("no reply for {name}:\n{}", self.resolver.stderr()))
     }
-}
-
-fn rand_id() -> u16 {
-    (Instant::now().elapsed().subsec_nanos() ^ std::process::id()) as u16
 }
 
 fn answer_lines(m: &Message) -> Vec<String> {
@@ -433,15 +434,15 @@ fn answer_lines(m: &Message) -> Vec<String> {
 fn resolves_through_the_hierarchy_and_caches() {
     let mut h = Hierarchy::start("");
     // Priming (RFC 9609): the root NS set is asked for at start.
-    let primed = Instant::now();
-    while !h.root_tap.seen().iter().any(|q| q == ". NS") {
-        assert!(
-            primed.elapsed() < Duration::from_secs(3),
-            "no priming query: {:?}",
-            h.root_tap.seen()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        eventually(Duration::from_secs(3), || h
+            .root_tap
+            .seen()
+            .iter()
+            .any(|q| q == ". NS")),
+        "no priming query: {:?}",
+        h.root_tap.seen()
+    );
     // Simple A: not authoritative, recursion available.
     let m = h.ask("www.example.test.", RecordType::A);
     assert_eq!(m.metadata.response_code, ResponseCode::NoError);
@@ -464,11 +465,15 @@ fn resolves_through_the_hierarchy_and_caches() {
         "{tld_seen:?}"
     );
 
-    // A cache hit asks nobody, and its TTL counts down.
+    // A cache hit asks nobody, and its TTL counts down: asked until it is lower
+    // (a second must pass), at most 3 s.
     h.root_tap.clear();
     h.tld_tap.clear();
-    std::thread::sleep(Duration::from_millis(1_100));
-    let again = h.ask("www.example.test.", RecordType::A);
+    let mut again = m.clone();
+    eventually(Duration::from_secs(3), || {
+        again = h.ask("www.example.test.", RecordType::A);
+        again.answers.first().map(|r| r.ttl) < Some(m.answers[0].ttl)
+    });
     assert_eq!(answer_lines(&again), ["www.example.test. A 192.0.2.1"]);
     assert!(
         again.answers[0].ttl < m.answers[0].ttl,
@@ -723,10 +728,14 @@ fn serve_stale_answers_expired_data_when_the_servers_are_gone() {
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
     assert!(m.answers[0].ttl <= 1);
     h.leaf.terminate();
-    std::thread::sleep(Duration::from_millis(1_300));
-    // Expired, and nobody to ask: the stale answer, at TTL 30 (RFC 8767).
-    let m = h.ask("www.example.test.", RecordType::A);
-    assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+    // Expired (after its 1 s), and nobody to ask: the stale answer, at TTL 30
+    // (RFC 8767). Asked until it comes, at most 5 s; before, the live entry answers.
+    let mut m = m;
+    eventually(Duration::from_secs(5), || {
+        m = h.ask("www.example.test.", RecordType::A);
+        m.answers.first().is_some_and(|r| r.ttl == 30)
+    });
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
     assert_eq!(m.answers[0].ttl, 30);
 }
@@ -735,16 +744,23 @@ fn serve_stale_answers_expired_data_when_the_servers_are_gone() {
 fn prefetch_refreshes_an_entry_asked_for_near_its_end() {
     let mut h = Hierarchy::start("prefetch = true\nmax_ttl = 2");
     let m = h.ask("www.example.test.", RecordType::A);
+    let cached = Instant::now();
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
-    // In the last tenth of its 2 s: this hit starts a refresh in the background.
-    std::thread::sleep(Duration::from_millis(1_850));
+    // In the last tenth of its 2 s (the time is the thing tested): this hit starts
+    // a refresh in the background, which asks the leaf.
+    common::sleep_until(cached, Duration::from_millis(1_850));
+    let before = h.leaf_queries();
     let m = h.ask("www.example.test.", RecordType::A);
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);
-    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        eventually(Duration::from_secs(2), || h.leaf_queries() > before),
+        "no refresh reached the leaf:\n{}",
+        h.resolver.stderr()
+    );
     // The leaf goes away after the refresh: past the first entry's end, the
     // refreshed one still answers.
     h.leaf.terminate();
-    std::thread::sleep(Duration::from_millis(200));
+    common::sleep_until(cached, Duration::from_millis(2_200));
     let m = h.ask("www.example.test.", RecordType::A);
     assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{:?}", m);
     assert_eq!(answer_lines(&m), ["www.example.test. A 192.0.2.1"]);

@@ -10,13 +10,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{query, unique_addr, Zonal};
+use common::{unique_addr, write_zone, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::{RData, RecordType};
 
@@ -221,12 +220,6 @@ struct Hierarchy {
     _dir: tempfile::TempDir,
 }
 
-fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {
-    let folder = dir.join(server);
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join(file), text).expect("write zone");
-}
-
 impl Hierarchy {
     /// Starts it all, with `resolver_extra` in the resolver's `[resolver]` table.
     fn start(resolver_extra: &str) -> Hierarchy {
@@ -337,16 +330,9 @@ impl Hierarchy {
 }
 
 fn ask(resolver: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    let mut q = query(name, rtype, Some(1232));
-    q.metadata.recursion_desired = true;
-    q.metadata.id = rand::random();
-    let reply = common::udp_raw(
-        resolver,
-        &q.to_vec().expect("encode"),
-        Duration::from_secs(8),
-    )
-    .unwrap_or_else(|| panic!("no reply from the resolver for {name}"));
-    Message::from_vec(&reply).expect("decode")
+    let q = common::recursive_query(name, rtype);
+    common::ask(resolver, &q, false, Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("no reply from the resolver for {name}"))
 }
 
 /// The A addresses of an answer.

@@ -13,12 +13,12 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::unbound::Unbound;
-use common::{query, Zonal};
+use common::{write_zone, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 
@@ -43,12 +43,6 @@ fn start_unbound(run_dir: &Path, addr: SocketAddr, hints: &Path) -> Unbound {
         hints.display()
     );
     common::unbound::start(run_dir, addr, &lines, "")
-}
-
-fn write_zone(dir: &Path, server: &str, file: &str, text: &str) {
-    let folder = dir.join(server);
-    std::fs::create_dir_all(&folder).expect("mkdir");
-    std::fs::write(folder.join(file), text).expect("write zone");
 }
 
 /// The hierarchy's servers and both resolvers.
@@ -194,23 +188,11 @@ fn start() -> Setup {
 
 /// A recursive question with EDNS (payload 1232).
 fn rd_query(name: &str, rtype: RecordType) -> Message {
-    let mut q = query(name, rtype, Some(1232));
-    q.metadata.recursion_desired = true;
-    q.metadata.id = rand::random();
-    q
+    common::recursive_query(name, rtype)
 }
 
 fn ask(addr: SocketAddr, message: &Message, tcp: bool) -> Option<Message> {
-    let bytes = message.to_vec().expect("encodes");
-    let reply = if tcp {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(6))).ok()?;
-        common::write_framed(&mut stream, &bytes);
-        common::read_framed(&mut stream)?
-    } else {
-        common::udp_raw(addr, &bytes, Duration::from_secs(6))?
-    };
-    Some(Message::from_vec(&reply).expect("reply decodes"))
+    common::ask(addr, message, tcp, Duration::from_secs(6))
 }
 
 /// What is compared of a reply.

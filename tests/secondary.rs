@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{metrics_addr, query, scrape, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
@@ -96,19 +96,14 @@ fn poll(
     limit: Duration,
     done: impl Fn(&Message) -> bool,
 ) -> Message {
-    let deadline = Instant::now() + limit;
-    let packet = query(name, rtype, None).to_vec().expect("encode");
+    let question = query(name, rtype, None);
     let mut last = None;
-    while Instant::now() < deadline {
-        if let Some(reply) = server.udp_raw(&packet, Duration::from_millis(300)) {
-            if let Ok(message) = Message::from_vec(&reply) {
-                if done(&message) {
-                    return message;
-                }
-                last = Some(message);
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let arrived = common::eventually(limit, || {
+        last = common::ask(server.addr, &question, false, Duration::from_millis(300));
+        last.as_ref().is_some_and(&done)
+    });
+    if arrived {
+        return last.expect("the reply that was as expected");
     }
     panic!(
         "{name} {rtype} never as expected within {limit:?}; last reply: {last:?}\n{}",
@@ -356,15 +351,15 @@ fn a_wrong_key_is_refused_and_the_saved_copy_keeps_serving() {
     let zonal = start_secondary(secondary_addr, &args);
     let reply = zonal.query("www.sec.test.", RecordType::A);
     assert!(has_address("192.0.2.80")(&reply), "{reply:?}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while transfers_in(&zonal, "sec.test.", "tsig") < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "no TSIG failure counted:\n{}",
-            zonal.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert!(
+        common::eventually(Duration::from_secs(10), || transfers_in(
+            &zonal,
+            "sec.test.",
+            "tsig"
+        ) >= 2.0),
+        "no TSIG failure counted:\n{}",
+        zonal.stderr()
+    );
     assert!(zonal.stderr().contains("TSIG"), "{}", zonal.stderr());
     let reply = zonal.query("www.sec.test.", RecordType::A);
     assert!(has_address("192.0.2.80")(&reply), "{reply:?}");
@@ -579,16 +574,16 @@ fn a_broken_transfer_keeps_the_copy_served() {
             unique_addr(),
             &["--config".into(), config.display().to_string()],
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
         // IXFR, then AXFR: both broken, each counted.
-        while transfers_in(&zonal, "fake.test.", result) < 2.0 {
-            assert!(
-                Instant::now() < deadline,
-                "no {result} failure counted:\n{}",
-                zonal.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        assert!(
+            common::eventually(Duration::from_secs(10), || transfers_in(
+                &zonal,
+                "fake.test.",
+                result
+            ) >= 2.0),
+            "no {result} failure counted:\n{}",
+            zonal.stderr()
+        );
         wait_for(&zonal, "www.fake.test.", "192.0.2.80");
         let soa = zonal.query("fake.test.", RecordType::SOA);
         assert!(

@@ -9,7 +9,7 @@ mod common;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{query, unique_addr, Zonal};
 use hickory_proto::op::{Message, ResponseCode};
@@ -225,19 +225,14 @@ impl Drop for Secondary {
 
 /// Waits until `addr` answers `name` A from its copy of the zone.
 fn wait_for_copy(addr: SocketAddr, name: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let packet = query(name, RecordType::A, None).to_vec().expect("encode");
-    while Instant::now() < deadline {
-        if let Some(reply) = common::udp_raw(addr, &packet, Duration::from_millis(200)) {
-            if Message::from_vec(&reply)
-                .is_ok_and(|m| m.answers.len() == 1 && m.metadata.authoritative)
-            {
-                return;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("{what} never served {name} from a transfer");
+    let question = query(name, RecordType::A, None);
+    assert!(
+        common::eventually(Duration::from_secs(15), || {
+            common::ask(addr, &question, false, Duration::from_millis(200))
+                .is_some_and(|m| m.answers.len() == 1 && m.metadata.authoritative)
+        }),
+        "{what} never served {name} from a transfer"
+    );
 }
 
 #[test]

@@ -8,6 +8,8 @@ mod common;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::nsupdate::nsupdate;
@@ -485,12 +487,17 @@ fn kill_9_mid_stream_loses_no_acknowledged_update_and_keeps_none_half() {
     socket
         .set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
-    // A stream of updates, each adding two records; kill -9 after a while.
+    // A stream of updates, each adding two records; kill -9 mid-stream, once
+    // KILL_AFTER of them are acknowledged (or after 10 s of trying).
+    const KILL_AFTER: usize = 200;
     let mut acknowledged = Vec::new();
+    let count = Arc::new(AtomicUsize::new(0));
     let killer = {
-        let pid = z.pid();
+        let (pid, count) = (z.pid(), count.clone());
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(400));
+            common::eventually(Duration::from_secs(10), || {
+                count.load(Ordering::Relaxed) >= KILL_AFTER
+            });
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         })
     };
@@ -510,14 +517,17 @@ fn kill_9_mid_stream_loses_no_acknowledged_update_and_keeps_none_half() {
         }
         let mut buf = [0u8; 512];
         match socket.recv_from(&mut buf) {
-            Ok((len, _)) if len >= 12 && buf[3] & 0xF == 0 => acknowledged.push(i),
+            Ok((len, _)) if len >= 12 && buf[3] & 0xF == 0 => {
+                acknowledged.push(i);
+                count.store(acknowledged.len(), Ordering::Relaxed);
+            }
             Ok(_) => panic!("update {i} not accepted"),
             Err(_) => break, // the server is gone
         }
     }
     killer.join().expect("killer");
     assert!(
-        acknowledged.len() > 10,
+        acknowledged.len() >= KILL_AFTER,
         "some updates went through first ({})",
         acknowledged.len()
     );

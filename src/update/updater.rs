@@ -416,6 +416,7 @@ impl Updater {
             .filter(|z| z.dnssec != Denial::Unsigned && !z.secondary)
             .filter_map(|z| Some((z.origin.clone(), self.settings.signing.signer(z)?)))
             .collect();
+        let checked = zones.len();
         for (origin, zone_signer) in zones {
             let shown = to_presentation(&origin);
             let state = self.zone_state(&origin);
@@ -457,6 +458,7 @@ impl Updater {
                 tracing::info!(zone = %shown, rrsets = count, signatures = signed.signatures, serial, "signatures refreshed");
             }
         }
+        tracing::debug!(zones = checked, "signature refresh pass done");
     }
 
     async fn update(&self, request: OwnedRequest) -> Option<SlowReply> {

@@ -176,23 +176,12 @@ impl Zonal {
 
     /// Sends a message over UDP and decodes the reply.
     pub fn udp(&self, message: &Message) -> Message {
-        let bytes = message.to_vec().expect("encodes");
-        let reply = self
-            .udp_raw(&bytes, Duration::from_secs(2))
-            .expect("a reply over UDP");
-        Message::from_vec(&reply).expect("reply decodes")
+        ask(self.addr, message, false, Duration::from_secs(2)).expect("a reply over UDP")
     }
 
     /// Sends a message over TCP and decodes the reply.
     pub fn tcp(&self, message: &Message) -> Message {
-        let mut stream =
-            TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).expect("tcp connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        write_framed(&mut stream, &message.to_vec().expect("encodes"));
-        Message::from_vec(&read_framed(&mut stream).expect("a reply over TCP"))
-            .expect("reply decodes")
+        ask(self.addr, message, true, Duration::from_secs(3)).expect("a reply over TCP")
     }
 
     /// Runs dig against this server; returns its stdout.
@@ -377,19 +366,87 @@ pub fn scrape(addr: SocketAddr) -> BTreeMap<String, f64> {
 
 /// Waits up to `limit` until `addr` answers the SOA of `zone` with data.
 pub fn wait_for_soa(addr: SocketAddr, zone: &str, limit: Duration) -> bool {
+    let question = query(zone, RecordType::SOA, None);
+    eventually(limit, || {
+        ask(addr, &question, false, Duration::from_millis(200))
+            .is_some_and(|m| !m.answers.is_empty())
+    })
+}
+
+/// How often [`eventually`] looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+/// Looks at `check` until it holds, for at most `limit` (and once more at the
+/// end); whether it held. The one way the tests wait for the server to show that
+/// something happened: no fixed sleeps, and a bound on the wait.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
-    let packet = query(zone, RecordType::SOA, None)
-        .to_vec()
-        .expect("encodes");
     while Instant::now() < deadline {
-        if let Some(reply) = udp_raw(addr, &packet, Duration::from_millis(200)) {
-            if Message::from_vec(&reply).is_ok_and(|m| !m.answers.is_empty()) {
-                return true;
-            }
+        if check() {
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(POLL_INTERVAL);
     }
-    false
+    check()
+}
+
+/// Sleeps until `since + after`: for waits that are themselves the thing tested
+/// (a TTL that must run out), measured from when it started running.
+pub fn sleep_until(since: Instant, after: Duration) {
+    let until = since + after;
+    let now = Instant::now();
+    if until > now {
+        std::thread::sleep(until - now);
+    }
+}
+
+/// Writes the zone file `file` into `dir`/`folder` (made if missing; `""` for
+/// `dir` itself), as one server's zone folder of a test hierarchy.
+pub fn write_zone(dir: &Path, folder: &str, file: &str, text: &str) {
+    let folder = dir.join(folder);
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(folder.join(file), text).expect("write zone");
+}
+
+/// Sends `message` to `addr` over TCP (framed) or UDP and decodes the reply;
+/// `None` when none came within `wait`.
+pub fn ask(addr: SocketAddr, message: &Message, tcp: bool, wait: Duration) -> Option<Message> {
+    let bytes = message.to_vec().expect("encodes");
+    let reply = if tcp {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        stream.set_read_timeout(Some(wait)).ok()?;
+        write_framed(&mut stream, &bytes);
+        read_framed(&mut stream)?
+    } else {
+        udp_raw(addr, &bytes, wait)?
+    };
+    Some(Message::from_vec(&reply).expect("reply decodes"))
+}
+
+/// A recursive question (RD) with EDNS (payload 1232) and a random ID.
+pub fn recursive_query(name: &str, rtype: RecordType) -> Message {
+    let mut q = query(name, rtype, Some(1232));
+    q.metadata.recursion_desired = true;
+    q.metadata.id = rand::random();
+    q
+}
+
+/// xorshift64: small, seeded, reproducible, so a failure can be replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number of the sequence.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }
 
 /// Runs nsupdate against `addr` with `key_args` (`-k FILE`, `-y ALG:NAME:SECRET`,
