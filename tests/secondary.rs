@@ -599,3 +599,110 @@ fn a_broken_transfer_keeps_the_copy_served() {
         );
     }
 }
+
+/// A zonal secondary tells its own secondaries of a new copy only once the IXFR
+/// it took is in its journal: a secondary that asks at once (the test, on the
+/// NOTIFY) gets the difference, not the whole zone.
+#[test]
+fn a_chained_secondary_asking_at_once_gets_the_difference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("ch.test.zone"),
+        zone_text("ch.test.", "3600 600 86400"),
+    )
+    .expect("zone");
+    // The secondary of the secondary: a UDP socket that is told by NOTIFY.
+    let told = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    told.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let secondary_addr = unique_addr();
+    let primary_config = dir.path().join("primary.toml");
+    std::fs::write(
+        &primary_config,
+        format!(
+            "state_dir = \"{state}\"\nallow_update = [\"xfr-key\"]\n\
+             [[zone]]\nname = \"ch.test\"\nfile = \"{dir}/ch.test.zone\"\n\
+             [[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n\
+             [[transfer]]\nkey = \"xfr-key\"\n\
+             [[notify]]\ntargets = [\"{secondary_addr}\"]\nkey = \"xfr-key\"\n",
+            state = dir.path().join("primary-state").display(),
+            dir = dir.path().display(),
+        ),
+    )
+    .expect("config");
+    let primary = Zonal::start(&["--config", primary_config.to_str().expect("utf-8")]);
+    let mut args = secondary_args(
+        dir.path(),
+        state.path(),
+        "ch.test.",
+        &[primary.addr],
+        SECRET,
+    );
+    let config = std::path::PathBuf::from(&args[1]);
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "[[notify]]\ntargets = [\"{}\"]\n",
+        told.local_addr().expect("addr")
+    ));
+    std::fs::write(&config, text).expect("config");
+    args[1] = config.display().to_string();
+    let secondary = start_secondary(secondary_addr, &args);
+    wait_for(&secondary, "www.ch.test.", "192.0.2.80");
+
+    let (ok, out) = add_record(
+        primary.addr,
+        SECRET,
+        "ch.test.",
+        "new.ch.test. 60 A 192.0.2.77",
+    );
+    assert!(ok, "{out}");
+    // On each NOTIFY, IXFR from serial 1 at once; the one that finds serial 2 must
+    // be the difference (old SOA second, RFC 1995 4), not the zone (NS second).
+    let mut ixfr = query("ch.test.", RecordType::IXFR, None);
+    ixfr.authorities.push(Record::from_rdata(
+        Name::from_ascii("ch.test.").expect("name"),
+        0,
+        RData::SOA(SOA::new(
+            Name::from_ascii("ns.ch.test.").expect("name"),
+            Name::from_ascii("hm.ch.test.").expect("name"),
+            1,
+            3600,
+            600,
+            86400,
+            60,
+        )),
+    ));
+    let mut second_record = None;
+    let found = common::eventually(Duration::from_secs(10), || {
+        let mut buf = [0u8; 512];
+        if told.recv_from(&mut buf).is_err() {
+            return false;
+        }
+        let Some(reply) = common::ask(secondary.addr, &ixfr, true, Duration::from_secs(3)) else {
+            return false;
+        };
+        let serials: Vec<u32> = reply
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::SOA(soa) => Some(soa.serial),
+                _ => None,
+            })
+            .collect();
+        if serials.first() != Some(&2) {
+            return false; // a NOTIFY from before the change
+        }
+        second_record = reply
+            .answers
+            .get(1)
+            .map(|r| format!("{} {:?}", r.record_type(), r.data));
+        true
+    });
+    assert!(found, "no NOTIFY for serial 2:\n{}", secondary.stderr());
+    let second = second_record.unwrap_or_default();
+    assert!(
+        second.starts_with("SOA") && second.contains("serial: 1"),
+        "an incremental transfer: the old SOA second, not {second}"
+    );
+}

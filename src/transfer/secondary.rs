@@ -532,6 +532,12 @@ impl Secondaries {
         new.expired = false;
         new.secondary = true;
         let new = Arc::new(new);
+        if tracked.removed.load(Ordering::SeqCst) {
+            return;
+        }
+        // Durable, then visible: the copy and its journal are saved before the copy
+        // is served, so an IXFR that finds the new serial finds its difference too.
+        self.save(new.clone(), history).await;
         // Never served again once dropped: checked in the swap, which a drop
         // (flag set, then the zone taken out) retries after.
         let before = self.served.rcu(|set| {
@@ -552,9 +558,10 @@ impl Secondaries {
                 catalog.refresh();
             }
         }
-        // Our own secondaries hear of it (RFC 1996: a secondary may be a primary).
+        // Our own secondaries hear of it (RFC 1996: a secondary may be a primary),
+        // the change already in our journal: one that asks at once gets the
+        // difference by IXFR, not the whole zone.
         self.notifier.notify(&new);
-        self.save(new, history).await;
     }
 
     /// Saves `zone` in the state folder (its time is the last contact), and keeps
