@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use crate::auth::{ChangeSet, Record, Zone};
 use crate::journal::serial::{is_newer, SerialPolicy};
 use crate::wire::header::class::{ANY as CLASS_ANY, IN as CLASS_IN, NONE as CLASS_NONE};
-use crate::wire::message::{Message, RecordView};
+use crate::wire::message::{check_rdata, Message, RecordView};
 use crate::wire::name::{is_subdomain, to_presentation};
 use crate::wire::{rcode, types};
 
@@ -47,10 +47,9 @@ pub struct Applied {
 
 /// Types that are not records one can add or delete (RFC 2136 3.4.1.2).
 fn is_meta_type(rtype: u16) -> bool {
-    matches!(
-        rtype,
-        types::OPT | types::TSIG | 249 | types::IXFR | types::AXFR | 253 | 254
-    )
+    // RFC 6895 3.1: 0 is reserved, 128-255 are Q and meta types (ANY, 255, has its
+    // meaning in an UPDATE and is checked beside this); OPT is a pseudo-record.
+    rtype == 0 || rtype == types::OPT || (128..=254).contains(&rtype)
 }
 
 /// Types that may stand beside a CNAME (RFC 4035 2.5).
@@ -284,6 +283,17 @@ fn prescan(
                 rcode::FORMERR,
                 format!(
                     "update {shown} {}: bad class, type or TTL",
+                    types::type_name(rr.rtype)
+                ),
+            ));
+        }
+        // Data to add or delete must read as its type (a 5-byte A, a name that does
+        // not end): never into the zone, where a saved copy would then not load.
+        if rr.class != CLASS_ANY && check_rdata(message.packet, rr).is_err() {
+            return Err(reject(
+                rcode::FORMERR,
+                format!(
+                    "update {shown} {}: RDATA does not read as its type",
                     types::type_name(rr.rtype)
                 ),
             ));

@@ -299,6 +299,46 @@ fn refusals() {
         rcode_of(&z, &[], &[rr("x", A, NONE, 60, &[1, 2, 3, 4])]),
         rcode::FORMERR
     );
+    // Meta types, whatever the class (RFC 6895 3.1: 0 and 128-254).
+    for meta in [0u16, 128, 200, 248, 249, types::OPT] {
+        assert_eq!(
+            rcode_of(&z, &[], &[rr("x", meta, IN, 60, &[1, 2, 3, 4])]),
+            rcode::FORMERR,
+            "TYPE{meta} added"
+        );
+        assert_eq!(
+            rcode_of(&z, &[], &[rr("x", meta, ANY, 0, b"")]),
+            rcode::FORMERR,
+            "TYPE{meta} deleted"
+        );
+    }
+    // RDATA that does not read as its type, added or deleted: FORMERR, nothing in
+    // the zone (a saved copy would not load).
+    for (rtype, rdata) in [
+        (A, &[1u8, 2, 3, 4, 5][..]),
+        (types::AAAA, &[0u8; 4][..]),
+        (types::TXT, &[9u8, b'a'][..]),
+        (types::NS, &[3u8, b'n', b's'][..]),
+        (types::MX, &[0u8, 10][..]),
+    ] {
+        assert_eq!(
+            rcode_of(&z, &[], &[rr("x", rtype, IN, 60, rdata)]),
+            rcode::FORMERR,
+            "{} added",
+            types::type_name(rtype)
+        );
+        assert_eq!(
+            rcode_of(&z, &[], &[rr("www", rtype, NONE, 0, rdata)]),
+            rcode::FORMERR,
+            "{} deleted",
+            types::type_name(rtype)
+        );
+    }
+    // Deleting an RRset (class ANY) or every RRset (type ANY) keeps working.
+    assert_eq!(
+        rcode_of(&z, &[], &[rr("www", types::ANY, ANY, 0, b"")]),
+        rcode::NOERROR
+    );
     // A change that would leave the zone invalid: refused whole.
     let glue_gone = [
         rr("ns", A, ANY, 0, b""),
