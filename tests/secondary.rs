@@ -546,6 +546,40 @@ fn a_broken_transfer_keeps_the_copy_served() {
                 soa_record(2),
             ],
         ),
+        // A record whose RDATA does not read as its type (a 5-byte A), and a meta
+        // type: a saved copy holding them would not load.
+        (
+            "malformed",
+            vec![
+                soa_record(2),
+                ns(),
+                glue(),
+                record(
+                    "bad.fake.test.",
+                    RData::Unknown {
+                        code: RecordType::A,
+                        rdata: hickory_proto::rr::rdata::NULL::with(vec![1, 2, 3, 4, 5]),
+                    },
+                ),
+                soa_record(2),
+            ],
+        ),
+        (
+            "malformed",
+            vec![
+                soa_record(2),
+                ns(),
+                glue(),
+                record(
+                    "meta.fake.test.",
+                    RData::Unknown {
+                        code: RecordType::Unknown(200),
+                        rdata: hickory_proto::rr::rdata::NULL::with(vec![1]),
+                    },
+                ),
+                soa_record(2),
+            ],
+        ),
         // Closed by the SOA of another serial.
         (
             "serial_mismatch",

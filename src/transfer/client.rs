@@ -26,7 +26,7 @@ use crate::tsig;
 use crate::tsig::keys::TsigKey;
 use crate::tsig::stream::{sign_request, StreamTsigError, StreamVerifier};
 use crate::wire::header::class::IN as CLASS_IN;
-use crate::wire::message::Message;
+use crate::wire::message::{check_rdata, Message};
 use crate::wire::query::HEADER_BYTES;
 use crate::wire::{encode_query, rcode, types, OutgoingQuery};
 
@@ -287,6 +287,19 @@ pub async fn transfer(
                 .map_err(|_| TransferError::Malformed("unreadable RDATA"))?;
             if record.class != CLASS_IN {
                 return Err(TransferError::Malformed("a record not of class IN"));
+            }
+            // What a zone file could not hold never enters the copy: a saved copy
+            // that does not load would lose the zone at the next start.
+            if record.rtype == 0
+                || (128..=255).contains(&record.rtype)
+                || record.rtype == types::OPT
+            {
+                return Err(TransferError::Malformed("a meta type in the zone"));
+            }
+            if check_rdata(message.packet, record).is_err() {
+                return Err(TransferError::Malformed(
+                    "RDATA that does not read as its type",
+                ));
             }
             assembler.push(Record {
                 owner: record.owner.to_ascii_lowercase(),
