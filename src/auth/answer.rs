@@ -189,7 +189,7 @@ enum Outcome<'z> {
     /// ANY, at a name with data.
     Any(Found<'z>),
     /// RRSIG, at a name with signatures over its data (the RRSIG RRset given).
-    Signatures(Found<'z>, &'z RRset),
+    Signatures(&'z RRset),
     /// A CNAME, the type asked for being another one.
     Cname(Found<'z>, &'z RRset),
     /// The name exists without data of the type asked for.
@@ -228,7 +228,7 @@ impl<'z> Outcome<'z> {
             types::RRSIG => {
                 let sigs = node.rrset(types::RRSIG);
                 if let Some(sigs) = sigs.filter(|s| s.entries().any(|e| !signs_denial(e))) {
-                    return Outcome::Signatures(found, sigs);
+                    return Outcome::Signatures(sigs);
                 }
             }
             _ => {}
@@ -345,21 +345,13 @@ impl<'z> Answer<'z> {
             if at == 0 && !matches!(lookup, Lookup::Delegation(..)) {
                 self.flags.aa = true;
             }
-            let outcome = Outcome::of(lookup, self.qtype);
-            if let Outcome::Hit(found, _)
-            | Outcome::Any(found)
-            | Outcome::Signatures(found, _)
-            | Outcome::Cname(found, _)
-            | Outcome::NoData(found) = outcome
-            {
-                if found.wildcard {
-                    self.proofs.for_wildcard(&step, found);
-                }
+            if let Lookup::Wildcard(wildcard, _) = lookup {
+                self.proofs.for_wildcard(&step, wildcard);
             }
-            let next = match outcome {
+            let next = match Outcome::of(lookup, self.qtype) {
                 Outcome::Hit(found, set) => self.write_hit(writer, &step, found, set)?,
                 Outcome::Any(found) => self.write_any(writer, &step, found)?,
-                Outcome::Signatures(_, sigs) => self.write_signatures(writer, &step, sigs)?,
+                Outcome::Signatures(sigs) => self.write_signatures(writer, &step, sigs)?,
                 Outcome::Cname(found, cname) => self.write_cname(writer, &step, found, cname)?,
                 Outcome::NoData(found) => self.write_nodata(writer, &step, found)?,
                 Outcome::NxDomain => self.write_nxdomain(writer, &step)?,
@@ -453,6 +445,7 @@ impl<'z> Answer<'z> {
     /// RFC 1034 4.3.2 step 3a: "If the data at the node is a CNAME, and QTYPE doesn't
     /// match CNAME, copy the CNAME RR into the answer section of the response,
     /// change QNAME to the canonical name in the CNAME RR, and go back to step 1."
+    #[inline]
     fn write_cname(
         &mut self,
         writer: &mut ResponseWriter<'_>,
@@ -520,6 +513,7 @@ impl<'z> Answer<'z> {
     /// NODATA: RFC 2308 2.2, "NODATA is indicated by an answer with the RCODE set to
     /// NOERROR and no relevant answers in the answer section. The authority section
     /// will contain an SOA record". Then the proof that the type is not there.
+    #[inline]
     fn write_nodata(
         &mut self,
         writer: &mut ResponseWriter<'_>,
@@ -534,6 +528,7 @@ impl<'z> Answer<'z> {
 
     /// NXDOMAIN: RFC 2308 2.1 and 3, the SOA in authority; then the proof that the
     /// name is not there.
+    #[inline]
     fn write_nxdomain(
         &mut self,
         writer: &mut ResponseWriter<'_>,
@@ -551,6 +546,7 @@ impl<'z> Answer<'z> {
     /// RFC 1034 4.3.2 step 3b: "Copy the NS RRs for the subzone into the authority
     /// section of the reply. Put whatever addresses are available into the
     /// additional section"; then the DS of the child or the proof it has none.
+    #[inline]
     fn write_referral(
         &mut self,
         writer: &mut ResponseWriter<'_>,
@@ -607,6 +603,7 @@ impl<'z> AdditionalSources<'z> {
         }
     }
 
+    #[inline]
     fn add(&mut self, source: AdditionalSource<'z>) {
         if let Some(slot) = self.list.get_mut(self.count) {
             *slot = Some(source);
@@ -651,6 +648,7 @@ impl<'z> Proofs<'z> {
     /// that would match <SNAME, SCLASS> via wildcard name expansion". RFC 5155
     /// 7.2.2: the closest encloser proof, and the NSEC3 covering the wildcard at
     /// the closest encloser.
+    #[inline]
     fn for_nxdomain(&mut self, step: &Step<'z, '_>) {
         if step.dnssec.nsec {
             self.nxdomain(step.zone, step.lookup_name);
@@ -665,6 +663,7 @@ impl<'z> Proofs<'z> {
     /// no-closer-match proof came with the expansion). RFC 5155 7.2.3/7.2.4: the
     /// NSEC3 matching the name (or the closest provable encloser proof); 7.2.5: for
     /// a wildcard, the closest encloser proof and the NSEC3 matching the wildcard.
+    #[inline]
     fn for_nodata(&mut self, step: &Step<'z, '_>, found: Found<'z>) {
         if step.dnssec.nsec {
             self.of_name(step.zone, found.name, found.node);
@@ -677,16 +676,18 @@ impl<'z> Proofs<'z> {
         }
     }
 
-    /// A wildcard expansion, whatever it answers. RFC 4035 3.1.3.3: "an NSEC RR and
-    /// associated RRSIG RR(s) proving that the zone does not contain a closer match
-    /// for <SNAME, SCLASS>". RFC 5155 7.2.6: "the NSEC3 RR that covers the "next
-    /// closer" name of the immediate ancestor of the wildcard MUST be returned."
-    fn for_wildcard(&mut self, step: &Step<'z, '_>, found: Found<'z>) {
+    /// A wildcard expansion by `wildcard` (`*.…`), whatever it answers. RFC 4035
+    /// 3.1.3.3: "an NSEC RR and associated RRSIG RR(s) proving that the zone does
+    /// not contain a closer match for <SNAME, SCLASS>". RFC 5155 7.2.6: "the NSEC3
+    /// RR that covers the "next closer" name of the immediate ancestor of the
+    /// wildcard MUST be returned."
+    #[inline]
+    fn for_wildcard(&mut self, step: &Step<'z, '_>, wildcard: &[u8]) {
         if step.dnssec.nsec {
             self.cover(step.zone, step.lookup_name);
         }
         if let Some(index) = step.dnssec.nsec3 {
-            let encloser = found.name.get(2..).unwrap_or_default();
+            let encloser = wildcard.get(2..).unwrap_or_default();
             let at = index.cover(next_closer(step.lookup_name, encloser));
             self.nsec3(step.zone, index, at);
         }
@@ -698,6 +699,7 @@ impl<'z> Proofs<'z> {
     /// server MUST return an NSEC RR that proves that the DS RRset is not
     /// present." RFC 5155 7.2.7: the NSEC3 of the cut, or the closest provable
     /// encloser proof when opt-out left it out.
+    #[inline]
     fn for_referral(&mut self, step: &Step<'z, '_>, cut: &'z [u8], node: &'z Node) {
         if step.dnssec.signed && node.rrset(types::DS).is_some() {
             self.add(cut, node, types::DS);
@@ -1136,5 +1138,59 @@ $GENERATE 1-8 ns$.sub AAAA 2001:db8::$
             cut.metadata.truncation,
             "in-domain glue left out must set TC"
         );
+    }
+
+    /// What [`super::Outcome::of`] makes of `name` asked with `qtype` in [`ZONE`]
+    /// (plus two names with RRSIGs): the outcome's name, and whether a wildcard answered.
+    fn outcome(name: &str, qtype: u16) -> (&'static str, bool) {
+        use super::Outcome;
+        let origin = parse_presentation(b"z.", None).unwrap();
+        let text = format!(
+            "{ZONE}sig A 192.0.2.7\n\
+             sig RRSIG A 8 2 3600 20300101000000 20200101000000 1 z. AAAA\n\
+             nsec-only A 192.0.2.7\n\
+             nsec-only RRSIG NSEC 8 2 3600 20300101000000 20200101000000 1 z. AAAA\n"
+        );
+        let zone = load_zone_text(&origin, text.as_bytes(), Path::new("z")).unwrap();
+        let qname = parse_presentation(name.as_bytes(), None).unwrap();
+        match Outcome::of(zone.lookup(&qname, qtype), qtype) {
+            Outcome::Hit(found, _) => ("hit", found.wildcard),
+            Outcome::Any(found) => ("any", found.wildcard),
+            Outcome::Signatures(_) => ("signatures", false),
+            Outcome::Cname(found, _) => ("cname", found.wildcard),
+            Outcome::NoData(found) => ("nodata", found.wildcard),
+            Outcome::Referral(..) => ("referral", false),
+            Outcome::Dname(..) => ("dname", false),
+            Outcome::NxDomain => ("nxdomain", false),
+        }
+    }
+
+    #[test]
+    fn each_lookup_sorts_into_one_outcome() {
+        use crate::wire::types::{A, ANY, CNAME, MX, NS, RRSIG};
+        assert_eq!(outcome("www.z.", A), ("hit", false));
+        assert_eq!(outcome("www.z.", MX), ("nodata", false));
+        assert_eq!(outcome("a.z.", A), ("cname", false));
+        assert_eq!(
+            outcome("a.z.", CNAME),
+            ("hit", false),
+            "CNAME asked: the CNAME"
+        );
+        assert_eq!(outcome("q.w.z.", A), ("hit", true));
+        assert_eq!(outcome("q.w.z.", MX), ("nodata", true));
+        assert_eq!(outcome("nope.z.", A), ("nxdomain", false));
+        assert_eq!(outcome("host.sub.z.", A), ("referral", false));
+        assert_eq!(outcome("sub.z.", NS), ("referral", false));
+        assert_eq!(outcome("x.d.z.", A), ("dname", false));
+        assert_eq!(outcome("www.z.", ANY), ("any", false));
+        assert_eq!(
+            outcome("e.f.z.", ANY),
+            ("nodata", false),
+            "ANY at an empty non-terminal"
+        );
+        assert_eq!(outcome("sig.z.", RRSIG), ("signatures", false));
+        // Signatures of a denial record only are no answer to RRSIG: the RRset itself is.
+        assert_eq!(outcome("nsec-only.z.", RRSIG), ("hit", false));
+        assert_eq!(outcome("www.z.", RRSIG), ("nodata", false));
     }
 }
