@@ -1,13 +1,33 @@
 //! The authoritative answer: RFC 1034 4.3.2 over a [`ZoneSet`], with RFC 2308
 //! negative answers, RFC 4592 wildcards, RFC 6672 DNAME and RFC 8482 minimal ANY.
 //!
-//! Records are written straight into the [`ResponseWriter`] as the algorithm reaches
-//! them: answer section while following CNAMEs, then authority (SOA or referral NS),
-//! then additional addresses. Nothing is allocated.
+//! [`answer`] is a pipeline, as NSD's `namedb_lookup` and Knot DNS's
+//! `KNOTD_IN_STATE_*` are. For each name of a CNAME/DNAME chain, the question name
+//! first, [`Answer::write_chain`] picks the zone, asks [`Zone::lookup`] what the
+//! name is there, sorts that into an [`Outcome`] for the question's type, and hands
+//! it to the outcome's one writer:
+//!
+//! | outcome | writer | writes |
+//! |---|---|---|
+//! | [`Outcome::Hit`] | [`Answer::write_hit`] | the RRset asked for |
+//! | [`Outcome::Any`] | [`Answer::write_any`] | one RRset (UDP) or all (TCP) |
+//! | [`Outcome::Signatures`] | [`Answer::write_signatures`] | the RRSIGs over the name's data |
+//! | [`Outcome::Cname`] | [`Answer::write_cname`] | the CNAME; the chain goes on at its target |
+//! | [`Outcome::Dname`] | [`Answer::write_dname`] | the DNAME and a CNAME made from it; goes on |
+//! | [`Outcome::NoData`] | [`Answer::write_nodata`] | the SOA in authority |
+//! | [`Outcome::NxDomain`] | [`Answer::write_nxdomain`] | the SOA in authority, rcode NXDOMAIN |
+//! | [`Outcome::Referral`] | [`Answer::write_referral`] | the child's NS in authority |
+//!
+//! Writers write into the [`ResponseWriter`] at once, and ask for the DNSSEC proofs
+//! (NSEC, NSEC3, DS) of what they wrote, as a wildcard expansion does
+//! ([`Proofs::for_wildcard`]); the [`Proofs`] are written once the chain ends, after
+//! whatever authority records it wrote. Then [`write_additional`] adds the addresses
+//! of the NS, MX and SRV targets met. A reply that does not fit is cut back to the
+//! question with TC set. Nothing is allocated.
 
 use std::sync::Arc;
 
-use super::node::RRset;
+use super::node::{Node, RRset};
 use super::nsec3::{next_closer, Nsec3Index};
 use super::zone::{Denial, Lookup, Zone};
 use super::zone_set::ZoneSet;
@@ -27,6 +47,505 @@ const MAX_ADDITIONAL_SOURCES: usize = 8;
 /// How many address RRsets the additional section remembers to avoid repeating one.
 const MAX_ADDITIONAL_WRITTEN: usize = 32;
 
+/// Answers the question of `query` into `writer` (question already written), from
+/// `zone`, which [`ZoneSet::find`] chose in `zones` for `qname` (the question name,
+/// lowercased); `lower` is room to lowercase the names the answer goes on to (CNAME
+/// targets, additional-section names). The kind reported is what the last name of
+/// a CNAME/DNAME chain turned out to be. With DO set and a signed zone, every RRset
+/// comes with its RRSIGs and negative answers, wildcard answers and referrals with
+/// their NSEC proofs (RFC 4035 3.1).
+pub(crate) fn answer<'z>(
+    zones: &'z ZoneSet,
+    zone: &'z Arc<Zone>,
+    query: &QueryView<'_>,
+    qname: &[u8],
+    lower: &mut [u8; NAME_BUF_BYTES],
+    writer: &mut ResponseWriter<'_>,
+    over_tcp: bool,
+) -> AnswerFlags {
+    let mut answer = Answer::new(query, over_tcp);
+    let written = answer
+        .write_chain(zones, zone, query, qname, lower, writer)
+        // The proofs follow whatever authority records the answer wrote.
+        .and_then(|()| answer.proofs.write(writer));
+    if written.is_err() {
+        // RFC 2181 9: "The TC bit should be set in responses only when an RRSet is
+        // required as a part of the response, but could not be included in its
+        // entirety." What does not fit is not sent; TC tells the client to use TCP.
+        answer.flags.tc = true;
+        writer.truncate_to_question();
+        return answer.flags;
+    }
+    if write_additional(writer, lower, answer.additional.iter(), answer.dnssec_ok).is_err() {
+        answer.flags.tc = true;
+    }
+    answer.flags
+}
+
+/// One answer being written: what the writers of its chain decide and gather.
+struct Answer<'z> {
+    /// The header bits and kind, as decided so far.
+    flags: AnswerFlags,
+    /// The question's type, asked again at every name of the chain.
+    qtype: u16,
+    /// DO was set (RFC 3225): RRSIGs and proofs are wanted from signed zones.
+    dnssec_ok: bool,
+    /// The query came over TCP: ANY gets every RRset (RFC 8482 4.1).
+    over_tcp: bool,
+    /// The DNSSEC proofs for the authority section, written once the chain ends.
+    proofs: Proofs<'z>,
+    /// The RRsets whose targets get addresses in the additional section.
+    additional: AdditionalSources<'z>,
+}
+
+/// One name of the chain, as it is looked up.
+#[derive(Clone, Copy)]
+struct Step<'z, 'n> {
+    /// The zone the name is in.
+    zone: &'z Zone,
+    /// How records at the name are written: a pointer to the question, or the name.
+    owner: Owner<'n>,
+    /// The name as the query or the previous record spelled it (DNAME keeps its case).
+    name: &'n [u8],
+    /// The name lowercased: what is looked up and proven.
+    lookup_name: &'n [u8],
+    /// What DNSSEC records this zone adds to the answer.
+    dnssec: Dnssec<'z>,
+}
+
+/// What DNSSEC records a zone adds to this answer (RFC 4035 3.1): none without DO
+/// or from an unsigned zone.
+#[derive(Clone, Copy)]
+struct Dnssec<'z> {
+    /// RRSIGs go with every RRset written.
+    signed: bool,
+    /// Denial is proven with NSEC records.
+    nsec: bool,
+    /// Denial is proven with NSEC3 records, from this chain.
+    nsec3: Option<&'z Nsec3Index>,
+}
+
+impl<'z> Dnssec<'z> {
+    #[inline]
+    fn of(zone: &'z Zone, dnssec_ok: bool) -> Self {
+        Dnssec {
+            signed: dnssec_ok && zone.dnssec != Denial::Unsigned,
+            nsec: dnssec_ok && zone.dnssec == Denial::Nsec,
+            nsec3: if dnssec_ok {
+                zone.nsec3.as_deref()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// A name that exists in the zone, or the wildcard that answers for it.
+#[derive(Clone, Copy)]
+struct Found<'z> {
+    /// Its name, lowercase: for a wildcard answer the wildcard's (`*.…`).
+    name: &'z [u8],
+    /// Its RRsets.
+    node: &'z Node,
+    /// The name does not exist and the wildcard `name` answers for it (RFC 4592).
+    wildcard: bool,
+}
+
+/// What one name of the chain is, for the question's type: the outcomes of NSD's
+/// `namedb_lookup` and Knot DNS's `KNOTD_IN_STATE_*`. Each has one writer.
+#[derive(Clone, Copy)]
+enum Outcome<'z> {
+    /// The RRset of the type asked for is there.
+    Hit(Found<'z>, &'z RRset),
+    /// ANY, at a name with data.
+    Any(Found<'z>),
+    /// RRSIG, at a name with signatures over its data (the RRSIG RRset given).
+    Signatures(&'z RRset),
+    /// A CNAME, the type asked for being another one.
+    Cname(Found<'z>, &'z RRset),
+    /// The name exists without data of the type asked for.
+    NoData(Found<'z>),
+    /// The name is at or below a zone cut: its owner and node.
+    Referral(&'z [u8], &'z Node),
+    /// A DNAME above the name redirects it: its owner and node.
+    Dname(&'z [u8], &'z Node),
+    /// The name does not exist, and no wildcard answers for it.
+    NxDomain,
+}
+
+impl<'z> Outcome<'z> {
+    /// Sorts what [`Zone::lookup`] found for a question of type `qtype`.
+    #[inline]
+    fn of(lookup: Lookup<'z>, qtype: u16) -> Self {
+        let found = match lookup {
+            Lookup::Found(name, node) => Found {
+                name,
+                node,
+                wildcard: false,
+            },
+            // RFC 4592 3.4: a wildcard answers as if it were the query name.
+            Lookup::Wildcard(name, node) => Found {
+                name,
+                node,
+                wildcard: true,
+            },
+            Lookup::Delegation(cut, node) => return Outcome::Referral(cut, node),
+            Lookup::Dname(owner, node) => return Outcome::Dname(owner, node),
+            Lookup::NxDomain => return Outcome::NxDomain,
+        };
+        let node = found.node;
+        match qtype {
+            types::ANY if !node.rrsets.is_empty() => return Outcome::Any(found),
+            types::RRSIG => {
+                let sigs = node.rrset(types::RRSIG);
+                if let Some(sigs) = sigs.filter(|s| s.entries().any(|e| !signs_denial(e))) {
+                    return Outcome::Signatures(sigs);
+                }
+            }
+            _ => {}
+        }
+        // RFC 1034 4.3.2 step 3a: "If the whole of QNAME is matched, we have found
+        // the node."
+        if let Some(set) = node.rrset(qtype) {
+            return Outcome::Hit(found, set);
+        }
+        match node.rrset(types::CNAME) {
+            Some(cname) if qtype != types::CNAME => Outcome::Cname(found, cname),
+            _ => Outcome::NoData(found),
+        }
+    }
+}
+
+/// Whether an RRSIG entry (16-bit length, then the RDATA: type covered first) signs
+/// an NSEC or NSEC3 record, a denial record rather than data.
+#[inline]
+fn signs_denial(entry: &[u8]) -> bool {
+    let covered = entry.get(2..4).map(|c| u16::from_be_bytes([c[0], c[1]]));
+    matches!(covered, Some(types::NSEC | types::NSEC3))
+}
+
+/// Where the chain goes after a name.
+enum Next<'a> {
+    /// The answer is complete.
+    Done,
+    /// On to this name (wire format, its case kept): a CNAME target, a name
+    /// rewritten by a DNAME.
+    Follow(&'a [u8]),
+}
+
+/// The name the chain has moved on to.
+struct ChainedName {
+    /// The name, wire format, in `bytes[..len]`.
+    bytes: [u8; NAME_BUF_BYTES],
+    /// Its length.
+    len: usize,
+}
+
+impl ChainedName {
+    #[inline]
+    fn set(&mut self, name: &[u8]) {
+        self.bytes[..name.len()].copy_from_slice(name);
+        self.len = name.len();
+    }
+
+    #[inline]
+    fn name(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl<'z> Answer<'z> {
+    #[inline]
+    fn new(query: &QueryView<'_>, over_tcp: bool) -> Self {
+        Answer {
+            flags: AnswerFlags {
+                rcode: rcode::NOERROR,
+                aa: false,
+                tc: false,
+                kind: AnswerKind::Answer,
+            },
+            qtype: query.qtype,
+            dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
+            over_tcp,
+            proofs: Proofs::new(),
+            additional: AdditionalSources::new(),
+        }
+    }
+
+    /// RFC 1034 4.3.2 for the question name and each name a CNAME or DNAME leads
+    /// to, up to [`MAX_CHAIN_STEPS`]: look the name up, sort what is there into an
+    /// [`Outcome`], write it. `Err` when the reply is full.
+    #[inline]
+    fn write_chain(
+        &mut self,
+        zones: &'z ZoneSet,
+        zone: &'z Zone,
+        query: &QueryView<'_>,
+        qname: &[u8],
+        lower: &mut [u8; NAME_BUF_BYTES],
+        writer: &mut ResponseWriter<'_>,
+    ) -> Result<(), Full> {
+        let mut chained = ChainedName {
+            bytes: [0; NAME_BUF_BYTES],
+            len: 0,
+        };
+        for at in 0..MAX_CHAIN_STEPS {
+            let (zone, owner, name, lookup_name) = if at == 0 {
+                (zone, Owner::Question, query.qname, qname)
+            } else {
+                let name = chained.name();
+                let lookup_name = lowercase_into(name, lower);
+                // RFC 1034 4.3.2 step 2: "Search the available zones for the zone
+                // which is the nearest ancestor to QNAME." Past a CNAME out of our
+                // zones, the answer ends.
+                let Some(zone) = zones.find(lookup_name, self.qtype) else {
+                    return Ok(());
+                };
+                (&**zone, Owner::Name(name), name, lookup_name)
+            };
+            let step = Step {
+                zone,
+                owner,
+                name,
+                lookup_name,
+                dnssec: Dnssec::of(zone, self.dnssec_ok),
+            };
+            let lookup = zone.lookup(lookup_name, self.qtype);
+            // RFC 1035 4.1.1: "The AA bit corresponds to the name which matches the
+            // query name"; a referral is not authoritative.
+            if at == 0 && !matches!(lookup, Lookup::Delegation(..)) {
+                self.flags.aa = true;
+            }
+            if let Lookup::Wildcard(wildcard, _) = lookup {
+                self.proofs.for_wildcard(&step, wildcard);
+            }
+            let next = match Outcome::of(lookup, self.qtype) {
+                Outcome::Hit(found, set) => self.write_hit(writer, &step, found, set)?,
+                Outcome::Any(found) => self.write_any(writer, &step, found)?,
+                Outcome::Signatures(sigs) => self.write_signatures(writer, &step, sigs)?,
+                Outcome::Cname(found, cname) => self.write_cname(writer, &step, found, cname)?,
+                Outcome::NoData(found) => self.write_nodata(writer, &step, found)?,
+                Outcome::NxDomain => self.write_nxdomain(writer, &step)?,
+                Outcome::Referral(cut, node) => self.write_referral(writer, &step, cut, node)?,
+                Outcome::Dname(dname_owner, node) => {
+                    // The rewritten name lives here until it becomes the chained name.
+                    let mut synthesized = [0u8; MAX_NAME_BYTES + 2];
+                    match self.write_dname(writer, &step, dname_owner, node, &mut synthesized)? {
+                        Next::Follow(name) => {
+                            chained.set(name);
+                            continue;
+                        }
+                        Next::Done => return Ok(()),
+                    }
+                }
+            };
+            match next {
+                Next::Follow(name) => chained.set(name),
+                Next::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The RRset asked for (RFC 1034 4.3.2 step 3a: "copy all RRs which match QTYPE
+    /// into the answer section and go to step 6"); NS, MX and SRV also ask for
+    /// their targets' addresses.
+    #[inline]
+    fn write_hit(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        found: Found<'z>,
+        set: &'z RRset,
+    ) -> Result<Next<'z>, Full> {
+        write_set(
+            writer,
+            Section::Answer,
+            step.owner,
+            found.node,
+            set,
+            step.dnssec.signed,
+        )?;
+        if matches!(self.qtype, types::NS | types::MX | types::SRV) {
+            self.additional.add(AdditionalSource {
+                zone: step.zone,
+                rrset: set,
+                cut: None,
+            });
+        }
+        Ok(Next::Done)
+    }
+
+    /// ANY: RFC 8482 4.1, "A DNS responder can choose to select one or a larger
+    /// subset of the available RRsets at the QNAME." Over UDP one RRset is enough;
+    /// TCP gets them all.
+    fn write_any(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        found: Found<'z>,
+    ) -> Result<Next<'z>, Full> {
+        let node = found.node;
+        let signed = step.dnssec.signed;
+        let count = if self.over_tcp { node.rrsets.len() } else { 1 };
+        // With DO the signatures go with their RRsets, not again as a set.
+        let sets = node
+            .rrsets
+            .iter()
+            .filter(|s| !(signed && s.rtype == types::RRSIG));
+        for set in sets.take(count) {
+            write_set(writer, Section::Answer, step.owner, node, set, signed)?;
+        }
+        Ok(Next::Done)
+    }
+
+    /// RRSIG asked for: as Knot DNS, the signatures of the name's data, not those of
+    /// its NSEC or NSEC3 (denial records, not data).
+    fn write_signatures(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        sigs: &'z RRset,
+    ) -> Result<Next<'z>, Full> {
+        for entry in sigs.entries().filter(|e| !signs_denial(e)) {
+            writer.write_rrset(Section::Answer, step.owner, types::RRSIG, sigs.ttl, entry)?;
+        }
+        Ok(Next::Done)
+    }
+
+    /// RFC 1034 4.3.2 step 3a: "If the data at the node is a CNAME, and QTYPE doesn't
+    /// match CNAME, copy the CNAME RR into the answer section of the response,
+    /// change QNAME to the canonical name in the CNAME RR, and go back to step 1."
+    #[inline]
+    fn write_cname(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        found: Found<'z>,
+        cname: &'z RRset,
+    ) -> Result<Next<'z>, Full> {
+        write_set(
+            writer,
+            Section::Answer,
+            step.owner,
+            found.node,
+            cname,
+            step.dnssec.signed,
+        )?;
+        let target = cname.rdatas().next().unwrap_or_default();
+        let len = wire_name_len(target).min(MAX_NAME_BYTES);
+        Ok(Next::Follow(&target[..len]))
+    }
+
+    /// RFC 6672 2.2: the DNAME, then a CNAME from the name to the name with the
+    /// DNAME owner suffix replaced by the target; the chain goes on there, built in
+    /// `synthesized` (its 16-bit length first, as an RDATA entry). A name grown past
+    /// 255 octets ends the answer with YXDOMAIN.
+    fn write_dname<'s>(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        dname_owner: &'z [u8],
+        node: &'z Node,
+        synthesized: &'s mut [u8; MAX_NAME_BYTES + 2],
+    ) -> Result<Next<'s>, Full> {
+        let Some(dname) = node.rrset(types::DNAME) else {
+            return Ok(Next::Done);
+        };
+        write_set(
+            writer,
+            Section::Answer,
+            Owner::Name(dname_owner),
+            node,
+            dname,
+            step.dnssec.signed,
+        )?;
+        let name = step.name;
+        let target = dname.rdatas().next().unwrap_or_default();
+        let prefix = name.len().saturating_sub(dname_owner.len());
+        let new_len = prefix + target.len();
+        if new_len > MAX_NAME_BYTES {
+            self.flags.rcode = rcode::YXDOMAIN;
+            return Ok(Next::Done);
+        }
+        synthesized[..2].copy_from_slice(&(new_len as u16).to_be_bytes());
+        synthesized[2..2 + prefix].copy_from_slice(&name[..prefix]);
+        synthesized[2 + prefix..2 + new_len].copy_from_slice(target);
+        writer.write_rrset(
+            Section::Answer,
+            step.owner,
+            types::CNAME,
+            dname.ttl,
+            &synthesized[..2 + new_len],
+        )?;
+        Ok(Next::Follow(&synthesized[2..2 + new_len]))
+    }
+
+    /// NODATA: RFC 2308 2.2, "NODATA is indicated by an answer with the RCODE set to
+    /// NOERROR and no relevant answers in the answer section. The authority section
+    /// will contain an SOA record". Then the proof that the type is not there.
+    #[inline]
+    fn write_nodata(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        found: Found<'z>,
+    ) -> Result<Next<'z>, Full> {
+        self.flags.kind = AnswerKind::NoData;
+        write_soa(writer, step.zone, step.dnssec.signed)?;
+        self.proofs.for_nodata(step, found);
+        Ok(Next::Done)
+    }
+
+    /// NXDOMAIN: RFC 2308 2.1 and 3, the SOA in authority; then the proof that the
+    /// name is not there.
+    #[inline]
+    fn write_nxdomain(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+    ) -> Result<Next<'z>, Full> {
+        // RFC 6604 3: "The RCODE in the ultimate DNS response MUST BE set based on
+        // the final query cycle leading to that response."
+        self.flags.rcode = rcode::NXDOMAIN;
+        self.flags.kind = AnswerKind::NxDomain;
+        write_soa(writer, step.zone, step.dnssec.signed)?;
+        self.proofs.for_nxdomain(step);
+        Ok(Next::Done)
+    }
+
+    /// RFC 1034 4.3.2 step 3b: "Copy the NS RRs for the subzone into the authority
+    /// section of the reply. Put whatever addresses are available into the
+    /// additional section"; then the DS of the child or the proof it has none.
+    #[inline]
+    fn write_referral(
+        &mut self,
+        writer: &mut ResponseWriter<'_>,
+        step: &Step<'z, '_>,
+        cut: &'z [u8],
+        node: &'z Node,
+    ) -> Result<Next<'z>, Full> {
+        self.flags.kind = AnswerKind::Referral;
+        if let Some(ns) = node.rrset(types::NS) {
+            write_set(
+                writer,
+                Section::Authority,
+                Owner::Name(cut),
+                node,
+                ns,
+                false,
+            )?;
+            self.additional.add(AdditionalSource {
+                zone: step.zone,
+                rrset: ns,
+                cut: Some(cut),
+            });
+        }
+        self.proofs.for_referral(step, cut, node);
+        Ok(Next::Done)
+    }
+}
+
 /// An RRset whose targets get addresses in the additional section.
 #[derive(Clone, Copy)]
 struct AdditionalSource<'z> {
@@ -38,6 +557,37 @@ struct AdditionalSource<'z> {
     cut: Option<&'z [u8]>,
 }
 
+/// The RRsets met whose targets get addresses, up to [`MAX_ADDITIONAL_SOURCES`].
+struct AdditionalSources<'z> {
+    /// The sources, in the order met, in `list[..count]`.
+    list: [Option<AdditionalSource<'z>>; MAX_ADDITIONAL_SOURCES],
+    /// How many there are.
+    count: usize,
+}
+
+impl<'z> AdditionalSources<'z> {
+    #[inline]
+    fn new() -> Self {
+        AdditionalSources {
+            list: [None; MAX_ADDITIONAL_SOURCES],
+            count: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, source: AdditionalSource<'z>) {
+        if let Some(slot) = self.list.get_mut(self.count) {
+            *slot = Some(source);
+            self.count += 1;
+        }
+    }
+
+    #[inline]
+    fn iter(&self) -> impl Iterator<Item = &AdditionalSource<'z>> {
+        self.list.iter().take(self.count).flatten()
+    }
+}
+
 /// How many DNSSEC proofs (NSEC, DS) one answer's authority section may gather.
 const MAX_PROOFS: usize = 6;
 
@@ -45,18 +595,96 @@ const MAX_PROOFS: usize = 6;
 /// proof (NSEC of a name, NSEC covering a missing name, DS of a cut).
 #[derive(Clone, Copy)]
 struct Proof<'z> {
+    /// Its owner name.
     owner: &'z [u8],
-    node: &'z super::node::Node,
+    /// The node holding it (and its RRSIGs).
+    node: &'z Node,
+    /// NSEC, NSEC3 or DS.
     rtype: u16,
 }
 
-/// The proofs gathered, without duplicates.
+/// The proofs gathered, without duplicates, in the order asked for.
 struct Proofs<'z> {
+    /// The proofs, in `list[..count]`.
     list: [Option<Proof<'z>>; MAX_PROOFS],
+    /// How many there are.
     count: usize,
 }
 
+/// What each outcome must prove (RFC 4035 3.1.3, 3.1.4 with NSEC; RFC 5155 7.2 with
+/// NSEC3), in the terms of the primitives below.
 impl<'z> Proofs<'z> {
+    /// NXDOMAIN. RFC 4035 3.1.3.2: "An NSEC RR proving that there is no exact match
+    /// for <SNAME, SCLASS>" and "An NSEC RR proving that the zone contains no RRsets
+    /// that would match <SNAME, SCLASS> via wildcard name expansion". RFC 5155
+    /// 7.2.2: the closest encloser proof, and the NSEC3 covering the wildcard at
+    /// the closest encloser.
+    #[inline]
+    fn for_nxdomain(&mut self, step: &Step<'z, '_>) {
+        if step.dnssec.nsec {
+            self.nxdomain(step.zone, step.lookup_name);
+        }
+        if let Some(index) = step.dnssec.nsec3 {
+            self.nsec3_closest_encloser(step.zone, index, step.lookup_name, true);
+        }
+    }
+
+    /// NODATA. RFC 4035 3.1.3.1: "the name server MUST include the NSEC RR for
+    /// <SNAME, SCLASS>"; 3.1.3.4: for a wildcard, the NSEC of the wildcard (the
+    /// no-closer-match proof came with the expansion). RFC 5155 7.2.3/7.2.4: the
+    /// NSEC3 matching the name (or the closest provable encloser proof); 7.2.5: for
+    /// a wildcard, the closest encloser proof and the NSEC3 matching the wildcard.
+    #[inline]
+    fn for_nodata(&mut self, step: &Step<'z, '_>, found: Found<'z>) {
+        if step.dnssec.nsec {
+            self.of_name(step.zone, found.name, found.node);
+        }
+        if let Some(index) = step.dnssec.nsec3 {
+            if found.wildcard {
+                self.nsec3_closest_encloser(step.zone, index, step.lookup_name, false);
+            }
+            self.nsec3_of_name(step.zone, index, found.name);
+        }
+    }
+
+    /// A wildcard expansion by `wildcard` (`*.…`), whatever it answers. RFC 4035
+    /// 3.1.3.3: "an NSEC RR and associated RRSIG RR(s) proving that the zone does
+    /// not contain a closer match for <SNAME, SCLASS>". RFC 5155 7.2.6: "the NSEC3
+    /// RR that covers the "next closer" name of the immediate ancestor of the
+    /// wildcard MUST be returned."
+    #[inline]
+    fn for_wildcard(&mut self, step: &Step<'z, '_>, wildcard: &[u8]) {
+        if step.dnssec.nsec {
+            self.cover(step.zone, step.lookup_name);
+        }
+        if let Some(index) = step.dnssec.nsec3 {
+            let encloser = wildcard.get(2..).unwrap_or_default();
+            let at = index.cover(next_closer(step.lookup_name, encloser));
+            self.nsec3(step.zone, index, at);
+        }
+    }
+
+    /// A referral. RFC 4035 3.1.4: "If a DS RRset is present at the delegation
+    /// point, the name server MUST return both the DS RRset and its associated
+    /// RRSIG RR(s)"; "If no DS RRset is present at the delegation point, the name
+    /// server MUST return an NSEC RR that proves that the DS RRset is not
+    /// present." RFC 5155 7.2.7: the NSEC3 of the cut, or the closest provable
+    /// encloser proof when opt-out left it out.
+    #[inline]
+    fn for_referral(&mut self, step: &Step<'z, '_>, cut: &'z [u8], node: &'z Node) {
+        if step.dnssec.signed && node.rrset(types::DS).is_some() {
+            self.add(cut, node, types::DS);
+        } else if step.dnssec.nsec {
+            self.of_name(step.zone, cut, node);
+        } else if let Some(index) = step.dnssec.nsec3 {
+            self.nsec3_of_name(step.zone, index, cut);
+        }
+    }
+}
+
+/// The primitives: find a proof record and keep it.
+impl<'z> Proofs<'z> {
+    #[inline]
     fn new() -> Self {
         Proofs {
             list: [None; MAX_PROOFS],
@@ -64,7 +692,7 @@ impl<'z> Proofs<'z> {
         }
     }
 
-    fn add(&mut self, owner: &'z [u8], node: &'z super::node::Node, rtype: u16) {
+    fn add(&mut self, owner: &'z [u8], node: &'z Node, rtype: u16) {
         let same = |p: &Option<Proof<'z>>| {
             p.is_some_and(|p| std::ptr::eq(p.node, node) && p.rtype == rtype)
         };
@@ -86,7 +714,7 @@ impl<'z> Proofs<'z> {
 
     /// The NSEC of `owner` when it has one, else the NSEC covering it (an empty
     /// non-terminal has none of its own).
-    fn of_name(&mut self, zone: &'z Zone, owner: &'z [u8], node: &'z super::node::Node) {
+    fn of_name(&mut self, zone: &'z Zone, owner: &'z [u8], node: &'z Node) {
         if node.rrset(types::NSEC).is_some() {
             self.add(owner, node, types::NSEC);
         } else {
@@ -94,8 +722,8 @@ impl<'z> Proofs<'z> {
         }
     }
 
-    /// NXDOMAIN (RFC 4035 3.1.3.2): the NSEC covering `name`, and the one proving
-    /// no wildcard at its closest encloser could have answered.
+    /// The NSEC covering `name`, and the one proving no wildcard at its closest
+    /// encloser could have answered.
     fn nxdomain(&mut self, zone: &'z Zone, name: &[u8]) {
         self.cover(zone, name);
         if let Some((encloser, _)) = zone.closest_encloser(name) {
@@ -168,6 +796,7 @@ impl<'z> Proofs<'z> {
         }
     }
 
+    /// Writes the proofs into the authority section, with their RRSIGs.
     fn write(&self, writer: &mut ResponseWriter<'_>) -> Result<(), Full> {
         for proof in self.list[..self.count].iter().flatten() {
             if let Some(set) = proof.node.rrset(proof.rtype) {
@@ -183,262 +812,6 @@ impl<'z> Proofs<'z> {
         }
         Ok(())
     }
-}
-
-/// Answers the question of `query` into `writer` (question already written), from
-/// `zone`, which [`ZoneSet::find`] chose in `zones` for `qname` (the question name,
-/// lowercased); `lower` is room to lowercase the names the answer goes on to (CNAME
-/// targets, additional-section names). The kind reported is what the last name of
-/// a CNAME/DNAME chain turned out to be. With DO set and a signed zone, every RRset
-/// comes with its RRSIGs and negative answers, wildcard answers and referrals with
-/// their NSEC proofs (RFC 4035 3.1).
-pub(crate) fn answer<'z>(
-    zones: &'z ZoneSet,
-    zone: &'z Arc<Zone>,
-    query: &QueryView<'_>,
-    qname: &[u8],
-    lower: &mut [u8; NAME_BUF_BYTES],
-    writer: &mut ResponseWriter<'_>,
-    over_tcp: bool,
-) -> AnswerFlags {
-    let mut flags = AnswerFlags {
-        rcode: rcode::NOERROR,
-        aa: false,
-        tc: false,
-        kind: AnswerKind::Answer,
-    };
-    let mut sources: [Option<AdditionalSource<'z>>; MAX_ADDITIONAL_SOURCES] =
-        [None; MAX_ADDITIONAL_SOURCES];
-    let mut source_count = 0usize;
-    let mut add_source = |source: AdditionalSource<'z>| {
-        if let Some(slot) = sources.get_mut(source_count) {
-            *slot = Some(source);
-            source_count += 1;
-        }
-    };
-    let dnssec_ok = query.edns.is_some_and(|e| e.dnssec_ok);
-    let mut proofs = Proofs::new();
-    let qtype = query.qtype;
-    let mut chained = [0u8; NAME_BUF_BYTES];
-    let mut chained_len = 0usize;
-    let result: Result<(), Full> = (|| {
-        for step in 0..MAX_CHAIN_STEPS {
-            let name: &[u8] = if step == 0 {
-                query.qname
-            } else {
-                &chained[..chained_len]
-            };
-            let owner = if step == 0 {
-                Owner::Question
-            } else {
-                Owner::Name(name)
-            };
-            let (zone, lookup_name): (&'z Zone, &[u8]) = if step == 0 {
-                (zone, qname)
-            } else {
-                // RFC 1034 4.3.2 step 2: past a CNAME out of our zones, the answer ends.
-                let name = lowercase_into(name, lower);
-                match zones.find(name, qtype) {
-                    Some(zone) => (zone, name),
-                    None => return Ok(()),
-                }
-            };
-            let signed = dnssec_ok && zone.dnssec != Denial::Unsigned;
-            let nsec = dnssec_ok && zone.dnssec == Denial::Nsec;
-            let nsec3 = if dnssec_ok {
-                zone.nsec3.as_deref()
-            } else {
-                None
-            };
-            let lookup = zone.lookup(lookup_name, qtype);
-            if step == 0 && !matches!(lookup, Lookup::Delegation(..)) {
-                flags.aa = true;
-            }
-            let next: &[u8] = match lookup {
-                // RFC 4592 3.4: a wildcard answers as if it were the query name.
-                Lookup::Found(found, node) | Lookup::Wildcard(found, node) => {
-                    let wildcard = matches!(lookup, Lookup::Wildcard(..));
-                    if wildcard && nsec {
-                        // RFC 4035 3.1.3.3: no closer match exists.
-                        proofs.cover(zone, lookup_name);
-                    }
-                    if let (true, Some(index)) = (wildcard, nsec3) {
-                        // RFC 5155 7.2.6: the next closer name is covered.
-                        let encloser = found.get(2..).unwrap_or_default();
-                        proofs.nsec3(zone, index, index.cover(next_closer(lookup_name, encloser)));
-                    }
-                    if qtype == types::ANY && !node.rrsets.is_empty() {
-                        // RFC 8482 4.1: over UDP one RRset is enough; TCP gets them all.
-                        let count = if over_tcp { node.rrsets.len() } else { 1 };
-                        // With DO the signatures go with their RRsets, not again as a set.
-                        let sets = node
-                            .rrsets
-                            .iter()
-                            .filter(|s| !(signed && s.rtype == types::RRSIG));
-                        for set in sets.take(count) {
-                            write_set(writer, Section::Answer, owner, node, set, signed)?;
-                        }
-                        return Ok(());
-                    }
-                    if qtype == types::RRSIG {
-                        // As Knot DNS: the signatures of the name's data, not those of its
-                        // NSEC (a denial record, not data).
-                        if let Some(sigs) = node.rrset(types::RRSIG) {
-                            let mut wrote = false;
-                            for entry in sigs.entries() {
-                                let covered =
-                                    entry.get(2..4).map(|c| u16::from_be_bytes([c[0], c[1]]));
-                                if matches!(covered, Some(types::NSEC | types::NSEC3)) {
-                                    continue;
-                                }
-                                writer.write_rrset(
-                                    Section::Answer,
-                                    owner,
-                                    types::RRSIG,
-                                    sigs.ttl,
-                                    entry,
-                                )?;
-                                wrote = true;
-                            }
-                            if wrote {
-                                return Ok(());
-                            }
-                        }
-                    }
-                    if let Some(set) = node.rrset(qtype) {
-                        write_set(writer, Section::Answer, owner, node, set, signed)?;
-                        if matches!(qtype, types::NS | types::MX | types::SRV) {
-                            add_source(AdditionalSource {
-                                zone,
-                                rrset: set,
-                                cut: None,
-                            });
-                        }
-                        return Ok(());
-                    }
-                    match node.rrset(types::CNAME) {
-                        // RFC 1034 4.3.2 step 3a: change QNAME to the canonical name and go on.
-                        Some(cname) if qtype != types::CNAME => {
-                            write_set(writer, Section::Answer, owner, node, cname, signed)?;
-                            cname.rdatas().next().unwrap_or_default()
-                        }
-                        _ => {
-                            // RFC 2308 2.2: NODATA, the SOA in authority; RFC 4035
-                            // 3.1.3.1/3.1.3.4: the NSEC of the name (of the wildcard).
-                            flags.kind = AnswerKind::NoData;
-                            write_soa(writer, zone, signed)?;
-                            if nsec {
-                                proofs.of_name(zone, found, node);
-                            }
-                            if let Some(index) = nsec3 {
-                                // RFC 5155 7.2.3-7.2.5: the name's NSEC3 (for a
-                                // wildcard NODATA, with the closest encloser proof).
-                                if wildcard {
-                                    proofs.nsec3_closest_encloser(zone, index, lookup_name, false);
-                                }
-                                proofs.nsec3_of_name(zone, index, found);
-                            }
-                            return Ok(());
-                        }
-                    }
-                }
-                Lookup::Delegation(cut, node) => {
-                    // RFC 1034 4.3.2 step 3b: a referral, NS in authority, glue in additional.
-                    flags.kind = AnswerKind::Referral;
-                    if let Some(ns) = node.rrset(types::NS) {
-                        write_set(
-                            writer,
-                            Section::Authority,
-                            Owner::Name(cut),
-                            node,
-                            ns,
-                            false,
-                        )?;
-                        add_source(AdditionalSource {
-                            zone,
-                            rrset: ns,
-                            cut: Some(cut),
-                        });
-                    }
-                    // RFC 4035 3.1.4: the DS of a signed child, or the NSEC proving
-                    // there is none.
-                    if signed && node.rrset(types::DS).is_some() {
-                        proofs.add(cut, node, types::DS);
-                    } else if nsec {
-                        proofs.of_name(zone, cut, node);
-                    } else if let Some(index) = nsec3 {
-                        proofs.nsec3_of_name(zone, index, cut);
-                    }
-                    return Ok(());
-                }
-                Lookup::Dname(dname_owner, node) => {
-                    let Some(dname) = node.rrset(types::DNAME) else {
-                        return Ok(());
-                    };
-                    write_set(
-                        writer,
-                        Section::Answer,
-                        Owner::Name(dname_owner),
-                        node,
-                        dname,
-                        signed,
-                    )?;
-                    // RFC 6672 2.2: replace the DNAME owner suffix of the name with its target.
-                    let target = dname.rdatas().next().unwrap_or_default();
-                    let prefix = name.len().saturating_sub(dname_owner.len());
-                    let new_len = prefix + target.len();
-                    if new_len > MAX_NAME_BYTES {
-                        flags.rcode = rcode::YXDOMAIN;
-                        return Ok(());
-                    }
-                    let mut synthesized = [0u8; MAX_NAME_BYTES + 2];
-                    synthesized[..2].copy_from_slice(&(new_len as u16).to_be_bytes());
-                    synthesized[2..2 + prefix].copy_from_slice(&name[..prefix]);
-                    synthesized[2 + prefix..2 + new_len].copy_from_slice(target);
-                    writer.write_rrset(
-                        Section::Answer,
-                        owner,
-                        types::CNAME,
-                        dname.ttl,
-                        &synthesized[..2 + new_len],
-                    )?;
-                    chained[..new_len].copy_from_slice(&synthesized[2..2 + new_len]);
-                    chained_len = new_len;
-                    continue;
-                }
-                Lookup::NxDomain => {
-                    // RFC 6604: the rcode speaks of the last name in the chain.
-                    flags.rcode = rcode::NXDOMAIN;
-                    flags.kind = AnswerKind::NxDomain;
-                    write_soa(writer, zone, signed)?;
-                    if nsec {
-                        proofs.nxdomain(zone, lookup_name);
-                    }
-                    if let Some(index) = nsec3 {
-                        proofs.nsec3_closest_encloser(zone, index, lookup_name, true);
-                    }
-                    return Ok(());
-                }
-            };
-            let len = wire_name_len(next).min(MAX_NAME_BYTES);
-            chained[..len].copy_from_slice(&next[..len]);
-            chained_len = len;
-        }
-        Ok(())
-    })();
-    // The proofs follow whatever authority records the answer wrote.
-    let result = result.and_then(|()| proofs.write(writer));
-    if result.is_err() {
-        // RFC 2181 9: what does not fit is not sent; TC tells the client to use TCP.
-        flags.tc = true;
-        writer.truncate_to_question();
-        return flags;
-    }
-    let sources = sources.iter().take(source_count).flatten();
-    if write_additional(writer, lower, sources, dnssec_ok).is_err() {
-        flags.tc = true;
-    }
-    flags
 }
 
 /// Writes a zone RRset under `owner` (the query name, or another name), and with
@@ -736,5 +1109,59 @@ $GENERATE 1-8 ns$.sub AAAA 2001:db8::$
             cut.metadata.truncation,
             "in-domain glue left out must set TC"
         );
+    }
+
+    /// What [`super::Outcome::of`] makes of `name` asked with `qtype` in [`ZONE`]
+    /// (plus two names with RRSIGs): the outcome's name, and whether a wildcard answered.
+    fn outcome(name: &str, qtype: u16) -> (&'static str, bool) {
+        use super::Outcome;
+        let origin = parse_presentation(b"z.", None).unwrap();
+        let text = format!(
+            "{ZONE}sig A 192.0.2.7\n\
+             sig RRSIG A 8 2 3600 20300101000000 20200101000000 1 z. AAAA\n\
+             nsec-only A 192.0.2.7\n\
+             nsec-only RRSIG NSEC 8 2 3600 20300101000000 20200101000000 1 z. AAAA\n"
+        );
+        let zone = load_zone_text(&origin, text.as_bytes(), Path::new("z")).unwrap();
+        let qname = parse_presentation(name.as_bytes(), None).unwrap();
+        match Outcome::of(zone.lookup(&qname, qtype), qtype) {
+            Outcome::Hit(found, _) => ("hit", found.wildcard),
+            Outcome::Any(found) => ("any", found.wildcard),
+            Outcome::Signatures(_) => ("signatures", false),
+            Outcome::Cname(found, _) => ("cname", found.wildcard),
+            Outcome::NoData(found) => ("nodata", found.wildcard),
+            Outcome::Referral(..) => ("referral", false),
+            Outcome::Dname(..) => ("dname", false),
+            Outcome::NxDomain => ("nxdomain", false),
+        }
+    }
+
+    #[test]
+    fn each_lookup_sorts_into_one_outcome() {
+        use crate::wire::types::{A, ANY, CNAME, MX, NS, RRSIG};
+        assert_eq!(outcome("www.z.", A), ("hit", false));
+        assert_eq!(outcome("www.z.", MX), ("nodata", false));
+        assert_eq!(outcome("a.z.", A), ("cname", false));
+        assert_eq!(
+            outcome("a.z.", CNAME),
+            ("hit", false),
+            "CNAME asked: the CNAME"
+        );
+        assert_eq!(outcome("q.w.z.", A), ("hit", true));
+        assert_eq!(outcome("q.w.z.", MX), ("nodata", true));
+        assert_eq!(outcome("nope.z.", A), ("nxdomain", false));
+        assert_eq!(outcome("host.sub.z.", A), ("referral", false));
+        assert_eq!(outcome("sub.z.", NS), ("referral", false));
+        assert_eq!(outcome("x.d.z.", A), ("dname", false));
+        assert_eq!(outcome("www.z.", ANY), ("any", false));
+        assert_eq!(
+            outcome("e.f.z.", ANY),
+            ("nodata", false),
+            "ANY at an empty non-terminal"
+        );
+        assert_eq!(outcome("sig.z.", RRSIG), ("signatures", false));
+        // Signatures of a denial record only are no answer to RRSIG: the RRset itself is.
+        assert_eq!(outcome("nsec-only.z.", RRSIG), ("hit", false));
+        assert_eq!(outcome("www.z.", RRSIG), ("nodata", false));
     }
 }
