@@ -245,3 +245,130 @@ impl Reloader {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::auth::{SharedZones, ZoneSet};
+    use crate::server::ServerOptions;
+    use crate::transfer::notifier::Notifier;
+
+    fn zone_text(origin: &str, serial: u32, www: &str) -> String {
+        format!("$ORIGIN {origin}\n$TTL 60\n@ SOA ns hm {serial} 1 1 60 60\n@ NS ns\nns A 192.0.2.1\nwww A {www}\n")
+    }
+
+    /// A reloader over the zone folder `dir` (its state beside it), with the zones
+    /// loaded as at start.
+    fn reloader(dir: &Path) -> (Reloader, Arc<SharedZones>) {
+        let overrides = Overrides {
+            zone_dir: Some(dir.to_path_buf()),
+            state_dir: Some(dir.with_extension("state")),
+            no_recursion: true,
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides).unwrap();
+        let ZoneOrigin::Files(sources) = &config.zones else {
+            panic!("zone files expected");
+        };
+        let zones: Vec<_> = sources
+            .iter()
+            .map(|s| Arc::new(load_zone(&s.origin, &s.file).unwrap()))
+            .collect();
+        let shared = Arc::new(SharedZones::from_pointee(ZoneSet::new(zones)));
+        let server = Arc::new(Server::with_zones(shared.clone(), ServerOptions::default()));
+        let updater = Arc::new(Updater::new(config.update.clone(), shared.clone()));
+        let catalog = Arc::new(Catalog::new(
+            None,
+            shared.clone(),
+            Arc::new(Notifier::default()),
+        ));
+        let reloader = Reloader::new(server, updater, catalog, overrides, sources);
+        (reloader, shared)
+    }
+
+    fn www(zones: &SharedZones, origin: &[u8]) -> Option<Vec<u8>> {
+        let zone = zones.load().get(origin).cloned()?;
+        let mut name = b"\x03www".to_vec();
+        name.extend_from_slice(origin);
+        let address = zone
+            .node_by_name(&name)?
+            .rrset(crate::wire::types::A)?
+            .rdatas()
+            .next()
+            .map(<[u8]>::to_vec);
+        address
+    }
+
+    const A_TEST: &[u8] = b"\x01a\x04test\x00";
+    const B_TEST: &[u8] = b"\x01b\x04test\x00";
+
+    #[tokio::test]
+    async fn a_pass_reloads_what_changed_adds_new_files_and_removes_gone_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones_dir = dir.path().join("zones");
+        std::fs::create_dir(&zones_dir).unwrap();
+        std::fs::write(
+            zones_dir.join("a.test.zone"),
+            zone_text("a.test.", 1, "192.0.2.10"),
+        )
+        .unwrap();
+        let (reloader, zones) = reloader(&zones_dir);
+        assert_eq!(www(&zones, A_TEST), Some(vec![192, 0, 2, 10]));
+        // Nothing changed: nothing reloaded, the version served is the same one.
+        let before = zones.load().get(A_TEST).cloned().unwrap();
+        reloader.reload(false).await;
+        assert!(Arc::ptr_eq(&before, zones.load().get(A_TEST).unwrap()));
+        // An edit (another size), a new file: both taken in one pass.
+        std::fs::write(
+            zones_dir.join("a.test.zone"),
+            zone_text("a.test.", 2, "192.0.2.222"),
+        )
+        .unwrap();
+        std::fs::write(
+            zones_dir.join("b.test.zone"),
+            zone_text("b.test.", 1, "192.0.2.20"),
+        )
+        .unwrap();
+        reloader.reload(false).await;
+        assert_eq!(www(&zones, A_TEST), Some(vec![192, 0, 2, 222]));
+        assert_eq!(www(&zones, B_TEST), Some(vec![192, 0, 2, 20]));
+        // A broken edit keeps the version served.
+        std::fs::write(
+            zones_dir.join("a.test.zone"),
+            "$ORIGIN a.test.\n@ SOA broken\n",
+        )
+        .unwrap();
+        reloader.reload(false).await;
+        assert_eq!(www(&zones, A_TEST), Some(vec![192, 0, 2, 222]));
+        // A file gone: its zone is no longer served; the other stays.
+        std::fs::remove_file(zones_dir.join("b.test.zone")).unwrap();
+        reloader.reload(false).await;
+        assert!(zones.load().get(B_TEST).is_none());
+        assert!(zones.load().get(A_TEST).is_some());
+    }
+
+    #[tokio::test]
+    async fn every_zone_is_read_again_when_asked_for_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones_dir = dir.path().join("zones");
+        std::fs::create_dir(&zones_dir).unwrap();
+        let file = zones_dir.join("a.test.zone");
+        std::fs::write(&file, zone_text("a.test.", 1, "192.0.2.10")).unwrap();
+        let (reloader, zones) = reloader(&zones_dir);
+        let before = zones.load().get(A_TEST).cloned().unwrap();
+        // Same size, same modification time: only a pass over all (SIGHUP) reads it.
+        let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::fs::write(&file, zone_text("a.test.", 1, "192.0.2.11")).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        reloader.reload(false).await;
+        assert!(Arc::ptr_eq(&before, zones.load().get(A_TEST).unwrap()));
+        reloader.reload(true).await;
+        assert_eq!(www(&zones, A_TEST), Some(vec![192, 0, 2, 11]));
+    }
+}
