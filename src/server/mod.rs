@@ -141,12 +141,38 @@ impl Server {
         client: std::net::SocketAddr,
         out: &mut W,
     ) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        // Its TSIG checked here, as every signed request's is (slow::check_tsig).
+        let signed = crate::wire::parse_query(packet).is_ok_and(|q| q.tsig);
+        let verified = if signed {
+            let Ok(message) = crate::wire::message::Message::parse(packet) else {
+                return Ok(());
+            };
+            let now = crate::tsig::now();
+            match slow::check_tsig(&self.slow.keys, &message, Route::Transfer, client, now) {
+                Ok(Some(verified)) => Some(verified),
+                Ok(None) => return Ok(()),
+                Err(refusal) => {
+                    let mut framed = (refusal.message.len() as u16).to_be_bytes().to_vec();
+                    framed.extend_from_slice(&refusal.message);
+                    return tokio::time::timeout(
+                        crate::transfer::primary::REPLY_TIMEOUT,
+                        out.write_all(&framed),
+                    )
+                    .await
+                    .map_err(|_| std::io::ErrorKind::TimedOut)?;
+                }
+            }
+        } else {
+            None
+        };
         crate::transfer::primary::serve(
             &self.zones,
             &self.slow.transfers,
             self.slow.journal_dir.as_deref(),
             packet,
             client,
+            verified.as_ref(),
             out,
         )
         .await

@@ -172,26 +172,50 @@ fn verify(
     let Ok(message) = Message::parse(&request.packet) else {
         return Err(header_reply(&request.packet, rcode::FORMERR, route));
     };
-    let verified = match tsig::check(&message, keys, now) {
-        TsigCheck::Failed(failure) => {
-            let key = to_presentation(&failure.key_name);
-            let client = request.client;
-            if route == Route::Signed {
-                tracing::debug!(%client, %key, tsig_error = failure.error, "signed query: TSIG does not check");
-            } else {
-                tracing::info!(%client, %key, ?route, tsig_error = failure.error, "refused: TSIG does not check");
-            }
-            let mut refusal = tsig_failure_reply(&message, &failure, now);
-            refusal.outcome.route = route;
-            return Err(refusal);
-        }
-        TsigCheck::Signed(signed) => Some(VerifiedTsig {
-            key: signed.key.clone(),
-            mac: signed.mac.clone(),
-        }),
-        TsigCheck::Unsigned => None,
-    };
+    let verified = check_tsig(keys, &message, route, request.client, now)?;
     drop(message);
     request.tsig = verified;
     Ok(request)
+}
+
+/// The TSIG of `message` (a request of `route` from `client`) checked with
+/// `keys`: its key and MAC, `None` when it is unsigned, or the reply refusing it
+/// (RFC 8945 5.2), logged. Every signed request the server takes is checked here:
+/// the deferred ones by [`SlowPaths::handle`], zone transfers by
+/// [`Server::transfer`].
+pub(crate) fn check_tsig(
+    keys: &KeyRing,
+    message: &Message<'_>,
+    route: Route,
+    client: std::net::SocketAddr,
+    now: u64,
+) -> Result<Option<VerifiedTsig>, SlowReply> {
+    match tsig::check(message, keys, now) {
+        TsigCheck::Failed(failure) => {
+            let key = to_presentation(&failure.key_name);
+            let error = failure.error;
+            match route {
+                Route::Signed => {
+                    tracing::debug!(%client, %key, tsig_error = error, "signed query: TSIG does not check")
+                }
+                Route::Transfer => {
+                    tracing::info!(%client, %key, tsig_error = error, "transfer refused: TSIG does not check")
+                }
+                Route::Notify => {
+                    tracing::info!(%client, %key, tsig_error = error, "notify refused: TSIG does not check")
+                }
+                _ => {
+                    tracing::info!(%client, %key, tsig_error = error, "update refused: TSIG does not check")
+                }
+            }
+            let mut refusal = tsig_failure_reply(message, &failure, now);
+            refusal.outcome.route = route;
+            Err(refusal)
+        }
+        TsigCheck::Signed(signed) => Ok(Some(VerifiedTsig {
+            key: signed.key.clone(),
+            mac: signed.mac.clone(),
+        })),
+        TsigCheck::Unsigned => Ok(None),
+    }
 }

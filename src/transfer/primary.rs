@@ -26,9 +26,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use super::acl::TransferAcl;
 use crate::auth::SharedZones;
 use crate::auth::Zone;
+use crate::exchange::VerifiedTsig;
 use crate::journal::Entry;
+use crate::tsig;
 use crate::tsig::stream::StreamSigner;
-use crate::tsig::{self, TsigCheck};
 use crate::wire::header::MAX_MESSAGE_BYTES;
 use crate::wire::message::Message;
 use crate::wire::query::QueryView;
@@ -48,18 +49,20 @@ const TSIG_ROOM_BYTES: usize = 600;
 /// Longest a zone transfer may take to send.
 pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(600);
 /// Time allowed to write a refusal.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Answers a transfer request the router deferred (`packet`, from `client`, over
-/// TCP): checks its signature and the ACL `acl` for its key when signed, then
-/// streams the zone from the snapshot of `zones` served now, IXFR from the
-/// journals in `journal_dir`. Errors are the connection's.
+/// TCP), whose TSIG the server verified (`verified`; `None`: unsigned): checks the
+/// ACL `acl` for its key when signed, then streams the zone from the snapshot of
+/// `zones` served now, IXFR from the journals in `journal_dir`, every message
+/// signed when the request was. Errors are the connection's.
 pub async fn serve<W: AsyncWrite + Unpin>(
     zones: &SharedZones,
     acl: &TransferAcl,
     journal_dir: Option<&Path>,
     packet: &[u8],
     client: SocketAddr,
+    verified: Option<&VerifiedTsig>,
     out: &mut W,
 ) -> std::io::Result<()> {
     let Ok(query) = crate::wire::parse_query(packet) else {
@@ -73,38 +76,32 @@ pub async fn serve<W: AsyncWrite + Unpin>(
     let Some(zone) = zone else { return Ok(()) };
     let name = crate::wire::name::to_presentation(&zone.origin);
     let mut signer = None;
-    if query.tsig {
-        let now = tsig::now();
-        let Ok(message) = Message::parse(packet) else {
-            return Ok(());
-        };
-        let refusal = match tsig::check(&message, &acl.keys, now) {
-            TsigCheck::Signed(signed) => {
-                if acl.allows(&zone.origin, client.ip(), Some(&signed.key.name)) {
-                    signer = Some(StreamSigner::new(signed.key, &signed.mac));
-                    None
-                } else {
-                    tracing::info!(%client, zone = %name, key = %signed.key.display_name(),
-                        "transfer refused: the key may not transfer this zone from this address");
-                    let mut reply = crate::exchange::reply::reply_head(&message, rcode::REFUSED);
-                    tsig::sign(&mut reply, signed.key, Some(&signed.mac), 0, &[], now);
-                    Some(reply)
-                }
-            }
-            TsigCheck::Failed(failure) => {
-                tracing::info!(%client, zone = %name, key = %crate::wire::name::to_presentation(&failure.key_name),
-                    tsig_error = failure.error, "transfer refused: TSIG does not check");
-                Some(crate::exchange::reply::tsig_failure_reply(&message, &failure, now).message)
-            }
-            TsigCheck::Unsigned => return Ok(()),
-        };
-        if let Some(reply) = refusal {
+    if let Some(verified) = verified {
+        if acl.allows(&zone.origin, client.ip(), Some(&verified.key.name)) {
+            signer = Some(StreamSigner::new(&verified.key, &verified.mac));
+        } else {
+            tracing::info!(%client, zone = %name, key = %verified.key.display_name(),
+                "transfer refused: the key may not transfer this zone from this address");
+            let Ok(message) = Message::parse(packet) else {
+                return Ok(());
+            };
+            let mut reply = crate::exchange::reply::reply_head(&message, rcode::REFUSED);
+            tsig::sign(
+                &mut reply,
+                &verified.key,
+                Some(&verified.mac),
+                0,
+                &[],
+                tsig::now(),
+            );
             let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
             framed.extend_from_slice(&reply);
             return tokio::time::timeout(REPLY_TIMEOUT, out.write_all(&framed))
                 .await
                 .map_err(|_| std::io::ErrorKind::TimedOut)?;
         }
+    } else if query.tsig {
+        return Ok(());
     }
     // IXFR: the zone's journal of updates, read beside the updater.
     let history = match (journal_dir, query.qtype) {
