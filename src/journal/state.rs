@@ -175,6 +175,17 @@ pub fn start_over(dir: &Path, zone: &Zone) -> Result<Journal, StateError> {
         })
 }
 
+/// Opens the journal of `zone` (the version a change is about to be made to),
+/// saving `zone` first as the zone's saved state when it has none yet: the state
+/// on disk then stands without the zone file.
+pub fn open_for_change(dir: &Path, zone: &Zone) -> Result<Journal, StateError> {
+    save_base(dir, zone)?;
+    let path = StatePaths::new(dir, &zone.origin).journal;
+    Journal::open(&path)
+        .map(|opened| opened.journal)
+        .map_err(|source| StateError::Io { path, source })
+}
+
 /// Saves `zone` as the zone's saved state when it has none yet: the base a new
 /// journal's first change applies to.
 pub fn save_base(dir: &Path, zone: &Zone) -> Result<(), StateError> {
@@ -271,6 +282,22 @@ pub fn save(dir: &Path, zone: &Zone, journal: &mut Journal, keep: usize) -> Resu
     journal.rewrite(&entries[from..]).map_err(io)
 }
 
+/// How many files of `dir` are set aside (for tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn set_aside_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("set-aside")
+        })
+        .count()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -328,19 +355,6 @@ mod tests {
         );
         let odd = StatePaths::new(Path::new("/s"), b"\x03a/b\x00");
         assert_eq!(odd.zone, PathBuf::from("/s/a%2Fb.zone"));
-    }
-
-    fn set_aside_count(dir: &Path) -> usize {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .contains("set-aside")
-            })
-            .count()
     }
 
     #[test]

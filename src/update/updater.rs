@@ -23,7 +23,7 @@ use crate::exchange::reply::{header_reply, reply_head, slow_reply};
 use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
-    file_replaces_state, restore, save, save_base, start_over, Decision, StatePaths,
+    file_replaces_state, open_for_change, restore, save, start_over, Decision, StatePaths,
 };
 use crate::journal::{Entry, Journal};
 use crate::sign::chain::is_chain_or_signature;
@@ -320,18 +320,12 @@ impl Updater {
             Some(journal) => Ok(journal),
             None => {
                 // The zone's first change (or first since it came back): the
-                // version it applies to is saved first, unless saved already, so
-                // the state on disk stands without the zone file.
+                // version it applies to is saved first, unless saved already.
                 let dir = self.settings.state_dir.clone();
-                let path = StatePaths::new(&dir, origin).journal;
-                tokio::task::spawn_blocking(move || {
-                    save_base(&dir, &base).map_err(|e| e.to_string())?;
-                    Journal::open(&path)
-                        .map(|o| o.journal)
-                        .map_err(|e| format!("{}: {e}", path.display()))
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()))
+                match tokio::task::spawn_blocking(move || open_for_change(&dir, &base)).await {
+                    Ok(opened) => opened.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
             }
         };
         let mut journal = match journal {

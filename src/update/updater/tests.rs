@@ -158,16 +158,7 @@ async fn a_file_replaces_the_zone_only_with_a_newer_serial() {
     assert!(updater.reload_zone(zone(200, "192.0.2.20")).await);
     assert_eq!(served(&zones).unwrap().serial(), 200);
     assert!(!has(&zones, b"a"));
-    let aside = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains("set-aside")
-        })
-        .count();
+    let aside = crate::journal::state::set_aside_count(dir.path());
     assert_eq!(aside, 2);
     // Updates go on from the file's serial, and survive a restart.
     updater.update(add("b", 2, true)).await.unwrap();
