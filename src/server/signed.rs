@@ -5,10 +5,10 @@
 
 use super::{respond, Response, Scratch, Server};
 use crate::exchange::reply::header_reply;
-use crate::exchange::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport};
-use crate::wire::header::{add_to_arcount, HEADER_BYTES, MAX_MESSAGE_BYTES, MIN_UDP_PAYLOAD_BYTES};
+use crate::exchange::{reply_limits, Outcome, OwnedRequest, Request, Route, SlowReply};
+use crate::wire::header::{add_to_arcount, HEADER_BYTES, MIN_UDP_PAYLOAD_BYTES};
 use crate::wire::message::Message;
-use crate::wire::{rcode, types};
+use crate::wire::{parse_query, rcode};
 
 /// The reply to the signed query `request`, whose TSIG the dispatcher verified
 /// (and signs the reply with); `None` when the query itself would be deferred.
@@ -25,9 +25,10 @@ pub(crate) fn answer(server: &Server, request: &OwnedRequest) -> Option<SlowRepl
     if request.tsig.is_some() {
         add_to_arcount(&mut packet, -1);
     }
-    let limit = match request.transport {
-        Transport::Tcp => MAX_MESSAGE_BYTES,
-        Transport::Udp => udp_limit(&message, server.options.udp_max_payload),
+    // The one size rule of every reply (its OPT is the query's, the TSIG aside).
+    let limit = match parse_query(&packet) {
+        Ok(query) => reply_limits(server.options.udp_max_payload, request.transport, &query).0,
+        Err(_) => MIN_UDP_PAYLOAD_BYTES,
     };
     let room = request.tsig.as_ref().map_or(0, |t| t.key.signature_room());
     let mut out = vec![0u8; limit.saturating_sub(room).max(HEADER_BYTES)];
@@ -51,16 +52,4 @@ pub(crate) fn answer(server: &Server, request: &OwnedRequest) -> Option<SlowRepl
             ..outcome
         },
     })
-}
-
-/// The UDP size limit for a reply to `message`: its EDNS size (at least 512) up to
-/// ours, or 512 without EDNS.
-fn udp_limit(message: &Message<'_>, ours: u16) -> usize {
-    message
-        .additionals
-        .iter()
-        .find(|r| r.rtype == types::OPT)
-        .map_or(MIN_UDP_PAYLOAD_BYTES, |opt| {
-            usize::from(opt.class.min(ours)).max(MIN_UDP_PAYLOAD_BYTES)
-        })
 }
