@@ -16,7 +16,7 @@ use super::{Scratch, Server};
 use crate::auth::{answer, ZoneSet};
 use crate::exchange::{reply_limits, AnswerFlags, AnswerKind};
 use crate::exchange::{Outcome, Request, Route, Transport};
-use crate::wire::header::{class, error_header, opcode, opcode_of, HEADER_BYTES};
+use crate::wire::header::{class, error_header, opcode, HEADER_BYTES};
 use crate::wire::name::lowercase_into;
 use crate::wire::rcode;
 use crate::wire::types;
@@ -52,31 +52,28 @@ pub fn respond<'z>(
     out: &mut [u8],
 ) -> Response<'z> {
     let packet = request.packet;
-    // UPDATE and NOTIFY with nobody to take them: NOTIMP from the header alone, as
-    // for every opcode we do not serve (whatever the rest of the message holds).
-    let slow_opcode = match opcode_of(packet) {
-        Some(opcode::UPDATE) => Some(Route::Update),
-        Some(opcode::NOTIFY) => Some(Route::Notify),
-        _ => None,
-    };
-    let is_query = packet.get(2).is_some_and(|b| b & 0x80 == 0);
-    if let Some(route) = slow_opcode {
-        if is_query && packet.len() >= HEADER_BYTES && server.slow.handler(route).is_none() {
-            return header_only(packet, rcode::NOTIMP, route, out);
-        }
-    }
     let query = match parse_query(packet) {
         Ok(query) => query,
         Err(QueryError::Drop) => return Response::Drop,
-        Err(QueryError::FormErr) => {
-            let route = slow_opcode.unwrap_or(Route::Authoritative);
-            return header_only(packet, rcode::FORMERR, route, out);
+        Err(QueryError::FormErr { opcode }) => {
+            // UPDATE and NOTIFY with nobody to take them: NOTIMP, as for every
+            // opcode we do not serve, whatever the rest of the message holds.
+            return match slow_route(opcode) {
+                Some(route) if server.slow.handler(route).is_none() => {
+                    header_only(packet, rcode::NOTIMP, route, out)
+                }
+                Some(route) => header_only(packet, rcode::FORMERR, route, out),
+                None => header_only(packet, rcode::FORMERR, Route::Authoritative, out),
+            };
         }
         Err(QueryError::NotImp) => {
             return header_only(packet, rcode::NOTIMP, Route::Authoritative, out)
         }
     };
-    if let Some(route) = slow_opcode {
+    if let Some(route) = slow_route(query.opcode) {
+        if server.slow.handler(route).is_none() {
+            return header_only(packet, rcode::NOTIMP, route, out);
+        }
         return Response::Defer(route);
     }
     let transfer = matches!(query.qtype, types::AXFR | types::IXFR) && query.qclass == class::IN;
@@ -234,6 +231,15 @@ pub fn respond<'z>(
     header.tc = flags.tc;
     outcome.kind = flags.kind;
     finish(writer, header, outcome)
+}
+
+/// The slow route of an opcode other than QUERY: UPDATE and NOTIFY.
+fn slow_route(opcode: u8) -> Option<Route> {
+    match opcode {
+        opcode::UPDATE => Some(Route::Update),
+        opcode::NOTIFY => Some(Route::Notify),
+        _ => None,
+    }
 }
 
 /// The flags of a refused question.

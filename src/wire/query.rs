@@ -56,8 +56,12 @@ pub struct QueryView<'p> {
 pub enum QueryError {
     /// Not worth a reply: shorter than a header, or a response (QR=1).
     Drop,
-    /// Malformed; reply FORMERR with the header's ID and opcode.
-    FormErr,
+    /// Malformed; reply FORMERR with the header's ID and opcode (read before the
+    /// message was found malformed, so the router can still route by it).
+    FormErr {
+        /// The header's opcode.
+        opcode: u8,
+    },
     /// An opcode other than QUERY, NOTIFY and UPDATE; reply NOTIMP.
     NotImp,
 }
@@ -79,13 +83,14 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
     // RFC 9619: a QUERY carries exactly one question; NOTIFY and UPDATE one too.
     if qdcount != 1 {
-        return Err(QueryError::FormErr);
+        return Err(QueryError::FormErr { opcode });
     }
-    let qname_len = name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr)?;
+    let qname_len =
+        name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr { opcode })?;
     let qname_end = HEADER_BYTES + qname_len;
     let fixed = packet
         .get(qname_end..qname_end + 4)
-        .ok_or(QueryError::FormErr)?;
+        .ok_or(QueryError::FormErr { opcode })?;
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
     let question_end = qname_end + 4;
@@ -96,24 +101,26 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     let records = usize::from(ancount) + usize::from(nscount) + usize::from(arcount);
     for index in 0..records {
         let in_additional = index >= usize::from(ancount) + usize::from(nscount);
-        let owner_len = name_len_compressed(packet, pos).ok_or(QueryError::FormErr)?;
+        let owner_len = name_len_compressed(packet, pos).ok_or(QueryError::FormErr { opcode })?;
         let owner_is_root = packet.get(pos) == Some(&0);
         pos += owner_len;
-        let fixed = packet.get(pos..pos + 10).ok_or(QueryError::FormErr)?;
+        let fixed = packet
+            .get(pos..pos + 10)
+            .ok_or(QueryError::FormErr { opcode })?;
         let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
         let class = u16::from_be_bytes([fixed[2], fixed[3]]);
         let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
         let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
         pos += 10;
         if packet.len() < pos + rdlen {
-            return Err(QueryError::FormErr);
+            return Err(QueryError::FormErr { opcode });
         }
         pos += rdlen;
         tsig |= rtype == super::types::TSIG;
         if rtype == TYPE_OPT {
             // RFC 6891 6.1.1: one OPT at most, in the additional section, owned by the root.
             if edns.is_some() || !in_additional || !owner_is_root {
-                return Err(QueryError::FormErr);
+                return Err(QueryError::FormErr { opcode });
             }
             edns = Some(Edns {
                 udp_payload: class,
@@ -124,7 +131,7 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     }
     if pos != packet.len() {
         // Trailing bytes after the last record: Knot and NSD answer FORMERR too.
-        return Err(QueryError::FormErr);
+        return Err(QueryError::FormErr { opcode });
     }
     Ok(QueryView {
         packet,
@@ -311,16 +318,35 @@ mod tests {
         let mut p = query(b"\x00", 6, None);
         p[2] = (p[2] & 0x87) | (5 << 3); // UPDATE: parsed, routed later
         assert_eq!(parse_query(&p).unwrap().opcode, opcode::UPDATE);
+        p[5] = 2; // two zones: malformed, and still known as an UPDATE
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr {
+                opcode: opcode::UPDATE
+            }
+        );
         let mut p = query(b"\x00", 1, None);
         p[5] = 2;
-        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
         let p = query(b"\x05ab", 1, None);
-        assert_eq!(parse_query(&p[..15]).unwrap_err(), QueryError::FormErr);
+        assert_eq!(
+            parse_query(&p[..15]).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
         let mut p = query(b"\x00", 1, None);
         p.push(7);
-        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
         // A compression pointer in the question.
         let p = query(b"\xc0\x0c", 1, None);
-        assert_eq!(parse_query(&p).unwrap_err(), QueryError::FormErr);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
     }
 }
