@@ -66,17 +66,13 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
         )
         .with_zone_ns(config.notify_ns.then_some(53)),
     );
-    let updater = Arc::new(
-        Updater::new(config.update.clone(), shared_zones.clone()).with_notifier(notifier.clone()),
-    );
     // Our own catalog, made again as zones come and go.
     let catalog = Arc::new(Catalog::new(
         config.catalog.as_deref().map(CatalogProducer::new),
         shared_zones.clone(),
         notifier.clone(),
     ));
-    let mut zones = updater.restore(zones);
-    // Secondary zones: the copies kept in the state folder, served at once.
+    // Secondary zones: the copies kept in the state folder, served at once (below).
     let secondaries = Arc::new(
         Secondaries::new(
             config.secondaries.clone(),
@@ -88,6 +84,17 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
         .with_notifier(notifier.clone())
         .with_catalog_producer(catalog.clone()),
     );
+    // UPDATEs to secondary zones are refused, also before their first copy comes.
+    let is_secondary = {
+        let secondaries = secondaries.clone();
+        Arc::new(move |origin: &[u8]| secondaries.is_secondary(origin))
+    };
+    let updater = Arc::new(
+        Updater::new(config.update.clone(), shared_zones.clone())
+            .with_notifier(notifier.clone())
+            .with_secondary_zones(is_secondary),
+    );
+    let mut zones = updater.restore(zones);
     // Members of consumed catalogs too, from the catalog's copy and their own.
     for zone in secondaries.restore(&zones) {
         metrics.zone_loaded(&zone.origin, unix_now());

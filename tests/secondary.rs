@@ -740,3 +740,26 @@ fn a_chained_secondary_asking_at_once_gets_the_difference() {
         "an incremental transfer: the old SOA second, not {second}"
     );
 }
+
+#[test]
+fn a_secondary_zone_not_copied_yet_refuses_updates() {
+    // The primary is a port nobody listens on: the zone is configured but has no
+    // copy, and an UPDATE to it is still refused as to a secondary, not NOTAUTH.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = tempfile::tempdir().expect("tempdir");
+    let nobody = unique_addr();
+    let args = secondary_args(dir.path(), state.path(), "wait.test.", &[nobody], SECRET);
+    let zonal = start_secondary(unique_addr(), &args);
+    let (ok, out) = add_record(
+        zonal.addr,
+        SECRET,
+        "wait.test.",
+        "a.wait.test. 60 A 192.0.2.1",
+    );
+    assert!(!ok && out.contains("REFUSED"), "{out}\n{}", zonal.stderr());
+    assert!(
+        zonal.stderr().contains("update refused: a secondary zone"),
+        "{}",
+        zonal.stderr()
+    );
+}

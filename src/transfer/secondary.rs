@@ -229,6 +229,12 @@ impl Secondaries {
     }
 
     /// The zone of `origin` (lowercase wire format), if it is a secondary zone.
+    /// Whether `origin` (lowercase wire form) is a secondary zone: configured, or
+    /// a member of a catalog we consume, whether its first copy has come or not.
+    pub fn is_secondary(&self, origin: &[u8]) -> bool {
+        self.zones.read().is_ok_and(|z| z.contains_key(origin))
+    }
+
     fn tracked(&self, origin: &[u8]) -> Option<Arc<Tracked>> {
         self.zones.read().ok()?.get(origin).cloned()
     }

@@ -69,7 +69,6 @@ struct DynamicZone {
 type ZoneLock = Arc<tokio::sync::Mutex<DynamicZone>>;
 
 /// The handler. See the module doc.
-#[derive(Debug)]
 pub struct Updater {
     settings: UpdateSettings,
     /// Tells secondaries when a zone changes.
@@ -78,6 +77,21 @@ pub struct Updater {
     zones: Arc<SharedZones>,
     /// Per zone (by lowercase origin): its lock and state.
     locks: DashMap<Box<[u8]>, ZoneLock>,
+    /// Whether an origin is kept as a secondary copy, configured or a catalog
+    /// member, whether its first copy has come or not: an UPDATE to it is REFUSED.
+    secondary: Option<SecondaryCheck>,
+}
+
+/// Says whether a zone (by lowercase wire origin) is a secondary zone.
+pub type SecondaryCheck = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for Updater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Updater")
+            .field("settings", &self.settings)
+            .field("zones_changed", &self.locks.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Updater {
@@ -88,6 +102,16 @@ impl Updater {
             notifier: Arc::default(),
             zones,
             locks: DashMap::new(),
+            secondary: None,
+        }
+    }
+
+    /// The updater, refusing UPDATEs to the zones `secondary` says are secondary
+    /// copies (also before their first copy is served).
+    pub fn with_secondary_zones(self, secondary: SecondaryCheck) -> Updater {
+        Updater {
+            secondary: Some(secondary),
+            ..self
         }
     }
 
@@ -474,14 +498,16 @@ impl Updater {
         let client = request.client;
         // Its TSIG was verified by the dispatcher.
         let signer = request.tsig.as_ref();
-        let Some(zone) = self.zones.load().get(&origin).cloned() else {
-            return reply(rcode::NOTAUTH);
-        };
-        if zone.secondary {
+        let zone = self.zones.load().get(&origin).cloned();
+        let secondary = self.secondary.as_ref().is_some_and(|is| is(&origin));
+        if secondary || zone.as_ref().is_some_and(|z| z.secondary) {
             tracing::info!(zone = %shown, %client,
                 "update refused: a secondary zone takes its changes from its primaries");
             return reply(rcode::REFUSED);
         }
+        let Some(zone) = zone else {
+            return reply(rcode::NOTAUTH);
+        };
         if !self.settings.policy.covers(&origin) {
             tracing::info!(zone = %shown, %client, "update refused: no update policy for the zone");
             return reply(rcode::REFUSED);

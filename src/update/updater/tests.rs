@@ -127,6 +127,17 @@ async fn a_secondary_zone_is_refused() {
 }
 
 #[tokio::test]
+async fn a_secondary_zone_not_copied_yet_is_refused_not_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (updater, zones) = updater(dir.path());
+    zones.store(Arc::new(ZoneSet::default()));
+    let updater = updater.with_secondary_zones(Arc::new(|origin: &[u8]| origin == ORIGIN));
+    let reply = updater.update(add("a", 1, true)).await.unwrap();
+    assert_eq!(rcode_of(&reply), rcode::REFUSED);
+    assert!(!StatePaths::new(dir.path(), ORIGIN).journal.exists());
+}
+
+#[tokio::test]
 async fn a_removed_zone_stays_removed_and_comes_back_with_its_updates() {
     let dir = tempfile::tempdir().unwrap();
     let (updater, zones) = updater(dir.path());
