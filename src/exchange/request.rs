@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use super::answer::AnswerKind;
 use crate::tsig::TsigKey;
+use crate::wire::message::Sections;
 
 /// How a request arrived: it decides the reply's size limit and RFC 8482 ANY.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +78,10 @@ pub struct OwnedRequest {
     /// Its TSIG, once the dispatcher has verified it (`None`: unsigned, or not
     /// looked at yet); the dispatcher signs the reply with it.
     pub tsig: Option<VerifiedTsig>,
+    /// The message's sections when the dispatcher has read them (to check the
+    /// TSIG), so the handler takes them with `Message::of` instead of reading the
+    /// packet again. They point into `packet`, which must stay as it is.
+    pub sections: Option<Sections>,
 }
 
 impl OwnedRequest {
@@ -87,6 +92,7 @@ impl OwnedRequest {
             client: request.client,
             transport: request.transport,
             tsig: None,
+            sections: None,
         }
     }
 }

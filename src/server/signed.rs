@@ -12,8 +12,8 @@ use crate::wire::{parse_query, rcode};
 
 /// The reply to the signed query `request`, whose TSIG the dispatcher verified
 /// (and signs the reply with); `None` when the query itself would be deferred.
-pub(crate) fn answer(server: &Server, request: &OwnedRequest) -> Option<SlowReply> {
-    let Ok(message) = Message::parse(&request.packet) else {
+pub(crate) fn answer(server: &Server, mut request: OwnedRequest) -> Option<SlowReply> {
+    let Ok(message) = Message::of(&request.packet, request.sections.take()) else {
         return Some(header_reply(&request.packet, rcode::FORMERR, Route::Signed));
     };
     // The query as it was before it was signed, answered as any other.

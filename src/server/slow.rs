@@ -134,7 +134,7 @@ impl SlowPaths {
         let verified = request.tsig.clone();
         let client = request.client;
         let reply = if route == Route::Signed {
-            super::signed::answer(server, &request)
+            super::signed::answer(server, request)
         } else {
             let handler = self.handler(route)?.clone();
             match tokio::time::timeout(SLOW_PATH_DEADLINE, handler.handle(request)).await {
@@ -173,8 +173,10 @@ fn verify(
         return Err(header_reply(&request.packet, rcode::FORMERR, route));
     };
     let verified = check_tsig(keys, &message, route, request.client, now)?;
-    drop(message);
+    // Read once: the handler takes the sections (Message::of).
+    let sections = message.into_sections();
     request.tsig = verified;
+    request.sections = Some(sections);
     Ok(request)
 }
 

@@ -625,8 +625,9 @@ impl Secondaries {
     }
 
     /// Answers a NOTIFY (RFC 1996).
-    async fn answer(self: Arc<Self>, request: OwnedRequest) -> Option<SlowReply> {
-        let message = Message::parse(&request.packet).ok()?;
+    async fn answer(self: Arc<Self>, mut request: OwnedRequest) -> Option<SlowReply> {
+        // As the dispatcher read it, to check its TSIG.
+        let message = Message::of(&request.packet, request.sections.take()).ok()?;
         let origin = message
             .questions
             .first()

@@ -479,9 +479,10 @@ impl Updater {
         tracing::debug!(zones = checked, "signature refresh pass done");
     }
 
-    async fn update(&self, request: OwnedRequest) -> Option<SlowReply> {
+    async fn update(&self, mut request: OwnedRequest) -> Option<SlowReply> {
         let now = tsig::now();
-        let Ok(message) = Message::parse(&request.packet) else {
+        // As the dispatcher read it, to check its TSIG.
+        let Ok(message) = Message::of(&request.packet, request.sections.take()) else {
             return Some(header_reply(&request.packet, rcode::FORMERR, Route::Update));
         };
         // Replies are signed by the dispatcher when the request was.

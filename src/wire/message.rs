@@ -97,7 +97,46 @@ pub struct Message<'p> {
     pub additionals: Vec<RecordView>,
 }
 
+/// The sections of a message read by [`Message::parse`], apart from the packet
+/// they were read from (their records point into it): kept beside that packet so
+/// that the message is not read twice ([`Message::of`]).
+#[derive(Debug, Clone)]
+pub struct Sections {
+    header: Header,
+    questions: Vec<Question>,
+    answers: Vec<RecordView>,
+    authorities: Vec<RecordView>,
+    additionals: Vec<RecordView>,
+}
+
 impl<'p> Message<'p> {
+    /// The message of `packet`: from `sections` when it was read already (they
+    /// must be [`Message::into_sections`] of this same packet), else read now.
+    pub fn of(packet: &'p [u8], sections: Option<Sections>) -> Result<Message<'p>, Malformed> {
+        match sections {
+            Some(s) => Ok(Message {
+                packet,
+                header: s.header,
+                questions: s.questions,
+                answers: s.answers,
+                authorities: s.authorities,
+                additionals: s.additionals,
+            }),
+            None => Message::parse(packet),
+        }
+    }
+
+    /// The sections read, to be kept beside the packet (see [`Message::of`]).
+    pub fn into_sections(self) -> Sections {
+        Sections {
+            header: self.header,
+            questions: self.questions,
+            answers: self.answers,
+            authorities: self.authorities,
+            additionals: self.additionals,
+        }
+    }
+
     /// Reads every section of `packet`; trailing bytes are an error.
     pub fn parse(packet: &'p [u8]) -> Result<Message<'p>, Malformed> {
         let head = packet.get(..HEADER_BYTES).ok_or(Malformed(0))?;
@@ -337,6 +376,24 @@ mod tests {
             m.rdata_uncompressed(mx).unwrap(),
             b"\x00\x0a\x04mail\x07example\x03com\x00"
         );
+    }
+
+    #[test]
+    fn sections_kept_beside_the_packet_give_the_same_message() {
+        let mut p = vec![0, 7, 0x28, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        p.extend_from_slice(b"\x07example\x03com\x00\x00\x06\x00\x01");
+        p.extend_from_slice(
+            b"\x03www\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x01",
+        );
+        let read = Message::parse(&p).unwrap();
+        let again = Message::of(&p, Some(read.clone().into_sections())).unwrap();
+        assert_eq!(again.header, read.header);
+        assert_eq!(again.questions, read.questions);
+        assert_eq!(again.authorities, read.authorities);
+        assert_eq!(again.authorities[0].rdata(&p), [192, 0, 2, 1]);
+        // Without sections, the packet is read; a malformed one is an error.
+        assert_eq!(Message::of(&p, None).unwrap().authorities, read.authorities);
+        assert!(Message::of(&p[..20], None).is_err());
     }
 
     #[test]

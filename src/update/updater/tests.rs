@@ -65,6 +65,7 @@ fn add(label: &str, last: u8, signed: bool) -> OwnedRequest {
             key: key(),
             mac: vec![0; 32],
         }),
+        sections: None,
     }
 }
 
