@@ -159,7 +159,8 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
     let server = Arc::new(server);
     let limits = TcpLimits {
         idle_timeout: config.tcp_idle_timeout,
-        max_connections: config.tcp_max_connections,
+        max_connections: crate::net::descriptors::connection_cap(config.tcp_max_connections),
+        max_connections_per_client: config.tcp_max_connections_per_client,
     };
     listeners
         .serve(runtime.handle(), server.clone(), limits)

@@ -118,12 +118,24 @@ fn config_mistakes_are_one_clear_line() {
     let out_of_range = fails_to_start(&["--config", &bad_payload]);
     assert!(out_of_range.contains("udp_max_payload"), "{out_of_range}");
 
+    let bad_share = write_config(
+        dir.path(),
+        "tcp_max_connections = 10\ntcp_max_connections_per_client = 11\n",
+    );
+    let per_client = fails_to_start(&["--config", &bad_share]);
+    assert!(
+        per_client.contains("tcp_max_connections_per_client")
+            && per_client.contains("11 is not within 1 to tcp_max_connections (10)"),
+        "{per_client}"
+    );
+
     for message in [
         unknown_key,
         bad_address,
         unreadable,
         no_zone_dir,
         out_of_range,
+        per_client,
     ] {
         assert_eq!(message.lines().count(), 1, "one line: {message}");
     }

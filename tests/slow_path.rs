@@ -89,6 +89,7 @@ fn a_deferred_request_is_answered_later_and_blocks_no_worker() {
             TcpLimits {
                 idle_timeout: Duration::from_secs(5),
                 max_connections: 8,
+                max_connections_per_client: 8,
             },
         )
         .expect("serve");

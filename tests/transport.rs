@@ -188,50 +188,99 @@ fn round_trip(stream: &mut TcpStream, id: u16) {
     assert_eq!(u16::from_be_bytes([reply[0], reply[1]]), id);
 }
 
-#[test]
-fn tcp_idle_connections_are_closed_and_capped() {
-    let (z, _d) = common::start_with_config(
-        &["tricky.example.zone"],
-        "tcp_idle_timeout_secs = 1\ntcp_max_connections = 2\n",
-    );
-
-    // Two clients fill the cap; each is answered once, so both are being served.
-    let mut first = TcpStream::connect(z.addr).expect("connect");
-    let mut second = TcpStream::connect(z.addr).expect("connect");
-    for stream in [&mut first, &mut second] {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-    }
-    round_trip(&mut first, 1);
-    round_trip(&mut second, 2);
-    // A third is closed at once: end of file well before any timeout.
-    let mut third = TcpStream::connect(z.addr).expect("connect");
-    third
+/// A TCP connection to `server` from `source` (a loopback address), with a 3 s
+/// read timeout.
+fn connect_from(source: &str, server: std::net::SocketAddr) -> TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let source: std::net::SocketAddr = format!("{source}:0").parse().expect("address");
+    socket
+        .bind(&source.into())
+        .expect("bind the source address");
+    socket.connect(&server.into()).expect("connect");
+    let stream: TcpStream = socket.into();
+    stream
         .set_read_timeout(Some(Duration::from_secs(3)))
         .expect("timeout");
-    let started = Instant::now();
-    assert!(closed_by_server(&mut third), "over the cap: closed");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    stream
+}
+
+#[test]
+fn tcp_idle_connections_are_closed() {
+    let (z, _d) =
+        common::start_with_config(&["tricky.example.zone"], "tcp_idle_timeout_secs = 1\n");
+    let mut first = connect_from("127.0.0.1", z.addr);
+    round_trip(&mut first, 1);
     // A silent client holds no worker: UDP is answered meanwhile.
     assert_eq!(
         z.query("www.tricky.example.", RecordType::A).answers.len(),
         1
     );
-    // The idle ones are closed after the timeout (1 s), not by our read timeout (3 s).
+    // The idle one is closed after the timeout (1 s), not by our read timeout (3 s).
     let started = Instant::now();
     assert!(closed_by_server(&mut first), "idle: closed");
     assert!(started.elapsed() < Duration::from_millis(2500));
-    // With the slots free again (the server frees them as it closes), TCP works.
-    let served = common::eventually(Duration::from_secs(5), || {
-        let mut again = TcpStream::connect(z.addr).expect("connect");
-        again
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        common::write_framed(&mut again, &raw_query(4, WWW, 1));
-        common::read_framed(&mut again).is_some()
-    });
-    assert!(served, "a slot never came free");
+}
+
+#[test]
+fn at_the_cap_the_longest_idle_connection_makes_room() {
+    let (z, _d) = common::start_with_config(
+        &["tricky.example.zone"],
+        "tcp_idle_timeout_secs = 30\ntcp_max_connections = 2\n",
+    );
+    // Two clients fill the cap; the first has been idle longest.
+    let mut first = connect_from("127.0.0.1", z.addr);
+    round_trip(&mut first, 1);
+    let mut second = connect_from("127.0.0.2", z.addr);
+    round_trip(&mut second, 2);
+    // A third is served, and the first is closed to make room (RFC 7766 6.2.3),
+    // well before its idle timeout.
+    let mut third = connect_from("127.0.0.3", z.addr);
+    round_trip(&mut third, 3);
+    let started = Instant::now();
+    assert!(closed_by_server(&mut first), "the longest idle: closed");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    round_trip(&mut second, 4);
+    round_trip(&mut third, 5);
+    // Then the next longest idle (second, answered before third) makes room.
+    let mut fourth = connect_from("127.0.0.4", z.addr);
+    round_trip(&mut fourth, 6);
+    assert!(
+        closed_by_server(&mut second),
+        "the next longest idle: closed"
+    );
+    round_trip(&mut third, 7);
+}
+
+#[test]
+fn one_client_cannot_take_every_connection() {
+    let (z, _d) = common::start_with_config(
+        &["tricky.example.zone"],
+        "tcp_max_connections = 8\ntcp_max_connections_per_client = 2\n",
+    );
+    let mut held = [
+        connect_from("127.0.0.1", z.addr),
+        connect_from("127.0.0.1", z.addr),
+    ];
+    for (id, stream) in (1..).zip(&mut held) {
+        round_trip(stream, id);
+    }
+    // Over its own cap: the client's new connections are closed at once, as fast
+    // as it reconnects, and its open ones are not touched.
+    for _ in 0..20 {
+        let mut more = connect_from("127.0.0.1", z.addr);
+        let started = Instant::now();
+        assert!(closed_by_server(&mut more), "over the client's cap: closed");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    // Another client is served meanwhile, every time.
+    for id in 10..15 {
+        let mut other = connect_from("127.0.0.2", z.addr);
+        round_trip(&mut other, id);
+    }
+    for (id, stream) in (20..).zip(&mut held) {
+        round_trip(stream, id);
+    }
 }
 
 #[test]

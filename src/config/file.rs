@@ -24,6 +24,8 @@ pub struct ConfigFile {
     pub tcp_idle_timeout_secs: Option<u64>,
     /// Most TCP connections open at once.
     pub tcp_max_connections: Option<usize>,
+    /// Most TCP connections open at once from one client (address, IPv6 /64).
+    pub tcp_max_connections_per_client: Option<usize>,
     /// Log filter (`info`, `debug`, `zonal=debug`); `RUST_LOG` overrides it.
     pub log: Option<String>,
     /// Answer to CHAOS `version.bind`/`version.server`; empty: refused.

@@ -14,6 +14,9 @@ pub const DEFAULT_UDP_MAX_PAYLOAD: u16 = 1232;
 pub const DEFAULT_TCP_IDLE_TIMEOUT_SECS: u64 = 10;
 /// Default cap on concurrent TCP connections.
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 1024;
+/// Default cap on concurrent TCP connections from one client (an IPv4 address, an
+/// IPv6 /64): a sixteenth of the total, so no one client can hold every place.
+pub const DEFAULT_TCP_MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 
 /// Most UDP worker threads per listen address.
 const MAX_WORKERS: usize = 1024;
@@ -31,10 +34,13 @@ pub(super) struct ListenSettings {
     pub(super) tcp_idle_timeout: Duration,
     /// Most TCP connections at once: at least one.
     pub(super) tcp_max_connections: usize,
+    /// Most TCP connections at once from one client: 1 to `tcp_max_connections`.
+    pub(super) tcp_max_connections_per_client: usize,
 }
 
 /// `listen` (the flags' list over the file's), `workers` (the flag over the
-/// key), `udp_max_payload`, `tcp_idle_timeout_secs` and `tcp_max_connections`.
+/// key), `udp_max_payload`, `tcp_idle_timeout_secs`, `tcp_max_connections` and
+/// `tcp_max_connections_per_client`.
 pub(super) fn listen_settings(
     file: &ConfigFile,
     overrides: &Overrides,
@@ -96,12 +102,24 @@ pub(super) fn listen_settings(
             reason: "must be at least 1".into(),
         });
     }
+    let tcp_max_connections_per_client = file
+        .tcp_max_connections_per_client
+        .unwrap_or(DEFAULT_TCP_MAX_CONNECTIONS_PER_CLIENT.min(tcp_max_connections));
+    if tcp_max_connections_per_client == 0 || tcp_max_connections_per_client > tcp_max_connections {
+        return Err(ConfigError::Invalid {
+            key: "tcp_max_connections_per_client",
+            reason: format!(
+                "{tcp_max_connections_per_client} is not within 1 to tcp_max_connections ({tcp_max_connections})"
+            ),
+        });
+    }
     Ok(ListenSettings {
         listen,
         workers,
         udp_max_payload,
         tcp_idle_timeout: Duration::from_secs(tcp_idle),
         tcp_max_connections,
+        tcp_max_connections_per_client,
     })
 }
 

@@ -31,6 +31,8 @@ pub struct Config {
     pub tcp_idle_timeout: std::time::Duration,
     /// TCP connection cap.
     pub tcp_max_connections: usize,
+    /// TCP connection cap per client.
+    pub tcp_max_connections_per_client: usize,
     /// Log filter.
     pub log: String,
     /// CHAOS version text (empty: not told).
@@ -115,6 +117,7 @@ impl Config {
             udp_max_payload: listen.udp_max_payload,
             tcp_idle_timeout: listen.tcp_idle_timeout,
             tcp_max_connections: listen.tcp_max_connections,
+            tcp_max_connections_per_client: listen.tcp_max_connections_per_client,
             log: file.log.unwrap_or_else(|| "info".to_owned()),
             version: file
                 .version

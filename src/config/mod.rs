@@ -41,7 +41,7 @@ pub use file::{
 };
 pub use listen::{
     DEFAULT_LISTEN, DEFAULT_TCP_IDLE_TIMEOUT_SECS, DEFAULT_TCP_MAX_CONNECTIONS,
-    DEFAULT_UDP_MAX_PAYLOAD,
+    DEFAULT_TCP_MAX_CONNECTIONS_PER_CLIENT, DEFAULT_UDP_MAX_PAYLOAD,
 };
 pub use load::Config;
 pub use overrides::Overrides;

@@ -35,6 +35,8 @@ pub struct Metrics {
     pub tcp_open: AtomicI64,
     /// TCP connections closed at once, over the cap.
     pub tcp_refused: AtomicU64,
+    /// TCP connections closed while idle to make room for a new one, at the cap.
+    pub tcp_evicted: AtomicU64,
     zones: DashMap<Box<[u8]>, ZoneEvents>,
     /// Refreshes of secondary zones from their primaries, by zone and result.
     transfers_in: DashMap<(Box<[u8]>, &'static str), u64>,

@@ -4,6 +4,8 @@
 //! use is an error at start; [`Listeners::serve`] then starts one UDP thread per
 //! (worker, address) and one TCP accept task per address on the tokio runtime.
 
+pub(crate) mod connections;
+pub mod descriptors;
 pub(crate) mod socket;
 pub(crate) mod tcp;
 pub(crate) mod udp;
@@ -71,10 +73,12 @@ impl Listeners {
                 .name(format!("zonal-udp-{i}"))
                 .spawn(move || udp::serve_udp(socket, server, runtime))?;
         }
+        // The caps are on all addresses together.
+        let shared = tcp::TcpShared::new(limits);
         for listener in self.tcp {
             let _guard = runtime.enter();
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            runtime.spawn(tcp::serve_tcp(listener, server.clone(), limits));
+            runtime.spawn(tcp::serve_tcp(listener, server.clone(), shared.clone()));
         }
         Ok(())
     }

@@ -1,7 +1,10 @@
 //! DNS over TCP (RFC 7766): 2-byte length framing, several queries per connection
 //! answered in order as they arrive, an idle timeout, a timeout on every read and
-//! write so a slow or silent client holds nothing but its own task, and a cap on
-//! concurrent connections (one over the cap is closed at once).
+//! write so a slow or silent client holds nothing but its own task, and caps on
+//! connections in total and per client ([`super::connections`]: over a client's
+//! cap the new one is closed; at the total cap the longest-idle one makes room).
+//! A connection holds a 64 KiB reply buffer only while it has a query in hand
+//! ([`ReplyBuffers`]); an idle one costs its task and its read buffer.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,8 +12,9 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::timeout;
+
+use super::connections::{Connections, Lease, Refused};
 
 use crate::metrics::tally::Dropped;
 use crate::metrics::Writer;
@@ -23,18 +27,79 @@ pub(crate) const TCP_IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// While stopping, how long a connection waits for more of what its client sent.
 pub(crate) const STOPPING_READ_WAIT: Duration = Duration::from_millis(100);
 
+/// Reply buffers kept for the next queries once theirs are answered; more are
+/// made while more connections have a query in hand, and freed after.
+const SPARE_REPLY_BUFFERS: usize = 32;
+
 /// Limits on TCP clients.
 #[derive(Debug, Clone, Copy)]
 pub struct TcpLimits {
     /// A connection with no query for this long is closed.
     pub idle_timeout: Duration,
-    /// Most connections served at once.
+    /// Most connections served at once, on all addresses together.
     pub max_connections: usize,
+    /// Most connections from one client (an IPv4 address, an IPv6 /64).
+    pub max_connections_per_client: usize,
 }
 
-/// Accepts connections on `listener` forever.
-pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits: TcpLimits) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+/// The reply buffers of TCP queries (2 + 65,535 bytes each), lent for one query
+/// and given back when its reply is written; see [`SPARE_REPLY_BUFFERS`].
+#[derive(Debug, Default)]
+pub(crate) struct ReplyBuffers {
+    spare: std::sync::Mutex<Vec<Box<[u8]>>>,
+}
+
+/// A reply buffer lent by [`ReplyBuffers`], given back when dropped.
+struct LentBuffer<'b> {
+    buffers: &'b ReplyBuffers,
+    buffer: Box<[u8]>,
+}
+
+impl ReplyBuffers {
+    fn lend(&self) -> LentBuffer<'_> {
+        let spare = self.spare.lock().ok().and_then(|mut s| s.pop());
+        LentBuffer {
+            buffers: self,
+            buffer: spare.unwrap_or_else(|| vec![0u8; 2 + MAX_MESSAGE_BYTES].into_boxed_slice()),
+        }
+    }
+}
+
+impl Drop for LentBuffer<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut spare) = self.buffers.spare.lock() {
+            if spare.len() < SPARE_REPLY_BUFFERS {
+                spare.push(std::mem::take(&mut self.buffer));
+            }
+        }
+    }
+}
+
+/// What the TCP listeners of one server share: the connection table and the
+/// reply buffers.
+#[derive(Debug)]
+pub(crate) struct TcpShared {
+    connections: Arc<Connections>,
+    buffers: ReplyBuffers,
+    limits: TcpLimits,
+}
+
+impl TcpShared {
+    /// For listeners that serve together under `limits`.
+    pub(crate) fn new(limits: TcpLimits) -> Arc<TcpShared> {
+        Arc::new(TcpShared {
+            connections: Connections::new(
+                limits.max_connections,
+                limits.max_connections_per_client,
+            ),
+            buffers: ReplyBuffers::default(),
+            limits,
+        })
+    }
+}
+
+/// Accepts connections on `listener` until the server stops.
+pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, shared: Arc<TcpShared>) {
     let mut stop = server.stopping.subscribe();
     loop {
         let accepted = tokio::select! {
@@ -50,21 +115,32 @@ pub(crate) async fn serve_tcp(listener: TcpListener, server: Arc<Server>, limits
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::debug!(%peer, "tcp connection cap reached, closing");
-            server.metrics.tcp_refused.fetch_add(1, Ordering::Relaxed);
-            continue;
+        let lease = match shared.connections.open(peer.ip()) {
+            Ok(lease) => lease,
+            Err(refused) => {
+                let cap = match refused {
+                    Refused::ClientCap => "tcp_max_connections_per_client",
+                    Refused::AllBusy => "tcp_max_connections",
+                };
+                tracing::debug!(%peer, cap, "tcp connection over the cap, closed");
+                server.metrics.tcp_refused.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
         };
         let server = server.clone();
+        let shared = shared.clone();
         server.metrics.tcp_open.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, peer, &server, limits.idle_timeout).await {
+            if let Err(e) = serve_connection(stream, peer, &server, &shared, &lease).await {
                 tracing::debug!(%peer, error = %e, "tcp connection ended");
             }
+            if lease.is_evicted() {
+                server.metrics.tcp_evicted.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(lease);
             if server.metrics.tcp_open.fetch_sub(1, Ordering::AcqRel) == 1 {
                 server.tcp_idle.notify_waiters();
             }
-            drop(permit);
         });
     }
 }
@@ -74,26 +150,30 @@ async fn serve_connection(
     stream: TcpStream,
     client: std::net::SocketAddr,
     server: &Arc<Server>,
-    idle: Duration,
+    shared: &TcpShared,
+    lease: &Lease,
 ) -> std::io::Result<()> {
+    let idle = shared.limits.idle_timeout;
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     // Grown to the largest query this client sent (at most 64 KiB), not allocated up
     // front: an idle connection costs little.
     let mut request = Vec::new();
-    let mut reply = vec![0u8; 2 + MAX_MESSAGE_BYTES];
     let mut scratch = Box::<Scratch>::default();
     let mut stop = server.stopping.subscribe();
     loop {
         let mut prefix = [0u8; 2];
         // Stopping: what the client already sent is answered, then the connection
-        // closes.
+        // closes. Evicted to make room: closed, as when idle too long.
         let stopping = *stop.borrow_and_update();
         let wait = if stopping { STOPPING_READ_WAIT } else { idle };
+        lease.idle();
         let read = tokio::select! {
             read = timeout(wait, reader.read_exact(&mut prefix)) => read,
             _ = stop.changed(), if !stopping => continue,
+            () = lease.evicted() => return Ok(()),
         };
+        lease.busy();
         match read {
             Ok(Ok(_)) => {}
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
@@ -115,6 +195,8 @@ async fn serve_connection(
         };
         let started = std::time::Instant::now();
         let tally = &server.metrics.shared;
+        let mut lent = shared.buffers.lend();
+        let reply = &mut lent.buffer;
         let response = {
             let zone_set = server.zones.load();
             match respond(server, &zone_set, &request, &mut scratch, &mut reply[2..]) {

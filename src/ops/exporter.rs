@@ -193,6 +193,12 @@ impl Exporter {
                 COUNTER,
             )
             .value(&[], metrics.tcp_refused.load(Ordering::Relaxed) as f64),
+            Family::new(
+                "zonal_tcp_connections_evicted_total",
+                "TCP connections closed while idle to make room for a new one, at the cap.",
+                COUNTER,
+            )
+            .value(&[], metrics.tcp_evicted.load(Ordering::Relaxed) as f64),
             updates,
         ];
         families.extend(self.zone_families());

@@ -82,11 +82,36 @@ impl Zonal {
         Zonal::start(&["--zone-dir", dir.to_str().expect("utf-8 path")])
     }
 
+    /// Starts zonal as [`Zonal::start`] does, run by `wrapper` (a command that
+    /// execs the rest of its arguments, as `prlimit --nofile=300:300 --` does).
+    pub fn start_under(wrapper: &[&str], args: &[&str]) -> Zonal {
+        let mut zonal = Zonal::spawn_under(wrapper, unique_addr(), args, 2);
+        assert!(
+            zonal.wait_ready(),
+            "zonal did not start:\n{}",
+            zonal.stderr()
+        );
+        zonal
+    }
+
     fn spawn(addr: SocketAddr, args: &[&str], workers: u32) -> Zonal {
+        Zonal::spawn_under(&[], addr, args, workers)
+    }
+
+    fn spawn_under(wrapper: &[&str], addr: SocketAddr, args: &[&str], workers: u32) -> Zonal {
         let dir = tempfile::tempdir().expect("tempdir");
         let stderr_path = dir.path().join("stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let child = Command::new(env!("CARGO_BIN_EXE_zonal"))
+        let zonal = env!("CARGO_BIN_EXE_zonal");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = Command::new(program);
+                command.args(rest).arg(zonal);
+                command
+            }
+            None => Command::new(zonal),
+        };
+        let child = command
             .args(args)
             .args([
                 "--listen",
