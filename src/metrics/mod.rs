@@ -68,6 +68,15 @@ impl Metrics {
         self.zones.entry(origin.into()).or_default().failures += 1;
     }
 
+    /// Forgets the zone `origin`, no longer configured (its file gone, dropped
+    /// from a catalog): its series leave the metrics, so a registrar's churn of
+    /// zones does not grow them without end.
+    pub fn zone_removed(&self, origin: &[u8]) {
+        self.zones.remove(origin);
+        self.transfers_in
+            .retain(|(zone, _), _| zone.as_ref() != origin);
+    }
+
     /// What is known of the zone `origin`.
     pub fn zone_events(&self, origin: &[u8]) -> ZoneEvents {
         self.zones.get(origin).map(|e| *e).unwrap_or_default()

@@ -202,6 +202,7 @@ impl Reloader {
             // After any update in progress; a dynamic zone's state stays on disk
             // and is taken again if the file comes back.
             self.updater.remove_zone(&origin).await;
+            self.server.metrics.zone_removed(&origin);
             tracing::info!(zone = %to_presentation(&origin), "zone file gone: zone removed");
         }
         for source in sources {
@@ -341,11 +342,22 @@ mod tests {
         .unwrap();
         reloader.reload(false).await;
         assert_eq!(www(&zones, A_TEST), Some(vec![192, 0, 2, 222]));
-        // A file gone: its zone is no longer served; the other stays.
+        // A file gone: its zone is no longer served, nor in the metrics; the
+        // other stays (its failed reload still counted).
+        let metrics = &reloader.server.metrics;
+        let has_events = |origin: &[u8]| {
+            metrics
+                .zones_with_events()
+                .iter()
+                .any(|(o, _)| o.as_ref() == origin)
+        };
+        assert!(has_events(B_TEST));
         std::fs::remove_file(zones_dir.join("b.test.zone")).unwrap();
         reloader.reload(false).await;
         assert!(zones.load().get(B_TEST).is_none());
         assert!(zones.load().get(A_TEST).is_some());
+        assert!(!has_events(B_TEST));
+        assert_eq!(metrics.zone_events(A_TEST).failures, 1);
     }
 
     #[tokio::test]

@@ -385,6 +385,7 @@ impl Secondaries {
                     None => {
                         tracked.retire();
                         zones.remove(&member);
+                        self.metrics.zone_removed(&member);
                         dropped.push(member);
                     }
                 }
