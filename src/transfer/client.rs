@@ -417,7 +417,24 @@ pub async fn transfer(
             break;
         }
     }
-    assembler.finish(ours, &format!("transfer from {primary}"))
+    let taken = assembler.finish(ours, &format!("transfer from {primary}"))?;
+    check_zone_size(&taken, limits)?;
+    Ok(taken)
+}
+
+/// The zone an IXFR makes holds at most the records a whole transfer could bring:
+/// else differences each within the limits would grow our copy without bound.
+/// (An AXFR's zone is bounded by the stream already.)
+fn check_zone_size(taken: &Transferred, limits: &TransferLimits) -> Result<(), TransferError> {
+    match taken {
+        Transferred::Incremental(zone, _) if zone.record_count as u64 > limits.max_records => {
+            Err(TransferError::TooLarge {
+                what: "records",
+                limit: limits.max_records,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where the stream of records is.
@@ -763,6 +780,33 @@ mod tests {
         let e = intake.count(owner, &[1, 2, 3, 4], &limits).unwrap_err();
         assert_eq!(e.label(), "too_large");
         assert!(e.to_string().contains("more than 100 bytes"), "{e}");
+    }
+
+    /// Small IXFRs cannot grow the copy past the record limit.
+    #[test]
+    fn an_ixfr_may_not_grow_the_zone_past_the_record_limit() {
+        let ours = zone(1);
+        let text = format!("{SOA2}{SOA1}{SOA2}new 60 A 192.0.2.3\n{SOA2}");
+        let taken = run(Some(&ours), true, &text).unwrap();
+        let Transferred::Incremental(zone, _) = &taken else {
+            panic!("incremental expected")
+        };
+        let exact = TransferLimits {
+            max_records: zone.record_count as u64,
+            ..TransferLimits::default()
+        };
+        assert!(check_zone_size(&taken, &exact).is_ok());
+        let less = TransferLimits {
+            max_records: exact.max_records - 1,
+            ..exact
+        };
+        assert!(matches!(
+            check_zone_size(&taken, &less),
+            Err(TransferError::TooLarge {
+                what: "records",
+                ..
+            })
+        ));
     }
 
     /// A stream with nothing more to give is stalled at the idle timeout; one that
