@@ -75,6 +75,14 @@ pub struct ConfigFile {
     /// Transfer rules: by key, zones and networks.
     #[serde(default)]
     pub transfer: Vec<TransferEntry>,
+    /// Most bytes (records in wire form) one incoming transfer may bring.
+    pub transfer_in_max_bytes: Option<u64>,
+    /// Most records one incoming transfer may bring.
+    pub transfer_in_max_records: Option<u64>,
+    /// Seconds an incoming transfer may go without a byte from the primary.
+    pub transfer_in_idle_timeout_secs: Option<u64>,
+    /// Seconds one incoming transfer may take in all.
+    pub transfer_in_timeout_secs: Option<u64>,
 }
 
 /// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).
@@ -208,6 +216,14 @@ pub struct ZoneEntry {
     /// A secondary zone that is a catalog (RFC 9432): every zone it lists is taken
     /// from the same primaries with the same key.
     pub catalog: Option<bool>,
+    /// For a secondary zone: `transfer_in_max_bytes` for this zone.
+    pub transfer_in_max_bytes: Option<u64>,
+    /// For a secondary zone: `transfer_in_max_records` for this zone.
+    pub transfer_in_max_records: Option<u64>,
+    /// For a secondary zone: `transfer_in_idle_timeout_secs` for this zone.
+    pub transfer_in_idle_timeout_secs: Option<u64>,
+    /// For a secondary zone: `transfer_in_timeout_secs` for this zone.
+    pub transfer_in_timeout_secs: Option<u64>,
 }
 
 #[cfg(test)]

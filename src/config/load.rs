@@ -10,7 +10,7 @@ use crate::transfer::secondary::SecondaryZone;
 use crate::update::updater::UpdateSettings;
 
 use super::error::parse_error;
-use super::{keys, listen, resolver, transfer, update, zones};
+use super::{keys, listen, resolver, transfer, transfer_in, update, zones};
 use super::{ConfigError, ConfigFile, Overrides, ResolverConfig, ZoneOrigin};
 
 /// The validated configuration the server runs with.
@@ -105,7 +105,8 @@ impl Config {
         let notify = transfer::notify_targets(&file, &update.keys)?;
         let catalog = transfer::catalog_name(&file)?;
         let transfers = transfer::transfer_acl(&file, overrides, &update.keys)?;
-        let secondaries = zones::secondary_zones(&file.zone, &update.keys, &resolve)?;
+        let limits = transfer_in::global_limits(&file)?;
+        let secondaries = zones::secondary_zones(&file.zone, &update.keys, limits, &resolve)?;
         Ok(Config {
             catalog,
             notify,

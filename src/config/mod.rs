@@ -12,6 +12,7 @@
 //!                              resolver   [resolver]
 //!                              listen     metrics_listen
 //!                              transfer   [[notify]], [catalog], allow_transfer, [[transfer]]
+//!                              transfer_in  transfer_in_* limits: the file's, then a zone's
 //!                              zones      [[zone]] with primaries (secondary zones)
 //!                            |
 //!                            v
@@ -30,6 +31,7 @@ mod load;
 mod overrides;
 mod resolver;
 mod transfer;
+mod transfer_in;
 mod update;
 mod values;
 mod zones;

@@ -5,11 +5,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::transfer::client::TransferLimits;
 use crate::transfer::secondary::SecondaryZone;
 use crate::tsig::keys::KeyRing;
 use crate::zonefile::{origin_from_text, zones_in_dir, ZoneSource};
 
 use super::keys::known_key;
+use super::transfer_in::zone_limits;
 use super::{ConfigError, ConfigFile, Overrides, ZoneEntry};
 
 /// Where zones come from.
@@ -91,18 +93,21 @@ pub(super) fn zone_files(
 }
 
 /// The secondary zones: each `[[zone]]` with `primaries`, its key found in `keys`.
+/// Their transfer limits are `limits` (the file's) under their own keys.
 pub(super) fn secondary_zones(
     entries: &[ZoneEntry],
     keys: &KeyRing,
+    limits: TransferLimits,
     resolve: &dyn Fn(&Path) -> PathBuf,
 ) -> Result<Vec<SecondaryZone>, ConfigError> {
-    entries
-        .iter()
-        .filter_map(|entry| {
-            let primaries = entry.primaries.as_ref()?;
-            Some(secondary_zone(entry, primaries, keys, resolve))
-        })
-        .collect()
+    let mut zones = Vec::new();
+    for entry in entries {
+        let limits = zone_limits(entry, limits)?;
+        if let Some(primaries) = &entry.primaries {
+            zones.push(secondary_zone(entry, primaries, keys, limits, resolve)?);
+        }
+    }
+    Ok(zones)
 }
 
 /// A `[[zone]]` with `primaries`: at least one, each an address (port 53 when
@@ -111,6 +116,7 @@ fn secondary_zone(
     entry: &ZoneEntry,
     primaries: &[String],
     keys: &KeyRing,
+    limits: TransferLimits,
     resolve: &dyn Fn(&Path) -> PathBuf,
 ) -> Result<SecondaryZone, ConfigError> {
     let invalid = |reason: String| ConfigError::Invalid {
@@ -144,6 +150,7 @@ fn secondary_zone(
         key,
         file,
         catalog: entry.catalog.unwrap_or(false),
+        limits,
     })
 }
 

@@ -3,9 +3,12 @@
 //! we hold a copy — every exchange signed with the zone's TSIG key when it has one
 //! and every reply checked ([`crate::tsig::stream`]).
 //!
-//! Everything is bounded: the connection, each message (and the whole transfer)
-//! have a timeout; a message is checked (ID, QR, question, rcode, size) before its
-//! records are read; nothing a primary sends can make this code panic. The records
+//! Everything is bounded ([`TransferLimits`], per zone): the connection has a
+//! timeout, the stream an idle timeout (no byte for that long) and a deadline, and
+//! the records a transfer may bring a count and a size, so a primary can neither
+//! stall a refresh for ever nor fill our memory; a message is checked (ID, QR,
+//! question, rcode, size) before its records are read; nothing a primary sends can
+//! make this code panic. The records
 //! of the stream go through `Assembler`, which knows from the SOAs where a
 //! transfer ends and which form it has: the new zone is built with the load-time
 //! checks ([`crate::auth::ZoneBuilder`]), or the differences applied to our copy
@@ -15,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{timeout, Instant};
 
@@ -32,12 +35,44 @@ use crate::wire::{encode_query, rcode, types, OutgoingQuery};
 
 /// Longest wait for a TCP connection to a primary.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest wait for each message of a transfer (and for a reply to an SOA query).
-pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest a whole transfer may take.
-pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(600);
+/// Default of [`TransferLimits::max_bytes`]: 1 GB of records in wire form, about
+/// 10 to 20 million records of common sizes.
+pub const DEFAULT_TRANSFER_MAX_BYTES: u64 = 1_000_000_000;
+/// Default of [`TransferLimits::max_records`].
+pub const DEFAULT_TRANSFER_MAX_RECORDS: u64 = 10_000_000;
+/// Default of [`TransferLimits::idle_timeout`] (the wait for each message before).
+pub const DEFAULT_TRANSFER_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`TransferLimits::deadline`].
+pub const DEFAULT_TRANSFER_DEADLINE: Duration = Duration::from_secs(600);
 /// Longest wait for the reply to an SOA query over UDP.
 pub const SOA_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The bounds of one incoming transfer (AXFR or IXFR) of a zone. Past any of them
+/// the transfer is abandoned and the copy served stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferLimits {
+    /// Most records one transfer may bring, its SOAs included.
+    pub max_records: u64,
+    /// Most bytes of records one transfer may bring, each record counted in
+    /// uncompressed wire form (owner, type, class, TTL, length, RDATA), as Knot
+    /// DNS's `zone-max-size` counts a zone.
+    pub max_bytes: u64,
+    /// Longest wait for the next byte from the primary (a stalled stream).
+    pub idle_timeout: Duration,
+    /// Longest the whole transfer may take, from the request on (a trickle).
+    pub deadline: Duration,
+}
+
+impl Default for TransferLimits {
+    fn default() -> Self {
+        TransferLimits {
+            max_records: DEFAULT_TRANSFER_MAX_RECORDS,
+            max_bytes: DEFAULT_TRANSFER_MAX_BYTES,
+            idle_timeout: DEFAULT_TRANSFER_IDLE_TIMEOUT,
+            deadline: DEFAULT_TRANSFER_DEADLINE,
+        }
+    }
+}
 
 /// Why a refresh from a primary failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +80,23 @@ pub enum TransferError {
     /// No connection, or the connection failed on the way.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// The primary did not answer in time.
+    /// The primary did not answer in time (connection, SOA query, request).
     #[error("no answer in time")]
     Timeout,
+    /// The transfer stream stopped: no byte for the idle timeout.
+    #[error("the transfer stalled: nothing from the primary for {}s", .0.as_secs_f64())]
+    Stalled(Duration),
+    /// The transfer went on past its deadline.
+    #[error("the transfer took longer than its deadline of {}s", .0.as_secs_f64())]
+    DeadlinePassed(Duration),
+    /// The transfer brought more than its zone's limit (`what`: records, bytes).
+    #[error("the transfer is too large: more than {limit} {what} (transfer_in_max_{what})")]
+    TooLarge {
+        /// Which limit: `records` or `bytes`.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
     /// The primary answered with an error (REFUSED, NOTAUTH, SERVFAIL...).
     #[error("answered with rcode {0}")]
     Rcode(u16),
@@ -80,6 +129,8 @@ impl TransferError {
     pub fn label(&self) -> &'static str {
         match self {
             TransferError::Io(_) | TransferError::Timeout => "unreachable",
+            TransferError::Stalled(_) | TransferError::DeadlinePassed(_) => "timeout",
+            TransferError::TooLarge { .. } => "too_large",
             TransferError::Rcode(_) => "refused",
             TransferError::Tsig(_) => "tsig",
             TransferError::Malformed(_) | TransferError::Truncated => "malformed",
@@ -219,13 +270,77 @@ pub async fn query_serial(
     }
 }
 
-/// Takes `origin` from `primary`: IXFR from `ours` when we hold a copy, AXFR
-/// otherwise. See the module doc.
+/// What a transfer has brought so far, held against its [`TransferLimits`].
+#[derive(Debug, Default)]
+struct Intake {
+    /// Records read.
+    records: u64,
+    /// Their size in uncompressed wire form.
+    bytes: u64,
+}
+
+impl Intake {
+    /// Counts one more record (`owner`, `rdata` uncompressed); an error once past a
+    /// limit, before the record is kept.
+    fn count(
+        &mut self,
+        owner: &[u8],
+        rdata: &[u8],
+        limits: &TransferLimits,
+    ) -> Result<(), TransferError> {
+        // Owner, then type, class, TTL and RDATA length (RFC 1035 4.1.3), then RDATA.
+        let size = owner.len() + 10 + rdata.len();
+        self.records += 1;
+        self.bytes = self.bytes.saturating_add(size as u64);
+        if self.records > limits.max_records {
+            return Err(TransferError::TooLarge {
+                what: "records",
+                limit: limits.max_records,
+            });
+        }
+        if self.bytes > limits.max_bytes {
+            return Err(TransferError::TooLarge {
+                what: "bytes",
+                limit: limits.max_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Fills `buf` from the transfer stream: each read waits at most the idle timeout
+/// for a byte, and none goes past `deadline`. A stream that ends first is cut short.
+async fn read_stream(
+    stream: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+    limits: &TransferLimits,
+    deadline: Instant,
+) -> Result<(), TransferError> {
+    let mut filled = 0usize;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        let idle_until = Instant::now() + limits.idle_timeout;
+        let read = tokio::time::timeout_at(idle_until.min(deadline), stream.read(rest)).await;
+        match read {
+            Err(_) if deadline <= idle_until => {
+                return Err(TransferError::DeadlinePassed(limits.deadline))
+            }
+            Err(_) => return Err(TransferError::Stalled(limits.idle_timeout)),
+            Ok(Ok(0)) => return Err(TransferError::Truncated),
+            Ok(Ok(n)) => filled += n,
+            Ok(Err(e)) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Takes `origin` from `primary` within `limits`: IXFR from `ours` when we hold a
+/// copy, AXFR otherwise. See the module doc.
 pub async fn transfer(
     primary: SocketAddr,
     origin: &[u8],
     ours: Option<&Zone>,
     key: Option<&TsigKey>,
+    limits: &TransferLimits,
 ) -> Result<Transferred, TransferError> {
     let qtype = if ours.is_some() {
         types::IXFR
@@ -233,44 +348,29 @@ pub async fn transfer(
         types::AXFR
     };
     let (id, packet, mac) = request(origin, qtype, ours, key);
+    let deadline = Instant::now() + limits.deadline;
     let mut stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(primary))
         .await
         .map_err(|_| TransferError::Timeout)??;
     let mut framed = (packet.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(&packet);
-    timeout(MESSAGE_TIMEOUT, stream.write_all(&framed))
+    timeout(limits.idle_timeout, stream.write_all(&framed))
         .await
         .map_err(|_| TransferError::Timeout)??;
     let mut verifier = key.zip(mac).map(|(key, mac)| StreamVerifier::new(key, mac));
     let mut assembler = Assembler::new(origin, ours.map(Zone::serial), qtype == types::IXFR);
-    let deadline = Instant::now() + TRANSFER_DEADLINE;
+    let mut intake = Intake::default();
     let mut buf = Vec::new();
     let mut first = true;
     loop {
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .min(MESSAGE_TIMEOUT);
         let mut prefix = [0u8; 2];
-        match timeout(wait, stream.read_exact(&mut prefix)).await {
-            Err(_) => return Err(TransferError::Timeout),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(TransferError::Truncated)
-            }
-            Ok(Err(e)) => return Err(e.into()),
-            Ok(Ok(_)) => {}
-        }
+        read_stream(&mut stream, &mut prefix, limits, deadline).await?;
         let len = usize::from(u16::from_be_bytes(prefix));
         if len < HEADER_BYTES {
             return Err(TransferError::Malformed("a message shorter than a header"));
         }
         buf.resize(len, 0);
-        timeout(wait, stream.read_exact(&mut buf))
-            .await
-            .map_err(|_| TransferError::Timeout)?
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => TransferError::Truncated,
-                _ => TransferError::Io(e),
-            })?;
+        read_stream(&mut stream, &mut buf, limits, deadline).await?;
         let message =
             Message::parse(&buf).map_err(|_| TransferError::Malformed("unreadable message"))?;
         if let Some(verifier) = &mut verifier {
@@ -301,6 +401,7 @@ pub async fn transfer(
                     "RDATA that does not read as its type",
                 ));
             }
+            intake.count(&record.owner, &rdata, limits)?;
             assembler.push(Record {
                 owner: record.owner.to_ascii_lowercase(),
                 rtype: record.rtype,
@@ -316,7 +417,24 @@ pub async fn transfer(
             break;
         }
     }
-    assembler.finish(ours, &format!("transfer from {primary}"))
+    let taken = assembler.finish(ours, &format!("transfer from {primary}"))?;
+    check_zone_size(&taken, limits)?;
+    Ok(taken)
+}
+
+/// The zone an IXFR makes holds at most the records a whole transfer could bring:
+/// else differences each within the limits would grow our copy without bound.
+/// (An AXFR's zone is bounded by the stream already.)
+fn check_zone_size(taken: &Transferred, limits: &TransferLimits) -> Result<(), TransferError> {
+    match taken {
+        Transferred::Incremental(zone, _) if zone.record_count as u64 > limits.max_records => {
+            Err(TransferError::TooLarge {
+                what: "records",
+                limit: limits.max_records,
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where the stream of records is.
@@ -628,6 +746,124 @@ mod tests {
             run(Some(&ours), true, &full),
             Ok(Transferred::Full(_))
         ));
+    }
+
+    /// The limits hold on the count and on the size, before a record is kept.
+    #[test]
+    fn intake_stops_past_either_limit() {
+        let limits = TransferLimits {
+            max_records: 3,
+            max_bytes: 100,
+            ..TransferLimits::default()
+        };
+        let owner = b"\x01a\x01z\x00";
+        let mut intake = Intake::default();
+        for _ in 0..3 {
+            intake.count(owner, &[1, 2, 3, 4], &limits).unwrap();
+        }
+        assert!(matches!(
+            intake.count(owner, &[1, 2, 3, 4], &limits),
+            Err(TransferError::TooLarge {
+                what: "records",
+                limit: 3
+            })
+        ));
+        // 5 + 10 + 4 = 19 bytes a record; the sixth passes 100.
+        let limits = TransferLimits {
+            max_records: 1000,
+            ..limits
+        };
+        let mut intake = Intake::default();
+        for _ in 0..5 {
+            intake.count(owner, &[1, 2, 3, 4], &limits).unwrap();
+        }
+        let e = intake.count(owner, &[1, 2, 3, 4], &limits).unwrap_err();
+        assert_eq!(e.label(), "too_large");
+        assert!(e.to_string().contains("more than 100 bytes"), "{e}");
+    }
+
+    /// Small IXFRs cannot grow the copy past the record limit.
+    #[test]
+    fn an_ixfr_may_not_grow_the_zone_past_the_record_limit() {
+        let ours = zone(1);
+        let text = format!("{SOA2}{SOA1}{SOA2}new 60 A 192.0.2.3\n{SOA2}");
+        let taken = run(Some(&ours), true, &text).unwrap();
+        let Transferred::Incremental(zone, _) = &taken else {
+            panic!("incremental expected")
+        };
+        let exact = TransferLimits {
+            max_records: zone.record_count as u64,
+            ..TransferLimits::default()
+        };
+        assert!(check_zone_size(&taken, &exact).is_ok());
+        let less = TransferLimits {
+            max_records: exact.max_records - 1,
+            ..exact
+        };
+        assert!(matches!(
+            check_zone_size(&taken, &less),
+            Err(TransferError::TooLarge {
+                what: "records",
+                ..
+            })
+        ));
+    }
+
+    /// A stream with nothing more to give is stalled at the idle timeout; one that
+    /// trickles (a byte well within each idle timeout) is stopped at the deadline;
+    /// one that ends is cut short.
+    #[tokio::test]
+    async fn a_stalled_or_trickling_stream_is_bounded() {
+        let limits = TransferLimits {
+            idle_timeout: Duration::from_millis(100),
+            deadline: Duration::from_secs(5),
+            ..TransferLimits::default()
+        };
+        let (mut ours, mut theirs) = tokio::io::duplex(64);
+        theirs.write_all(&[1, 2]).await.unwrap();
+        let mut buf = [0u8; 4];
+        let deadline = Instant::now() + limits.deadline;
+        let e = read_stream(&mut ours, &mut buf, &limits, deadline)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TransferError::Stalled(_)), "{e}");
+        assert_eq!(e.label(), "timeout");
+
+        let limits = TransferLimits {
+            idle_timeout: Duration::from_secs(5),
+            deadline: Duration::from_millis(300),
+            ..limits
+        };
+        let (mut ours, mut theirs) = tokio::io::duplex(64);
+        let trickle = tokio::spawn(async move {
+            for _ in 0..100 {
+                if theirs.write_all(&[0]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let mut buf = [0u8; 1000];
+        let started = Instant::now();
+        let e = read_stream(&mut ours, &mut buf, &limits, started + limits.deadline)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, TransferError::DeadlinePassed(_)), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(ours);
+        trickle.await.unwrap();
+
+        let (mut ours, theirs) = tokio::io::duplex(64);
+        drop(theirs);
+        let e = read_stream(
+            &mut ours,
+            &mut buf,
+            &limits,
+            Instant::now() + limits.deadline,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, TransferError::Truncated), "{e}");
     }
 
     #[test]

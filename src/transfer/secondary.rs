@@ -40,7 +40,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::catalog::{read_catalog, Catalog, Members};
-use super::client::{query_serial, soa_field, transfer, TransferError, Transferred};
+use super::client::{
+    query_serial, soa_field, transfer, TransferError, TransferLimits, Transferred,
+};
 use super::notifier::Notifier;
 use crate::auth::{SharedZones, Zone};
 use crate::exchange::reply::{reply_head, slow_reply};
@@ -74,6 +76,9 @@ pub struct SecondaryZone {
     pub file: Option<PathBuf>,
     /// A catalog zone (RFC 9432): its members become secondary zones too.
     pub catalog: bool,
+    /// The bounds of each transfer of it (size, idle time, deadline); a catalog's
+    /// members take the catalog's.
+    pub limits: TransferLimits,
 }
 
 /// The SOA timers of a copy.
@@ -695,17 +700,21 @@ async fn refresh_from(
             return Ok((Transferred::UpToDate, "current"));
         }
     }
-    let taken = match transfer(primary, origin, current, key).await {
-        // An IXFR the primary refuses, or whose differences do not apply: AXFR.
+    let limits = &zone.limits;
+    let taken = match transfer(primary, origin, current, key, limits).await {
+        // An IXFR the primary refuses, or whose differences do not apply, or longer
+        // than the limits allow (a long history; the zone itself may fit): AXFR. Not
+        // after a stall: the primary would likely stall again.
         Err(
             e @ (TransferError::Rcode(_)
             | TransferError::Check(_)
             | TransferError::Serial { .. }
             | TransferError::Malformed(_)
-            | TransferError::Truncated),
+            | TransferError::Truncated
+            | TransferError::TooLarge { .. }),
         ) if current.is_some() => {
             tracing::info!(zone = %to_presentation(origin), %primary, error = %e, "IXFR failed: trying AXFR");
-            transfer(primary, origin, None, key).await?
+            transfer(primary, origin, None, key, limits).await?
         }
         other => other?,
     };
@@ -740,6 +749,7 @@ fn admit(
         key: catalog.zone.key.clone(),
         file: None,
         catalog: false,
+        limits: catalog.zone.limits,
     };
     tracing::info!(catalog = %to_presentation(&origin), zone = %to_presentation(&member),
         id = %String::from_utf8_lossy(&id), "catalog member added as a secondary zone");

@@ -5,7 +5,7 @@
 //! Compression pointers must point backwards and a name may follow at most
 //! [`MAX_POINTERS`] of them, so a malicious packet cannot make the reader loop.
 
-use super::name::MAX_NAME_BYTES;
+use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use super::query::HEADER_BYTES;
 use super::types;
 
@@ -278,16 +278,55 @@ fn name_layout(rtype: u16) -> Option<(usize, usize)> {
     }
 }
 
+/// How the names inside a record's RDATA may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameForm {
+    /// In a message: compression pointers back into the packet are allowed.
+    MayPoint,
+    /// Standing alone (RFC 3597 `\#` data in a zone file): nothing to point at, so
+    /// every name is written out label by label to the root.
+    Uncompressed,
+}
+
 /// Checks that the RDATA of `record` in `packet` is what its type says: A 4
 /// bytes, AAAA 16, TXT character-strings exactly filling it (RFC 1035 3.3.14:
 /// "One or more <character-string>s"), and for types with names (NS, CNAME,
 /// DNAME, PTR, MX, SRV, SOA and the other RFC 1035 ones) the fixed fields, every
 /// name readable (ending at the root) and nothing after the last fixed field.
 pub fn check_rdata(packet: &[u8], record: &RecordView) -> Result<(), Malformed> {
-    let rdata = record.rdata(packet);
-    let bad = Malformed(record.rdata_at);
+    check_rdata_in(
+        packet,
+        record.rtype,
+        record.rdata_at,
+        record.rdata_len,
+        NameForm::MayPoint,
+    )
+}
+
+/// [`check_rdata`] for RDATA of `rtype` standing alone, as a zone file's RFC 3597
+/// generic form (`\# LEN HEX`) gives it: the same checks, and every name in it
+/// uncompressed (a pointer there would point into whatever message the record is
+/// later written to). RFC 3597 5: a record of known type in the generic form is
+/// still "treated as a known type" for "all further processing". The offset of an
+/// error is within `rdata`.
+pub fn check_uncompressed_rdata(rtype: u16, rdata: &[u8]) -> Result<(), Malformed> {
+    check_rdata_in(rdata, rtype, 0, rdata.len(), NameForm::Uncompressed)
+}
+
+/// The one RDATA checker: the RDATA of type `rtype` lying at `rdata_at` (`rdata_len`
+/// bytes) in `packet`, its names written as `names` allows.
+fn check_rdata_in(
+    packet: &[u8],
+    rtype: u16,
+    rdata_at: usize,
+    rdata_len: usize,
+    names: NameForm,
+) -> Result<(), Malformed> {
+    let end = rdata_at + rdata_len;
+    let rdata = packet.get(rdata_at..end).ok_or(Malformed(rdata_at))?;
+    let bad = Malformed(rdata_at);
     let fixed_len = |len: usize| if rdata.len() == len { Ok(()) } else { Err(bad) };
-    match record.rtype {
+    match rtype {
         types::A => return fixed_len(4),
         types::AAAA => return fixed_len(16),
         types::TXT => {
@@ -302,21 +341,23 @@ pub fn check_rdata(packet: &[u8], record: &RecordView) -> Result<(), Malformed> 
         }
         _ => {}
     }
-    let Some((prefix, names)) = name_layout(record.rtype) else {
+    let Some((prefix, count)) = name_layout(rtype) else {
         return Ok(());
     };
     // After the names: SOA's five 32-bit fields; nothing for the others.
-    let suffix = if record.rtype == types::SOA { 20 } else { 0 };
-    let end = record.rdata_at + record.rdata_len;
-    let mut pos = record.rdata_at + prefix;
+    let suffix = if rtype == types::SOA { 20 } else { 0 };
+    let mut pos = rdata_at + prefix;
     if pos > end {
         return Err(bad);
     }
-    for _ in 0..names {
+    for _ in 0..count {
         if pos >= end {
             return Err(Malformed(pos));
         }
-        let (_, next) = read_name(packet, pos)?;
+        let next = match names {
+            NameForm::MayPoint => read_name(packet, pos)?.1,
+            NameForm::Uncompressed => uncompressed_name_end(packet, pos)?,
+        };
         if next > end {
             return Err(Malformed(pos));
         }
@@ -326,6 +367,26 @@ pub fn check_rdata(packet: &[u8], record: &RecordView) -> Result<(), Malformed> 
         Ok(())
     } else {
         Err(Malformed(pos))
+    }
+}
+
+/// The offset just after the uncompressed name at `start`: labels of 1 to 63
+/// bytes up to the root label, at most 255 bytes in all (RFC 1035 3.1). A
+/// compression pointer or an extended label type is an error here.
+fn uncompressed_name_end(packet: &[u8], start: usize) -> Result<usize, Malformed> {
+    let mut pos = start;
+    loop {
+        let len = usize::from(*packet.get(pos).ok_or(Malformed(pos))?);
+        if len > MAX_LABEL_BYTES {
+            return Err(Malformed(pos));
+        }
+        pos += 1 + len;
+        if pos - start > MAX_NAME_BYTES || pos > packet.len() {
+            return Err(Malformed(start));
+        }
+        if len == 0 {
+            return Ok(pos);
+        }
     }
 }
 
@@ -460,6 +521,46 @@ mod tests {
             let p = answer(*rtype, rdata);
             let m = Message::parse(&p).unwrap();
             assert!(m.check_rdata().is_err(), "{rtype} {rdata:?}");
+        }
+    }
+
+    /// RFC 3597 data standing alone: the same checks, and no pointer anywhere.
+    #[test]
+    fn standalone_rdata_is_checked_alike_and_never_compressed() {
+        let mut soa = b"\x02ns\x07example\x00\x00".to_vec();
+        soa.extend_from_slice(&[0; 20]);
+        let good: &[(u16, &[u8])] = &[
+            (types::A, &[192, 0, 2, 1]),
+            (types::NS, b"\x02ns\x07example\x00"),
+            (types::NS, b"\x00"),
+            (types::MX, b"\x00\x0a\x00"),
+            (types::SOA, &soa),
+            (types::DNSKEY, b"\x01"),
+        ];
+        for (rtype, rdata) in good {
+            assert_eq!(check_uncompressed_rdata(*rtype, rdata), Ok(()), "{rtype}");
+        }
+        // Four labels of 63 and the root: 257 bytes, past RFC 1035's 255.
+        let mut long_name = [&[63u8][..], &[b'a'; 63]].concat().repeat(4);
+        long_name.push(0);
+        let bad: &[(u16, &[u8])] = &[
+            // The zone file's `x NS \# 2 c00c` of the issue.
+            (types::NS, b"\xc0\x0c"),
+            // A pointer back inside the RDATA itself is no better.
+            (types::MX, b"\x00\x0a\xc0\x00"),
+            (types::SOA, b"\x00\xc0\x00"),
+            (types::CNAME, b"\x01a"),
+            (types::NS, b"\x01a\x00\x00"),
+            (types::PTR, b"\x41a\x00"),
+            (types::NS, &long_name),
+            (types::A, &[1, 2, 3]),
+            (types::TXT, b"\x05ab"),
+        ];
+        for (rtype, rdata) in bad {
+            assert!(
+                check_uncompressed_rdata(*rtype, rdata).is_err(),
+                "{rtype} {rdata:?}"
+            );
         }
     }
 

@@ -751,6 +751,36 @@ mod tests {
         );
     }
 
+    /// The issue's `x NS \# 2 c00c`: refused with the file and line, as BIND
+    /// refuses it; the same record with its name written out loads.
+    #[test]
+    fn generic_ns_with_a_compression_pointer_is_refused_at_its_line() {
+        let err = parse("$TTL 60\nok NS \\# 3 016100\nx NS \\# 2 c00c\n").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(
+            matches!(
+                err.kind,
+                SyntaxErrorKind::BadRdata {
+                    source: super::super::rdata::RdataError::BadGeneric(0),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("test.zone:3: bad NS data: \\# data"),
+            "{err}"
+        );
+        let got = parse("$TTL 60\nx TYPE2 \\# 6 01610162 0000\n");
+        assert!(got.is_err(), "{got:?}");
+        let got = parse("$TTL 60\nx TYPE2 \\# 5 0161016200\n").unwrap();
+        assert_eq!(
+            (got[0].1.as_str(), &got[0].3[..]),
+            ("NS", &b"\x01a\x01b\x00"[..])
+        );
+    }
+
     #[test]
     fn errors_name_the_line() {
         let err = parse("$TTL 60\nwww A 192.0.2.1\nbad A 300.1.2.3\n").unwrap_err();

@@ -27,6 +27,7 @@ use data_encoding::BASE32HEX_NOPAD;
 
 use self::fields::{bad_number, lossy, unescape, Fields};
 use super::lexer::Token;
+use crate::wire::message::{check_uncompressed_rdata, Malformed};
 use crate::wire::name::NameError;
 
 /// Record type codes, shared with the wire layer.
@@ -108,6 +109,9 @@ pub enum RdataError {
         /// Bytes found.
         actual: usize,
     },
+    /// RFC 3597 data that does not read as RDATA of its (known) type.
+    #[error("\\# data does not read as this type's RDATA at byte {0} (names must be uncompressed and end at the root, fields must have their length)")]
+    BadGeneric(usize),
     /// `\# 0` for a type whose data cannot be empty.
     #[error("empty data (\\# 0) is not valid for this type")]
     EmptyGeneric,
@@ -163,7 +167,7 @@ pub(super) fn parse_rdata(
                 actual: out.len(),
             });
         }
-        return Ok(());
+        return check_generic(rtype, out);
     }
     presentation(rtype, &mut fields, out)?;
     if let Some(extra) = fields.peek() {
@@ -173,6 +177,15 @@ pub(super) fn parse_rdata(
         return Err(RdataError::TooLong);
     }
     Ok(())
+}
+
+/// RFC 3597 5: data of a known type in the generic form must read as that type's
+/// RDATA, "all further processing" treating it "as a known type": the checker that
+/// UPDATE and transfers in use ([`check_uncompressed_rdata`]), with every name
+/// uncompressed — `x NS \# 2 c00c` would be served as a compression pointer. What
+/// passes is the wire form the presentation form gives, so it is stored as it is.
+fn check_generic(rtype: u16, rdata: &[u8]) -> Result<()> {
+    check_uncompressed_rdata(rtype, rdata).map_err(|Malformed(at)| RdataError::BadGeneric(at))
 }
 
 /// Whether data of `rtype` may be empty: for the types zonal reads only in generic
@@ -523,6 +536,47 @@ mod tests {
             })
         ));
         assert_eq!(rdata("TYPE65280", "1 2"), Err(RdataError::GenericOnly));
+    }
+
+    /// RFC 3597 data of a known type reads as that type, names uncompressed (as
+    /// `named-checkzone` decides: "disallowed (by application policy)" for a
+    /// pointer, "unexpected end of input" for a name cut short, "extra input data"
+    /// past it); valid data is the same bytes the presentation form gives.
+    #[test]
+    fn generic_data_of_a_known_type_must_read_as_that_type() {
+        for (rtype, generic, presentation) in [
+            ("NS", "\\# 12 026e73076578616d706c6500", "ns.example."),
+            ("NS", "\\# 1 00", "."),
+            ("MX", "\\# 3 000a00", "10 ."),
+            ("CNAME", "\\# 3 016100", "a."),
+            ("SRV", "\\# 7 00010002003500", "1 2 53 ."),
+            ("TXT", "\\# 3 02 6869", "hi"),
+        ] {
+            assert_eq!(
+                rdata(rtype, generic).unwrap(),
+                rdata(rtype, presentation).unwrap(),
+                "{rtype} {generic}"
+            );
+        }
+        for (rtype, generic) in [
+            ("NS", "\\# 2 c00c"),
+            ("MX", "\\# 4 000ac000"),
+            ("CNAME", "\\# 5 0141c00c00"),
+            ("NS", "\\# 6 016103636f6d"),
+            ("NS", "\\# 5 026e7300ff"),
+            ("NS", "\\# 4 01410100"),
+            ("SOA", "\\# 3 000000"),
+            ("TXT", "\\# 1 05"),
+            ("TYPE2", "\\# 2 c00c"),
+        ] {
+            assert!(
+                matches!(rdata(rtype, generic), Err(RdataError::BadGeneric(_))),
+                "{rtype} {generic}: {:?}",
+                rdata(rtype, generic)
+            );
+        }
+        // A type zonal knows only generically is taken as it is.
+        assert_eq!(rdata("TYPE65280", "\\# 2 c00c").unwrap(), [0xc0, 0x0c]);
     }
 
     #[test]
