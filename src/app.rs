@@ -113,6 +113,7 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
         identity: Identity {
             version: ChaosText::new(&config.version),
             identity: ChaosText::new(&config.identity),
+            nsid: config.nsid,
         },
         query_log: config.query_log,
     };
@@ -135,7 +136,8 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
                 resolver_config.hints.clone(),
                 resolver_config.settings.clone(),
             )
-            .with_zones(shared_zones.clone(), config.udp_max_payload),
+            .with_zones(shared_zones.clone(), config.udp_max_payload)
+            .with_nsid(config.nsid),
         );
         server.slow.recursive = Some(resolver.clone());
         server.slow.cached = Some(resolver.clone());

@@ -229,3 +229,49 @@ fn chaos_version_and_identity_are_configurable() {
         "\"ns1.example.net\""
     );
 }
+
+#[test]
+fn nsid_is_sent_to_the_queries_that_ask_for_it() {
+    // Not configured: no NSID, even when asked.
+    let (z, _d) = common::start_with_config(&["tricky.example.zone"], "");
+    let out = z.dig(&["+nsid", "www.tricky.example.", "A"]);
+    assert!(
+        out.contains("status: NOERROR") && !out.contains("NSID"),
+        "{out}"
+    );
+
+    let (z, _d) = common::start_with_config(&["tricky.example.zone"], "nsid = \"ns1.fra\"\n");
+    // dig +nsid: the option comes back, the answer as before.
+    let out = z.dig(&["+nsid", "www.tricky.example.", "A"]);
+    assert!(
+        out.contains("NSID: 6e 73 31 2e 66 72 61 (\"ns1.fra\")") && out.contains("ANSWER: 1"),
+        "{out}"
+    );
+    // Also on a negative answer, beside a cookie (dig sends one), and over TCP.
+    let out = z.dig(&["+nsid", "+cookie", "+tcp", "nothing.tricky.example.", "A"]);
+    assert!(
+        out.contains("status: NXDOMAIN") && out.contains("(\"ns1.fra\")"),
+        "{out}"
+    );
+    // Not asked: not sent.
+    let out = z.dig(&["www.tricky.example.", "A"]);
+    assert!(!out.contains("NSID"), "{out}");
+    // kdig reads it the same way.
+    let kdig = std::process::Command::new("kdig")
+        .arg(format!("@{}", z.addr.ip()))
+        .args([
+            "-p",
+            &z.addr.port().to_string(),
+            "+nsid",
+            "+time=2",
+            "+retry=0",
+        ])
+        .arg("www.tricky.example.")
+        .output()
+        .expect("kdig runs (install knot-dnsutils)");
+    let out = String::from_utf8_lossy(&kdig.stdout);
+    assert!(
+        out.contains("NSID: 6E7331") && out.contains("ns1.fra"),
+        "{out}"
+    );
+}

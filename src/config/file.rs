@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub version: Option<String>,
     /// Answer to CHAOS `id.server`/`hostname.bind`; empty: refused.
     pub identity: Option<String>,
+    /// NSID (RFC 5001): text, or `0x` and hex digits; absent or empty: none.
+    pub nsid: Option<String>,
     /// Zones listed one by one.
     #[serde(default)]
     pub zone: Vec<ZoneEntry>,

@@ -10,7 +10,7 @@ use crate::transfer::secondary::SecondaryZone;
 use crate::update::updater::UpdateSettings;
 
 use super::error::parse_error;
-use super::{keys, listen, resolver, transfer, transfer_in, update, zones};
+use super::{identity, keys, listen, resolver, transfer, transfer_in, update, zones};
 use super::{ConfigError, ConfigFile, Overrides, ResolverConfig, ZoneOrigin};
 
 /// The validated configuration the server runs with.
@@ -39,6 +39,8 @@ pub struct Config {
     pub version: String,
     /// CHAOS identity text (empty: not told).
     pub identity: String,
+    /// NSID sent to queries that ask for it (RFC 5001).
+    pub nsid: Option<crate::wire::writer::Nsid>,
     /// Dynamic updates: keys, policy, journals.
     pub update: UpdateSettings,
     /// The caching resolver; `None`: off.
@@ -102,6 +104,7 @@ impl Config {
         let update = update::update_settings(&file, overrides, keys, &resolve)?;
         let resolver = resolver::resolver_config(&file, overrides, &resolve)?;
         let metrics_listen = listen::metrics_listen(&file, overrides)?;
+        let nsid = identity::nsid(&file)?;
         let notify = transfer::notify_targets(&file, &update.keys)?;
         let catalog = transfer::catalog_name(&file)?;
         let transfers = transfer::transfer_acl(&file, overrides, &update.keys)?;
@@ -124,6 +127,7 @@ impl Config {
                 .version
                 .unwrap_or_else(|| format!("zonal {}", env!("CARGO_PKG_VERSION"))),
             identity: file.identity.unwrap_or_else(hostname),
+            nsid,
             update,
             resolver,
             metrics_listen,

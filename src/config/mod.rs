@@ -25,6 +25,7 @@
 
 mod error;
 mod file;
+mod identity;
 mod keys;
 mod listen;
 mod load;

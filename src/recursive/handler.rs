@@ -33,6 +33,11 @@ impl SlowHandler for Resolver {
             let (max_size, opt) = reply_limits(self.udp_max_payload, request.transport, &query);
             let mut out = vec![0u8; max_size];
             let mut writer = ResponseWriter::new(&mut out, max_size, opt);
+            if let Some(nsid) = &self.nsid {
+                if query.edns.is_some_and(|e| e.nsid) {
+                    writer.add_nsid(nsid.as_bytes());
+                }
+            }
             let mut header = ReplyHeader {
                 id: query.id,
                 opcode: query.opcode,

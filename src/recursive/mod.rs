@@ -131,6 +131,8 @@ pub struct Resolver {
     zones: Option<Arc<SharedZones>>,
     /// Our EDNS UDP payload size, for the size of the replies to clients.
     udp_max_payload: u16,
+    /// Our NSID, for clients that ask for it (RFC 5001).
+    nsid: Option<crate::wire::writer::Nsid>,
 }
 
 impl Resolver {
@@ -148,6 +150,7 @@ impl Resolver {
             prefetch_jobs: OnceLock::new(),
             zones: None,
             udp_max_payload: 1232,
+            nsid: None,
         }
     }
 
@@ -160,6 +163,11 @@ impl Resolver {
             udp_max_payload,
             ..self
         }
+    }
+
+    /// The resolver, sending `nsid` to clients that ask for it (RFC 5001).
+    pub fn with_nsid(self, nsid: Option<crate::wire::writer::Nsid>) -> Resolver {
+        Resolver { nsid, ..self }
     }
 
     /// Its settings.

@@ -5,7 +5,7 @@
 use crate::exchange::{AnswerFlags, AnswerKind};
 use crate::wire::name::{lowercase_into, NAME_BUF_BYTES};
 use crate::wire::rcode;
-use crate::wire::writer::{Owner, ResponseWriter, Section};
+use crate::wire::writer::{Nsid, Owner, ResponseWriter, Section};
 use crate::wire::{types, QueryView};
 
 /// Class CHAOS (RFC 1035 3.2.4).
@@ -57,6 +57,8 @@ pub struct Identity {
     pub version: Option<ChaosText>,
     /// Answer to `id.server` and `hostname.bind`.
     pub identity: Option<ChaosText>,
+    /// NSID (RFC 5001) sent to queries that ask for it.
+    pub nsid: Option<Nsid>,
 }
 
 /// Answers a class CH question (question already written).

@@ -82,6 +82,11 @@ pub fn respond<'z>(
     }
     let (max_size, opt) = reply_limits(server.options.udp_max_payload, request.transport, &query);
     let mut writer = ResponseWriter::new(out, max_size, opt);
+    if let Some(nsid) = &server.options.identity.nsid {
+        if query.edns.is_some_and(|e| e.nsid) {
+            writer.add_nsid(nsid.as_bytes());
+        }
+    }
     let mut header = ReplyHeader {
         id: query.id,
         opcode: query.opcode,

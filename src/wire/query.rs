@@ -22,6 +22,8 @@ pub struct Edns {
     pub version: u8,
     /// DNSSEC OK bit (RFC 3225), copied into the response.
     pub dnssec_ok: bool,
+    /// The NSID option was asked for (RFC 5001).
+    pub nsid: bool,
 }
 
 /// A query parsed in place. Borrowed slices point into the received packet.
@@ -126,6 +128,7 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
                 udp_payload: class,
                 version: (ttl >> 16) as u8,
                 dnssec_ok: ttl & 0x8000 != 0,
+                nsid: rdlen > 0 && asks_nsid(&packet[pos - rdlen..pos]),
             });
         }
     }
@@ -147,6 +150,25 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
         tsig,
     })
 }
+
+/// Whether the options of an OPT record (`rdata`) include NSID (RFC 5001, code
+/// 3). Options past a malformed one are not read.
+fn asks_nsid(rdata: &[u8]) -> bool {
+    let mut rest = rdata;
+    while let [c0, c1, l0, l1, after @ ..] = rest {
+        if u16::from_be_bytes([*c0, *c1]) == OPTION_NSID {
+            return true;
+        }
+        let Some(next) = after.get(usize::from(u16::from_be_bytes([*l0, *l1]))..) else {
+            return false;
+        };
+        rest = next;
+    }
+    false
+}
+
+/// The EDNS option code of NSID (RFC 5001).
+pub(crate) const OPTION_NSID: u16 = 3;
 
 /// EDNS(0) in a query zonal sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +315,28 @@ mod tests {
     }
 
     #[test]
+    fn finds_nsid_among_the_options() {
+        // A query with OPT options appended: (code, data) pairs.
+        let with_options = |options: &[u8]| {
+            let mut p = query(b"\x00", 6, Some((1232, 0)));
+            let at = p.len() - 2;
+            p[at..].copy_from_slice(&(options.len() as u16).to_be_bytes());
+            p.extend_from_slice(options);
+            parse_query(&p).unwrap().edns.unwrap().nsid
+        };
+        assert!(!with_options(&[]));
+        assert!(with_options(&[0, 3, 0, 0]));
+        // After a cookie (code 10, 8 bytes).
+        assert!(with_options(&[
+            0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 3, 0, 0
+        ]));
+        assert!(!with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]));
+        // An option whose length runs past the record: nothing more is read.
+        assert!(!with_options(&[0, 10, 0, 9, 0, 3, 0, 0]));
+        assert!(!with_options(&[0, 3, 0]));
+    }
+
+    #[test]
     fn parses_edns() {
         let p = query(b"\x00", 6, Some((4096, 0x0001_8000)));
         let q = parse_query(&p).unwrap();
@@ -301,7 +345,8 @@ mod tests {
             Some(Edns {
                 udp_payload: 4096,
                 version: 1,
-                dnssec_ok: true
+                dnssec_ok: true,
+                nsid: false,
             })
         );
     }

@@ -8,7 +8,7 @@
 //! RFC 3597 section 4 allows (NS, CNAME, PTR, MX, SOA).
 
 pub(crate) use super::header::class::IN as CLASS_IN;
-use super::query::HEADER_BYTES;
+use super::query::{HEADER_BYTES, OPTION_NSID};
 use super::types;
 
 /// Bytes an OPT record with no options takes (RFC 6891 6.1.2).
@@ -66,6 +66,45 @@ pub struct ReplyHeader {
     pub rcode: u16,
 }
 
+/// Longest NSID (RFC 5001) the server sends.
+pub(crate) const MAX_NSID_BYTES: usize = 128;
+
+/// The server's NSID (RFC 5001), sent in the OPT of replies to queries that ask
+/// for it. Fixed-size, so the server options stay `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Nsid {
+    bytes: [u8; MAX_NSID_BYTES],
+    len: usize,
+}
+
+impl Nsid {
+    /// The NSID `bytes`; `None` when empty or longer than [`MAX_NSID_BYTES`].
+    pub fn new(bytes: &[u8]) -> Option<Nsid> {
+        if bytes.is_empty() || bytes.len() > MAX_NSID_BYTES {
+            return None;
+        }
+        let mut nsid = Nsid {
+            bytes: [0; MAX_NSID_BYTES],
+            len: bytes.len(),
+        };
+        nsid.bytes[..bytes.len()].copy_from_slice(bytes);
+        Some(nsid)
+    }
+
+    /// Its bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Nsid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Nsid")
+            .field(&String::from_utf8_lossy(self.as_bytes()))
+            .finish()
+    }
+}
+
 /// What the reply's OPT record says (RFC 6891 6.1.3).
 #[derive(Debug, Clone, Copy)]
 pub struct ReplyOpt {
@@ -99,6 +138,8 @@ pub struct ResponseWriter<'b> {
     index: Option<&'b mut CompressionIndex>,
     /// The OPT record to append, when the query had EDNS.
     opt: Option<ReplyOpt>,
+    /// The NSID option in it (empty: none).
+    nsid: &'b [u8],
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -117,7 +158,19 @@ impl<'b> ResponseWriter<'b> {
             target_count: 0,
             index: None,
             opt,
+            nsid: &[],
         }
+    }
+
+    /// Adds the NSID option `nsid` to the reply's OPT (RFC 5001), its room taken
+    /// from the records'; nothing when the reply has no OPT. Called before any
+    /// record is written.
+    pub fn add_nsid(&mut self, nsid: &'b [u8]) {
+        if self.opt.is_none() || nsid.is_empty() {
+            return;
+        }
+        self.limit = self.limit.saturating_sub(4 + nsid.len());
+        self.nsid = nsid;
     }
 
     /// As [`ResponseWriter::new`], looking names up through `index` (emptied
@@ -384,10 +437,22 @@ impl<'b> ResponseWriter<'b> {
             rr[1..3].copy_from_slice(&types::OPT.to_be_bytes());
             rr[3..5].copy_from_slice(&opt.udp_payload.to_be_bytes());
             rr[5..9].copy_from_slice(&ttl.to_be_bytes());
+            let options = if self.nsid.is_empty() {
+                0
+            } else {
+                4 + self.nsid.len()
+            };
+            rr[9..11].copy_from_slice(&(options as u16).to_be_bytes());
             let end = self.pos + OPT_RECORD_BYTES;
-            if end <= self.buf.len() {
+            if end + options <= self.buf.len() {
                 self.buf[self.pos..end].copy_from_slice(&rr);
-                self.pos = end;
+                if options > 0 {
+                    let nsid = self.nsid;
+                    self.buf[end..end + 2].copy_from_slice(&OPTION_NSID.to_be_bytes());
+                    self.buf[end + 2..end + 4].copy_from_slice(&(nsid.len() as u16).to_be_bytes());
+                    self.buf[end + 4..end + options].copy_from_slice(nsid);
+                }
+                self.pos = end + options;
                 additional += 1;
             }
         }
@@ -497,6 +562,39 @@ mod tests {
         assert_eq!(&answer[..2], &[0xC0, 12]);
         assert_eq!(&answer[12..], b"\x03ns1\xC0\x10");
         assert_eq!(u16::from_be_bytes([answer[10], answer[11]]), 6);
+    }
+
+    #[test]
+    fn nsid_goes_in_the_opt_and_its_room_is_kept() {
+        let opt = ReplyOpt {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        };
+        let question = b"\x01a\x00\x00\x01\x00\x01";
+        let a = encoded(&[&[192, 0, 2, 1]]);
+        // Room for the question and one A (11 + 4 bytes) and OPT with "ns1".
+        let max = 12 + 7 + 16 + OPT_RECORD_BYTES + 4 + 3;
+        let mut buf = [0u8; 512];
+        let mut w = ResponseWriter::new(&mut buf, max, Some(opt));
+        w.add_nsid(b"ns1");
+        w.write_question(question).unwrap();
+        w.write_rrset(Section::Answer, Owner::Question, types::A, 60, &a)
+            .unwrap();
+        assert!(w
+            .write_rrset(Section::Additional, Owner::Question, types::A, 60, &a)
+            .is_err());
+        let len = w.finish(ReplyHeader::default());
+        assert_eq!(len, max);
+        assert_eq!(&buf[len - 7..len], b"\x00\x03\x00\x03ns1");
+        assert_eq!(&buf[len - 9..len - 7], &[0, 7], "OPT RDLEN");
+        // Without OPT, no NSID.
+        let mut w = ResponseWriter::new(&mut buf, 512, None);
+        w.add_nsid(b"ns1");
+        w.write_question(question).unwrap();
+        assert_eq!(w.finish(ReplyHeader::default()), 12 + 7);
+        assert_eq!(Nsid::new(b""), None);
+        assert_eq!(Nsid::new(&[b'x'; MAX_NSID_BYTES + 1]), None);
+        assert_eq!(Nsid::new(b"ns1").unwrap().as_bytes(), b"ns1");
     }
 
     #[test]

@@ -191,3 +191,48 @@ fn what_is_learnt_is_what_our_referral_says() {
     };
     assert_eq!(folded(&learnt_ns), folded(&ns));
 }
+
+#[tokio::test]
+async fn the_reply_carries_our_nsid_when_asked() {
+    use crate::exchange::{OwnedRequest, SlowHandler};
+    let nsid = crate::wire::writer::Nsid::new(b"r1").unwrap();
+    let r = Arc::new(resolver().with_nsid(Some(nsid)));
+    // An answer in the cache: resolved without asking anyone.
+    let owner = name("www.example.net.");
+    let rrset = super::super::cache::CachedRRset {
+        owner: owner.clone().into_boxed_slice(),
+        rtype: types::A,
+        rdata: vec![0, 4, 192, 0, 2, 7].into_boxed_slice(),
+        sigs: Box::default(),
+    };
+    r.cache.insert_rrset(rrset, 300, Rank::Answer);
+    let ask = |nsid: bool| {
+        let mut query = OutgoingQuery::new(&owner, types::A);
+        query.edns = Some(crate::wire::query::QueryEdns {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        });
+        let mut packet = Vec::new();
+        encode_query(&query, &mut packet);
+        if nsid {
+            // The NSID option, empty, in the OPT's RDATA.
+            let at = packet.len() - 2;
+            packet[at..].copy_from_slice(&[0, 4]);
+            packet.extend_from_slice(&[0, 3, 0, 0]);
+        }
+        OwnedRequest::of(&Request {
+            packet: &packet,
+            client: "127.0.0.1:5300".parse().unwrap(),
+            transport: Transport::Udp,
+        })
+    };
+    let reply = r.clone().handle(ask(true)).await.unwrap();
+    assert!(
+        reply.message.ends_with(b"\x00\x03\x00\x02r1"),
+        "{:?}",
+        reply.message
+    );
+    assert_eq!(Message::parse(&reply.message).unwrap().answers.len(), 1);
+    let reply = r.clone().handle(ask(false)).await.unwrap();
+    assert!(!reply.message.ends_with(b"r1"));
+}
