@@ -53,6 +53,14 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
         ),
         None => None,
     };
+    // Root is needed no more: before any zone, journal or state file is read or
+    // made, become the configured user.
+    if let Some((user, group)) = &config.run_as {
+        let run_as =
+            crate::ops::privileges::resolve(user, group.as_deref()).map_err(|e| e.to_string())?;
+        crate::ops::privileges::drop_to(&run_as).map_err(|e| e.to_string())?;
+        tracing::info!(user = %run_as.user, uid = run_as.uid, gid = run_as.gid, "running as an unprivileged user");
+    }
     let metrics = Arc::new(Metrics::default());
     let zones = load_zones(&config.zones, &metrics);
     // The zone set the server reads and the handlers replace: filled once the

@@ -275,3 +275,65 @@ fn nsid_is_sent_to_the_queries_that_ask_for_it() {
         "{out}"
     );
 }
+
+#[test]
+fn started_as_root_it_runs_as_the_configured_user() {
+    // SAFETY: plain integer result.
+    let root = unsafe { libc::geteuid() } == 0;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).expect("state dir");
+    let extra = format!("user = \"nobody\"\nstate_dir = \"{}\"\n", state.display());
+    if !root {
+        // Not root: a clear refusal to start, not a silent run as someone else.
+        let config = write_config(dir.path(), &extra);
+        let out = fails_to_start(&["--config", &config]);
+        assert!(out.contains("needs zonal to be started as root"), "{out}");
+        return;
+    }
+    // As in deployment: the zone files readable by the service user, the state
+    // folder its own.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::copy(
+        common::data("tricky.example.zone"),
+        dir.path().join("tricky.example.zone"),
+    )
+    .expect("copy the zone");
+    let nobody = Command::new("chown")
+        .args(["nobody", state.to_str().expect("utf-8")])
+        .status()
+        .expect("chown runs");
+    assert!(nobody.success());
+    let config = write_config(
+        dir.path(),
+        &format!("zone_dir = \"{}\"\n{extra}", dir.path().display()),
+    );
+    let z = Zonal::start(&["--config", &config]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", z.pid())).expect("status");
+    let ids = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    // Real, effective, saved and file-system IDs: all nobody's (65534), none root.
+    assert_eq!(ids("Uid:"), ["65534"; 4], "{status}");
+    assert_eq!(ids("Gid:"), ["65534"; 4], "{status}");
+    assert_eq!(ids("Groups:"), ["65534"], "{status}");
+    assert!(
+        z.stderr().contains("running as an unprivileged user"),
+        "{}",
+        z.stderr()
+    );
+    // It still serves, and its port was bound while root.
+    assert_eq!(
+        z.query("www.tricky.example.", RecordType::A).answers.len(),
+        1
+    );
+    // An unknown user is a clear error.
+    let config = write_config(dir.path(), "user = \"no-such-user-zonal\"\n");
+    let out = fails_to_start(&["--config", &config]);
+    assert!(out.contains("no user 'no-such-user-zonal'"), "{out}");
+}

@@ -34,6 +34,10 @@ pub struct ConfigFile {
     pub identity: Option<String>,
     /// NSID (RFC 5001): text, or `0x` and hex digits; absent or empty: none.
     pub nsid: Option<String>,
+    /// Started as root: the user to run as once the sockets are bound.
+    pub user: Option<String>,
+    /// With `user`: the group to run as (the user's own by default).
+    pub group: Option<String>,
     /// Zones listed one by one.
     #[serde(default)]
     pub zone: Vec<ZoneEntry>,

@@ -41,6 +41,9 @@ pub struct Config {
     pub identity: String,
     /// NSID sent to queries that ask for it (RFC 5001).
     pub nsid: Option<crate::wire::writer::Nsid>,
+    /// The user (and group) to run as once the sockets are bound, when started
+    /// as root.
+    pub run_as: Option<(String, Option<String>)>,
     /// Dynamic updates: keys, policy, journals.
     pub update: UpdateSettings,
     /// The caching resolver; `None`: off.
@@ -105,6 +108,16 @@ impl Config {
         let resolver = resolver::resolver_config(&file, overrides, &resolve)?;
         let metrics_listen = listen::metrics_listen(&file, overrides)?;
         let nsid = identity::nsid(&file)?;
+        let run_as = match (&file.user, &file.group) {
+            (Some(user), group) if !user.is_empty() => Some((user.clone(), group.clone())),
+            (_, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "group",
+                    reason: "needs user".into(),
+                })
+            }
+            _ => None,
+        };
         let notify = transfer::notify_targets(&file, &update.keys)?;
         let catalog = transfer::catalog_name(&file)?;
         let transfers = transfer::transfer_acl(&file, overrides, &update.keys)?;
@@ -128,6 +141,7 @@ impl Config {
                 .unwrap_or_else(|| format!("zonal {}", env!("CARGO_PKG_VERSION"))),
             identity: file.identity.unwrap_or_else(hostname),
             nsid,
+            run_as,
             update,
             resolver,
             metrics_listen,
