@@ -72,7 +72,8 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
             config.notify.clone(),
             config.listen.iter().map(|a| a.ip()).collect(),
         )
-        .with_zone_ns(config.notify_ns.then_some(53)),
+        .with_zone_ns(config.notify_ns.then_some(53))
+        .with_delay(config.notify_delay),
     );
     // Our own catalog, made again as zones come and go.
     let catalog = Arc::new(Catalog::new(

@@ -78,6 +78,9 @@ pub struct ConfigFile {
     pub notify: Vec<NotifyEntry>,
     /// Also tell each zone's own name servers (its apex NS) of its changes.
     pub notify_ns: Option<bool>,
+    /// Least seconds between two sets of NOTIFY for one zone (changes within it
+    /// are told together).
+    pub notify_delay_secs: Option<u64>,
     /// Transfer rules: by key, zones and networks.
     #[serde(default)]
     pub transfer: Vec<TransferEntry>,

@@ -58,6 +58,8 @@ pub struct Config {
     pub notify: Vec<NotifyTarget>,
     /// Whether each zone's own name servers are told too.
     pub notify_ns: bool,
+    /// The least time between two sets of NOTIFY for one zone.
+    pub notify_delay: std::time::Duration,
     /// The catalog zone to produce (wire format), if any.
     pub catalog: Option<Vec<u8>>,
     /// Who may transfer our zones.
@@ -127,6 +129,10 @@ impl Config {
             catalog,
             notify,
             notify_ns: file.notify_ns.unwrap_or(false),
+            notify_delay: file.notify_delay_secs.map_or(
+                crate::transfer::notifier::DEFAULT_NOTIFY_DELAY,
+                std::time::Duration::from_secs,
+            ),
             listen: listen.listen,
             workers: listen.workers,
             zones: zone_files.zones,

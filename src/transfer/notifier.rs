@@ -5,10 +5,17 @@
 //! 8, 16 s) until it answers, as BIND and Knot DNS do. A newer change of the same
 //! zone supersedes a notification still being retried. A secondary that refuses
 //! (REFUSED, NOTAUTH, NOTIMP) is not asked again; it is logged.
+//!
+//! Changes are coalesced per zone, as BIND's `notify-delay` does: the first change
+//! after a quiet spell is told at once; further changes within the delay
+//! ([`Notifier::with_delay`]) wait for its end and are told together, with the
+//! serial of the latest — so 200 updates in a second are a few NOTIFYs, not 200,
+//! and a secondary is not sent refreshing faster than it can transfer.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -25,6 +32,8 @@ use crate::wire::types;
 const ATTEMPTS: u32 = 5;
 /// The wait for an answer to the first attempt; doubled for each next one.
 const FIRST_WAIT: Duration = Duration::from_secs(1);
+/// The least time between two sets of notifications of one zone, by default.
+pub const DEFAULT_NOTIFY_DELAY: Duration = Duration::from_secs(1);
 
 /// Who is told about changes to which zones.
 #[derive(Debug, Clone)]
@@ -58,6 +67,28 @@ pub struct Notifier {
     /// The latest notification per (zone, target): an older one still retrying stops.
     latest: DashMap<(Box<[u8]>, SocketAddr), u64>,
     next: AtomicU64,
+    /// The least time between two sets of notifications of one zone.
+    delay: Duration,
+    /// Per zone (lowercase wire origin): when it was last told, and what waits.
+    schedule: Mutex<HashMap<Box<[u8]>, Schedule>>,
+}
+
+/// One zone's notifications in time. See the module doc.
+#[derive(Debug, Default)]
+struct Schedule {
+    /// When its last set was sent.
+    last_sent: Option<tokio::time::Instant>,
+    /// The set to send at the end of the delay: the latest change's.
+    pending: Option<Batch>,
+}
+
+/// Notifications of one version of a zone: to whom, and the message.
+#[derive(Debug)]
+struct Batch {
+    origin: Box<[u8]>,
+    serial: u32,
+    targets: Vec<NotifyTarget>,
+    message: Vec<u8>,
 }
 
 /// How one notification ended.
@@ -83,8 +114,15 @@ impl Notifier {
                 .into_iter()
                 .filter(|ip| !ip.is_unspecified())
                 .collect(),
+            delay: DEFAULT_NOTIFY_DELAY,
             ..Notifier::default()
         }
+    }
+
+    /// The same, with `delay` as the least time between two sets of notifications
+    /// of one zone (zero: every change told at once).
+    pub fn with_delay(self, delay: Duration) -> Notifier {
+        Notifier { delay, ..self }
     }
 
     /// The same, also telling the name servers of each zone (its apex NS whose
@@ -148,17 +186,73 @@ impl Notifier {
     }
 
     /// Tells every secondary of `zone` its current serial, each in a task of its
-    /// own on the current runtime.
+    /// own on the current runtime: now, or at the end of the zone's delay with the
+    /// latest version then (see the module doc).
     pub fn notify(self: &Arc<Self>, zone: &Zone) {
-        let zone_ns = self.zone_ns(zone);
-        let configured = self.targets.iter().filter(|t| t.serves(&zone.origin));
-        for target in configured.chain(&zone_ns) {
+        let targets: Vec<NotifyTarget> = self
+            .targets
+            .iter()
+            .filter(|t| t.serves(&zone.origin))
+            .cloned()
+            .chain(self.zone_ns(zone))
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let batch = Batch {
+            origin: zone.origin.clone(),
+            serial: zone.serial(),
+            targets,
+            message: notify_message(zone, 0),
+        };
+        let now = tokio::time::Instant::now();
+        let wait = {
+            let Ok(mut schedule) = self.schedule.lock() else {
+                return;
+            };
+            let entry = schedule.entry(zone.origin.clone()).or_default();
+            let waiting = entry.pending.is_some();
+            entry.pending = Some(batch);
+            if waiting {
+                // A set is due at the end of the delay: it will carry this version.
+                tracing::debug!(zone = %to_presentation(&zone.origin), serial = zone.serial(), "NOTIFY coalesced with the one due");
+                return;
+            }
+            entry.last_sent.map_or(Duration::ZERO, |sent| {
+                (sent + self.delay).saturating_duration_since(now)
+            })
+        };
+        let notifier = self.clone();
+        let origin = zone.origin.clone();
+        tokio::spawn(async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let batch = {
+                let Ok(mut schedule) = notifier.schedule.lock() else {
+                    return;
+                };
+                let Some(entry) = schedule.get_mut(&origin) else {
+                    return;
+                };
+                entry.last_sent = Some(tokio::time::Instant::now());
+                entry.pending.take()
+            };
+            if let Some(batch) = batch {
+                notifier.send_batch(batch);
+            }
+        });
+    }
+
+    /// Sends the notifications of `batch`, one task per secondary.
+    fn send_batch(self: &Arc<Self>, batch: Batch) {
+        for target in batch.targets {
             let generation = self.next.fetch_add(1, Ordering::Relaxed);
             self.latest
-                .insert((zone.origin.clone(), target.addr), generation);
-            let message = notify_message(zone, rand::random());
-            let (notifier, target, origin) = (self.clone(), target.clone(), zone.origin.clone());
-            let serial = zone.serial();
+                .insert((batch.origin.clone(), target.addr), generation);
+            let mut message = batch.message.clone();
+            message[..2].copy_from_slice(&rand::random::<u16>().to_be_bytes());
+            let (notifier, origin, serial) = (self.clone(), batch.origin.clone(), batch.serial);
             tokio::spawn(async move {
                 let outcome = notifier.send(&target, &origin, message, generation).await;
                 let (zone, to) = (to_presentation(&origin), target.addr);
@@ -302,6 +396,76 @@ mod tests {
         let mut buf = [0u8; 512];
         let (len, _) = secondary.recv_from(&mut buf).unwrap();
         assert_eq!(opcode_of(&buf), Some(opcode::NOTIFY), "{len} bytes");
+    }
+
+    /// The zone example. at `serial`.
+    fn at_serial(serial: u32) -> Zone {
+        let text = format!("$TTL 300\n@ SOA ns hm {serial} 2 3 4 60\n@ NS ns\nns A 192.0.2.53\n");
+        crate::zonefile::load_zone_text(
+            crate::auth::zone::tests::ORIGIN,
+            text.as_bytes(),
+            std::path::Path::new("t.zone"),
+        )
+        .unwrap()
+    }
+
+    /// The serial a NOTIFY carries, answered NOERROR so it is not sent again.
+    fn take_notify(secondary: &std::net::UdpSocket) -> Option<u32> {
+        let mut buf = [0u8; 512];
+        let (len, from) = secondary.recv_from(&mut buf).ok()?;
+        let message = Message::parse(&buf[..len]).unwrap();
+        let soa = message.answers[0].rdata(&buf[..len]);
+        let serial_at = crate::wire::writer::wire_name_len(soa);
+        let serial_at = serial_at + crate::wire::writer::wire_name_len(&soa[serial_at..]);
+        let serial = u32::from_be_bytes(soa[serial_at..serial_at + 4].try_into().unwrap());
+        buf[2] |= 0x80;
+        secondary.send_to(&buf[..len], from).unwrap();
+        Some(serial)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_within_the_delay_are_told_together_with_the_latest_serial() {
+        let secondary = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        secondary
+            .set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        let notifier = Arc::new(
+            Notifier::new(
+                vec![NotifyTarget {
+                    addr: secondary.local_addr().unwrap(),
+                    zones: None,
+                    key: None,
+                }],
+                vec!["127.0.0.1".parse().unwrap()],
+            )
+            .with_delay(Duration::from_millis(600)),
+        );
+        // The first change after a quiet spell: told at once.
+        let started = std::time::Instant::now();
+        notifier.notify(&at_serial(1));
+        let secondary = Arc::new(secondary);
+        let taking = secondary.clone();
+        let first = tokio::task::spawn_blocking(move || take_notify(&taking))
+            .await
+            .unwrap();
+        assert_eq!(first, Some(1));
+        assert!(started.elapsed() < Duration::from_millis(500));
+        // Fifty more within the delay: one NOTIFY at its end, with the last serial.
+        for serial in 2..=51 {
+            notifier.notify(&at_serial(serial));
+        }
+        let taking = secondary.clone();
+        let told = tokio::task::spawn_blocking(move || {
+            let mut told = Vec::new();
+            while let Some(serial) = take_notify(&taking) {
+                told.push(serial);
+            }
+            told
+        })
+        .await
+        .unwrap();
+        assert_eq!(told, [51], "coalesced into one");
+        assert!(started.elapsed() >= Duration::from_millis(600));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
