@@ -11,12 +11,15 @@
 //! exchange is abandoned and the caller re-asks over TCP.
 //!
 //! Opening a socket costs a few microseconds, so a few are kept opened in advance
-//! ([`SPARE_SOCKETS`] per address family): bound, never sent from, each taken
-//! once. The spare is replaced while the server is being waited for, off the
-//! critical path.
+//! ([`SPARE_SOCKETS`] per address family), each taken once. A spare is not bound:
+//! it holds no port, so nothing can be sent to it or learnt from it; its port is
+//! picked when its query connects it to the server (the kernel binds an unbound
+//! socket on connect, to a random port as for a bind to port 0), in the same
+//! system call that makes the kernel drop datagrams from anyone else. The spare
+//! is replaced while the server is being waited for, off the critical path.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,8 +37,6 @@ pub const UPSTREAM_EDNS_PAYLOAD: u16 = 1232;
 const MAX_UDP_REPLY: usize = 4096;
 /// Sockets opened in advance per address family, none of them used yet.
 pub const SPARE_SOCKETS: usize = 16;
-/// Most datagrams read away from a spare before its query is sent.
-const SPARE_DRAIN_MAX: usize = 64;
 /// Replies to one UDP query that do not match it (another ID, another question)
 /// beyond which the query is taken to be under a spoofing attack (as Unbound's
 /// `unwanted-reply-threshold`, per query here).
@@ -44,8 +45,7 @@ pub const UNWANTED_REPLY_LIMIT: u32 = 10;
 /// Where upstream UDP queries get their sockets: each a new one. See the module doc.
 #[derive(Debug, Default)]
 pub struct FreshSockets {
-    /// Bound, never sent from, for IPv4 servers; the oldest taken first, so the
-    /// next [`SPARE_SOCKETS`] queries are on ports open at the same time, all distinct.
+    /// Opened, not bound (no port yet), for IPv4 servers; the oldest taken first.
     v4: Mutex<VecDeque<std::net::UdpSocket>>,
     /// The same for IPv6 servers.
     v6: Mutex<VecDeque<std::net::UdpSocket>>,
@@ -99,19 +99,17 @@ impl FreshSockets {
     }
 }
 
-/// A non-blocking UDP socket for `server`'s family, on a port the kernel picks.
-/// RFC 5452 9.1: resolvers MUST "use an unpredictable source port for outgoing
-/// queries from the range of available ports"; Linux picks an ephemeral port at
-/// random for a bind to port 0.
+/// A non-blocking UDP socket for `server`'s family, not bound: its port is picked
+/// when it is connected (see [`udp_exchange`]).
 fn open(server: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let (domain, local): (Domain, SocketAddr) = match server.ip() {
-        IpAddr::V4(_) => (Domain::IPV4, (Ipv4Addr::UNSPECIFIED, 0).into()),
-        IpAddr::V6(_) => (Domain::IPV6, (Ipv6Addr::UNSPECIFIED, 0).into()),
+    let domain = if server.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
     };
     // Non-blocking from the start (SOCK_NONBLOCK): one system call fewer per query.
     let socket = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
-    socket.bind(&local.into())?;
     Ok(socket.into())
 }
 
@@ -265,39 +263,40 @@ async fn udp_exchange(
     } = *ask;
     // A socket for this query alone, dropped (closed) when it returns.
     let socket = sockets.take(server)?;
-    // Connected: the kernel drops datagrams from any other address or port. What
-    // reached the spare before (from anyone: it had sent nothing) is read away.
+    // RFC 5452 9.1: resolvers MUST "use an unpredictable source port for outgoing
+    // queries from the range of available ports". The spare has no port: connect
+    // binds it to one the kernel picks at random (Linux, as for a bind to port 0)
+    // and from then on the kernel drops datagrams from any other address or port.
     socket.connect(server).await?;
-    let mut buf = vec![0u8; MAX_UDP_REPLY];
-    for _ in 0..SPARE_DRAIN_MAX {
-        if socket.try_recv(&mut buf).is_err() {
-            break;
-        }
-    }
     // RFC 5452 9.1: "use an unpredictable query ID for outgoing queries, utilizing
     // the full range available (0-65535)".
     let id: u16 = rand::random();
     socket.send(&query_bytes(id, qname, qtype, edns)).await?;
     // While the server answers, the next query's socket is opened.
     sockets.refill(server);
+    // Read into the spare capacity: nothing to zero first.
+    let mut buf: Vec<u8> = Vec::with_capacity(MAX_UDP_REPLY);
     let mut unmatched = 0u32;
     loop {
-        let len = match timeout_at(deadline, socket.recv(&mut buf)).await {
+        buf.clear();
+        let (len, from) = match timeout_at(deadline, socket.recv_buf_from(&mut buf)).await {
             Err(_) => return Err(UpstreamError::Timeout),
             // ICMP port unreachable and the like: the server is not there.
             Ok(Err(e)) => return Err(UpstreamError::Io(e)),
-            Ok(Ok(len)) => len,
+            Ok(Ok(got)) => got,
         };
+        // The kernel filters by the connected address; a datagram that reached the
+        // port while connect was binding it (before the filter) is checked here.
+        let from_server = from.ip() == server.ip() && from.port() == server.port();
         let reply = &buf[..len];
-        match matches(reply, id, qname, qtype) {
-            Match::Exact => {
-                buf.truncate(len);
-                return Ok(buf);
-            }
-            Match::OtherCase if !ask.case_checked => {
-                buf.truncate(len);
-                return Ok(buf);
-            }
+        let matched = if from_server {
+            matches(reply, id, qname, qtype)
+        } else {
+            Match::No
+        };
+        match matched {
+            Match::Exact => return Ok(buf),
+            Match::OtherCase if !ask.case_checked => return Ok(buf),
             // A server that does not echo the case (or a forgery that guessed
             // the ID): not taken; the caller asks again without 0x20.
             Match::OtherCase => return Err(UpstreamError::CaseNotEchoed),
@@ -382,12 +381,56 @@ mod tests {
         for _ in 0..(2 * SPARE_SOCKETS) {
             let socket = sockets.take(server).unwrap();
             sockets.refill(server);
+            // A spare holds no port until its query connects it.
+            assert_eq!(socket.local_addr().unwrap().port(), 0, "a spare is unbound");
+            socket.connect(server).await.unwrap();
             ports.push(socket.local_addr().unwrap().port());
             held.push(socket);
         }
+        assert!(ports.iter().all(|&p| p != 0), "connect picks a port");
         ports.sort_unstable();
         ports.dedup();
         assert_eq!(ports.len(), 2 * SPARE_SOCKETS, "no socket handed out twice");
         assert!(sockets.v4.lock().unwrap().len() <= SPARE_SOCKETS);
+    }
+
+    /// A reply from another address or port than the server asked is not taken,
+    /// even with the right ID and question: the wait goes on to the true one.
+    #[tokio::test]
+    async fn a_reply_from_elsewhere_is_not_taken() {
+        let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = server_socket.local_addr().unwrap();
+        let qname = b"\x03www\x07example\x00";
+        let answer = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            let (len, from) = server_socket.recv_from(&mut buf).unwrap();
+            let mut reply = buf[..len].to_vec();
+            reply[2] |= 0x80;
+            // Not connected to `other`: the kernel drops this one.
+            other.send_to(&reply, from).unwrap();
+            reply[3] = 3; // NXDOMAIN in the true reply, to tell them apart
+            server_socket.send_to(&reply, from).unwrap();
+        });
+        let ask = Ask {
+            server,
+            qname,
+            qtype: 1,
+            edns: false,
+            tcp_only: false,
+            case_checked: true,
+        };
+        let unwanted = AtomicU64::new(0);
+        let reply = exchange(
+            &FreshSockets::default(),
+            &ask,
+            Duration::from_secs(2),
+            &unwanted,
+        )
+        .await
+        .unwrap();
+        answer.join().unwrap();
+        assert_eq!(reply_rcode(&reply.message), 3, "the server's reply");
+        assert!(!reply.over_tcp);
     }
 }
