@@ -1,6 +1,6 @@
-//! Asking one upstream server one question: over UDP from a socket of its own —
-//! bound to a port the kernel picks at random, never used for a second query and
-//! closed after this one, so no query's port can be learnt from an earlier one
+//! Asking one upstream server one question: over UDP from a socket bound, for
+//! this query alone, to a port the kernel picks at random and gives back after
+//! it, so no query's port can be learnt from an earlier one
 //! (RFC 5452 9.1) — with a random ID, EDNS(0) with a 1232-byte payload unless the
 //! server is known not to take it; over TCP when the UDP answer is truncated, or
 //! from the start when the caller asks (its question was under attack). A reply is
@@ -10,13 +10,17 @@
 //! [`UNWANTED_REPLY_LIMIT`] such replies in one exchange are an attack: the UDP
 //! exchange is abandoned and the caller re-asks over TCP.
 //!
-//! Opening a socket costs a few microseconds, so a few are kept opened in advance
-//! ([`SPARE_SOCKETS`] per address family), each taken once. A spare is not bound:
-//! it holds no port, so nothing can be sent to it or learnt from it; its port is
-//! picked when its query connects it to the server (the kernel binds an unbound
-//! socket on connect, to a random port as for a bind to port 0), in the same
-//! system call that makes the kernel drop datagrams from anyone else. The spare
-//! is replaced while the server is being waited for, off the critical path.
+//! Opening and closing a socket (and registering it with the runtime) costs more
+//! than the query itself, so on Linux a socket whose query is over is kept for
+//! another: disconnected, which gives its port back to the kernel (a socket bound
+//! by connect is unbound by a disconnect), checked to hold no port, and its
+//! receive queue read away — as good as a new one; its next connect picks a new
+//! random port. Elsewhere, or when that cannot be made sure of, it is closed. A
+//! few new sockets are kept opened in advance ([`SPARE_SOCKETS`] per address
+//! family), not bound: a socket without a port can be neither sent to nor learnt.
+//! Its port is picked when its query connects it to the server (the kernel binds
+//! an unbound socket on connect, to a random port as for a bind to port 0), in
+//! the same system call that makes the kernel drop datagrams from anyone else.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -49,7 +53,15 @@ pub struct FreshSockets {
     v4: Mutex<VecDeque<std::net::UdpSocket>>,
     /// The same for IPv6 servers.
     v6: Mutex<VecDeque<std::net::UdpSocket>>,
+    /// Sockets whose query is over, their port released and their receive queue
+    /// emptied (see [`release_port`]): registered with the runtime already.
+    released: Mutex<Vec<UdpSocket>>,
+    /// The same for IPv6 servers.
+    released_v6: Mutex<Vec<UdpSocket>>,
 }
+
+/// Released sockets kept per address family.
+const RELEASED_MAX: usize = 1024;
 
 impl FreshSockets {
     fn spares(&self, server: SocketAddr) -> &Mutex<VecDeque<std::net::UdpSocket>> {
@@ -60,8 +72,20 @@ impl FreshSockets {
         }
     }
 
-    /// A socket no query has used, for `server`: a spare, or one opened now.
+    fn released(&self, server: SocketAddr) -> &Mutex<Vec<UdpSocket>> {
+        if server.is_ipv4() {
+            &self.released
+        } else {
+            &self.released_v6
+        }
+    }
+
+    /// A socket without a port, for `server`: a released one, a spare, or one
+    /// opened now.
     fn take(&self, server: SocketAddr) -> std::io::Result<UdpSocket> {
+        if let Some(socket) = self.released(server).lock().ok().and_then(|mut r| r.pop()) {
+            return Ok(socket);
+        }
         let spare = self
             .spares(server)
             .lock()
@@ -72,6 +96,19 @@ impl FreshSockets {
             None => open(server)?,
         };
         UdpSocket::from_std(socket)
+    }
+
+    /// Keeps `socket`, whose query to `server` is over, for another query once its
+    /// port is released; closes it when that cannot be made sure of.
+    fn give_back(&self, server: SocketAddr, socket: UdpSocket) {
+        if release_port(&socket).is_err() {
+            return;
+        }
+        if let Ok(mut released) = self.released(server).lock() {
+            if released.len() < RELEASED_MAX {
+                released.push(socket);
+            }
+        }
     }
 
     /// Opens spares for `server`'s family up to [`SPARE_SOCKETS`] (one after each
@@ -112,6 +149,58 @@ fn open(server: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
     let socket = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
     Ok(socket.into())
 }
+
+/// Why a socket cannot be kept for another query.
+#[derive(Debug, thiserror::Error)]
+enum ReleaseError {
+    /// Not Linux: a disconnected socket may keep its port.
+    #[error("a port released on disconnect is Linux behaviour")]
+    NotLinux,
+    /// The socket failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Disconnected, it still has a port.
+    #[error("the socket kept port {0}")]
+    PortKept(u16),
+    /// Datagrams kept coming while it was being emptied.
+    #[error("receive queue not emptied")]
+    NotEmptied,
+}
+
+/// Makes a socket whose query is over as good as a new one: disconnected, which
+/// on Linux unbinds a socket that connect bound (its port goes back to the
+/// kernel; the next connect picks a new one at random), checked to hold no port,
+/// then its receive queue read away (nothing can reach it without a port).
+fn release_port(socket: &UdpSocket) -> Result<(), ReleaseError> {
+    if !cfg!(target_os = "linux") {
+        return Err(ReleaseError::NotLinux);
+    }
+    let socket = socket2::SockRef::from(socket);
+    // An address of family AF_UNSPEC (0): connect to it dissolves the association.
+    // SAFETY: the storage is zeroed, initialised for all the length given.
+    let unspec = unsafe {
+        let storage = socket2::SockAddrStorage::zeroed();
+        let len = storage.size_of();
+        socket2::SockAddr::new(storage, len)
+    };
+    socket.connect(&unspec)?;
+    let port = socket.local_addr()?.as_socket().map_or(0, |a| a.port());
+    if port != 0 {
+        return Err(ReleaseError::PortKept(port));
+    }
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 512];
+    for _ in 0..RELEASE_DRAIN_MAX {
+        match socket.recv_with_flags(&mut buf, libc::MSG_DONTWAIT) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ReleaseError::NotEmptied)
+}
+
+/// Most datagrams read away from a released socket.
+const RELEASE_DRAIN_MAX: usize = 64;
 
 /// Why an exchange gave nothing usable.
 #[derive(Debug, thiserror::Error)]
@@ -295,8 +384,14 @@ async fn udp_exchange(
             Match::No
         };
         match matched {
-            Match::Exact => return Ok(buf),
-            Match::OtherCase if !ask.case_checked => return Ok(buf),
+            Match::Exact => {
+                sockets.give_back(server, socket);
+                return Ok(buf);
+            }
+            Match::OtherCase if !ask.case_checked => {
+                sockets.give_back(server, socket);
+                return Ok(buf);
+            }
             // A server that does not echo the case (or a forgery that guessed
             // the ID): not taken; the caller asks again without 0x20.
             Match::OtherCase => return Err(UpstreamError::CaseNotEchoed),
@@ -432,5 +527,36 @@ mod tests {
         answer.join().unwrap();
         assert_eq!(reply_rcode(&reply.message), 3, "the server's reply");
         assert!(!reply.over_tcp);
+    }
+    /// A socket given back after its query holds no port and nothing received
+    /// before; connected again, it is on a port picked anew, and what is sent to
+    /// its old port does not reach it.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_released_socket_is_as_good_as_new() {
+        let server_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = server_socket.local_addr().unwrap();
+        let sockets = FreshSockets::default();
+        let socket = sockets.take(server).unwrap();
+        socket.connect(server).await.unwrap();
+        let old_port = socket.local_addr().unwrap().port();
+        let old: SocketAddr = (std::net::Ipv4Addr::LOCALHOST, old_port).into();
+        // A late datagram, queued before the query is over.
+        server_socket.send_to(b"late", old).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        sockets.give_back(server, socket);
+        let socket = sockets.take(server).unwrap();
+        assert_eq!(socket.local_addr().unwrap().port(), 0, "released: no port");
+        socket.connect(server).await.unwrap();
+        server_socket.send_to(b"to the old port", old).unwrap();
+        server_socket
+            .send_to(b"new", socket.local_addr().unwrap())
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let len = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..len], b"new", "the late datagram was read away");
     }
 }
