@@ -60,8 +60,10 @@ pub struct FreshSockets {
     released_v6: Mutex<Vec<UdpSocket>>,
 }
 
-/// Released sockets kept per address family.
-const RELEASED_MAX: usize = 1024;
+/// Released sockets kept per address family: enough for the queries in flight
+/// at a high miss rate, few enough that idle ones hold few file descriptors
+/// (see `net::descriptors`: the reserve is at least 256).
+const RELEASED_MAX: usize = 128;
 
 impl FreshSockets {
     fn spares(&self, server: SocketAddr) -> &Mutex<VecDeque<std::net::UdpSocket>> {
