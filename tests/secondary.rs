@@ -763,3 +763,61 @@ fn a_secondary_zone_not_copied_yet_refuses_updates() {
         zonal.stderr()
     );
 }
+
+#[test]
+fn transfer_source_lets_a_primary_allow_the_secondary_by_address() {
+    // The primary allows transfers to 127.0.0.77 only, unsigned.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("src.test.zone"),
+        zone_text("src.test.", "3600 600 86400"),
+    )
+    .expect("zone");
+    let config = dir.path().join("primary.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "allow_transfer = [\"127.0.0.77/32\"]\n[[zone]]\nname = \"src.test\"\nfile = \"{}/src.test.zone\"\n",
+            dir.path().display()
+        ),
+    )
+    .expect("config");
+    let primary = Zonal::start(&["--config", config.to_str().expect("utf-8")]);
+    let secondary = |name: &str, source: &str| {
+        let state = dir.path().join(format!("{name}-state"));
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "state_dir = \"{}\"\n{source}[[zone]]\nname = \"src.test\"\nprimaries = [\"{}\"]\n",
+                state.display(),
+                primary.addr
+            ),
+        )
+        .expect("config");
+        start_secondary(
+            unique_addr(),
+            &["--config".into(), config.display().to_string()],
+        )
+    };
+    // From 127.0.0.77: taken.
+    let allowed = secondary("allowed", "transfer_source = [\"127.0.0.77\"]\n");
+    wait_for(&allowed, "www.src.test.", "192.0.2.80");
+    assert_eq!(transfers_in(&allowed, "src.test.", "axfr"), 1.0);
+    // From wherever the kernel picks (127.0.0.1 toward loopback): refused.
+    let other = secondary("other", "");
+    assert!(
+        common::eventually(Duration::from_secs(5), || {
+            transfers_in(&other, "src.test.", "refused") >= 1.0
+                || other.stderr().contains("REFUSED")
+        }),
+        "{}",
+        other.stderr()
+    );
+    assert_eq!(transfers_in(&other, "src.test.", "axfr"), 0.0);
+    assert!(
+        primary.stderr().contains("127.0.0.77"),
+        "{}",
+        primary.stderr()
+    );
+}

@@ -92,6 +92,8 @@ pub struct ConfigFile {
     pub transfer_in_idle_timeout_secs: Option<u64>,
     /// Seconds one incoming transfer may take in all.
     pub transfer_in_timeout_secs: Option<u64>,
+    /// Addresses (one per family) a secondary's requests to its primaries leave from.
+    pub transfer_source: Option<Vec<String>>,
 }
 
 /// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).

@@ -4,9 +4,10 @@
 //! file for every secondary zone, and in a `[[zone]]` with `primaries` for that
 //! zone (and, for a catalog, its members) over them.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::transfer::client::TransferLimits;
+use crate::transfer::client::{TransferLimits, TransferSource};
 
 use super::{ConfigError, ConfigFile, ZoneEntry};
 
@@ -69,6 +70,7 @@ impl LimitKeys {
                 .map_or(base.idle_timeout, Duration::from_secs),
             deadline: positive(total_key, self.total_secs)?
                 .map_or(base.deadline, Duration::from_secs),
+            source: base.source,
         };
         Ok(limits)
     }
@@ -77,13 +79,35 @@ impl LimitKeys {
 /// The limits of every secondary zone: the file's top-level keys over the
 /// defaults ([`TransferLimits::default`]).
 pub(super) fn global_limits(file: &ConfigFile) -> Result<TransferLimits, ConfigError> {
-    LimitKeys {
+    let limits = LimitKeys {
         max_bytes: file.transfer_in_max_bytes,
         max_records: file.transfer_in_max_records,
         idle_secs: file.transfer_in_idle_timeout_secs,
         total_secs: file.transfer_in_timeout_secs,
     }
-    .over(TransferLimits::default(), None)
+    .over(TransferLimits::default(), None)?;
+    Ok(TransferLimits {
+        source: transfer_source(file)?,
+        ..limits
+    })
+}
+
+/// `transfer_source`: addresses, at most one IPv4 and one IPv6.
+fn transfer_source(file: &ConfigFile) -> Result<TransferSource, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        key: "transfer_source",
+        reason,
+    };
+    let mut source = TransferSource::default();
+    for text in file.transfer_source.iter().flatten() {
+        match text.parse::<IpAddr>() {
+            Ok(IpAddr::V4(v4)) if source.v4.is_none() => source.v4 = Some(v4),
+            Ok(IpAddr::V6(v6)) if source.v6.is_none() => source.v6 = Some(v6),
+            Ok(_) => return Err(invalid(format!("'{text}': one address per family"))),
+            Err(_) => return Err(invalid(format!("'{text}' is not an address"))),
+        }
+    }
+    Ok(source)
 }
 
 /// The limits of the secondary zone `entry`: its own keys over `global`. A zone
@@ -134,8 +158,24 @@ mod tests {
                 max_records: 7,
                 idle_timeout: Duration::from_secs(2),
                 deadline: TransferLimits::default().deadline,
+                source: TransferSource::default(),
             }
         );
+    }
+
+    #[test]
+    fn transfer_source_is_one_address_per_family() {
+        let c = parse(&format!(
+            "transfer_source = [\"192.0.2.7\", \"2001:db8::7\"]\n{ZONE}"
+        ))
+        .unwrap();
+        let source = c.secondaries[0].limits.source;
+        assert_eq!(source.v4, Some("192.0.2.7".parse().unwrap()));
+        assert_eq!(source.v6, Some("2001:db8::7".parse().unwrap()));
+        for bad in ["[\"192.0.2.7\", \"192.0.2.8\"]", "[\"nonsense\"]"] {
+            let e = parse(&format!("transfer_source = {bad}\n{ZONE}")).unwrap_err();
+            assert!(e.to_string().contains("transfer_source"), "{e}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::time::{timeout, Instant};
 
 use crate::auth::{ChangeSet, CheckError, Record, Zone, ZoneBuilder};
@@ -61,6 +61,32 @@ pub struct TransferLimits {
     pub idle_timeout: Duration,
     /// Longest the whole transfer may take, from the request on (a trickle).
     pub deadline: Duration,
+    /// Where the requests to the primaries (SOA queries, transfers) leave from.
+    pub source: TransferSource,
+}
+
+/// The addresses a secondary's requests leave from (`transfer_source`), so that
+/// primaries can allow by address: one per family at most; none, the kernel picks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransferSource {
+    /// For IPv4 primaries.
+    pub v4: Option<std::net::Ipv4Addr>,
+    /// For IPv6 primaries.
+    pub v6: Option<std::net::Ipv6Addr>,
+}
+
+impl TransferSource {
+    /// The local address (port 0: any) for a request to `primary`.
+    pub fn toward(&self, primary: SocketAddr) -> SocketAddr {
+        match primary {
+            SocketAddr::V4(_) => {
+                SocketAddr::from((self.v4.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED), 0))
+            }
+            SocketAddr::V6(_) => {
+                SocketAddr::from((self.v6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED), 0))
+            }
+        }
+    }
 }
 
 impl Default for TransferLimits {
@@ -70,6 +96,7 @@ impl Default for TransferLimits {
             max_bytes: DEFAULT_TRANSFER_MAX_BYTES,
             idle_timeout: DEFAULT_TRANSFER_IDLE_TIMEOUT,
             deadline: DEFAULT_TRANSFER_DEADLINE,
+            source: TransferSource::default(),
         }
     }
 }
@@ -229,14 +256,10 @@ pub async fn query_serial(
     primary: SocketAddr,
     origin: &[u8],
     key: Option<&TsigKey>,
+    source: &TransferSource,
 ) -> Result<u32, TransferError> {
     let (id, packet, mac) = request(origin, types::SOA, None, key);
-    let local: SocketAddr = if primary.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(local).await?;
+    let socket = UdpSocket::bind(source.toward(primary)).await?;
     socket.connect(primary).await?;
     socket.send(&packet).await?;
     let mut buf = vec![0u8; 65_535];
@@ -349,7 +372,15 @@ pub async fn transfer(
     };
     let (id, packet, mac) = request(origin, qtype, ours, key);
     let deadline = Instant::now() + limits.deadline;
-    let mut stream = timeout(CONNECT_TIMEOUT, TcpStream::connect(primary))
+    let socket = match primary {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    let local = limits.source.toward(primary);
+    if !local.ip().is_unspecified() {
+        socket.bind(local)?;
+    }
+    let mut stream = timeout(CONNECT_TIMEOUT, socket.connect(primary))
         .await
         .map_err(|_| TransferError::Timeout)??;
     let mut framed = (packet.len() as u16).to_be_bytes().to_vec();

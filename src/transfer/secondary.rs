@@ -688,7 +688,7 @@ async fn refresh_from(
 ) -> Result<(Transferred, &'static str), TransferError> {
     let key = zone.key.as_ref();
     let origin = zone.origin.as_slice();
-    let serial = match query_serial(primary, origin, key).await {
+    let serial = match query_serial(primary, origin, key, &zone.limits.source).await {
         Ok(serial) => Some(serial),
         // Knot DNS refuses queries over UDP for the catalogs it makes: the
         // transfer (an IXFR from our serial) tells whether there is anything new.
