@@ -5,6 +5,10 @@
 //! RTT band, so a server that got faster is noticed; unmeasured ones are tried in
 //! the order given). An address that stops answering is backed off exponentially
 //! and tried only when nothing else is left.
+//!
+//! At most [`MAX_SERVERS`] addresses are remembered (as Unbound's
+//! `infra-cache-numhosts`): past it, the tenth used longest ago is forgotten, so a
+//! client that makes the resolver ask ever new servers cannot grow it without end.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -23,6 +27,8 @@ const EXPLORE_BAND_MS: u32 = 400;
 const EXPLORE_ONE_IN: u32 = 20;
 /// Longest back-off.
 const MAX_BACKOFF: Duration = Duration::from_secs(120);
+/// Most addresses remembered.
+pub const MAX_SERVERS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Stat {
@@ -32,6 +38,8 @@ struct Stat {
     no_edns: bool,
     /// Whether it answered a 0x20 query with the name in another case.
     no_case: bool,
+    /// When it was last asked about or heard from.
+    last_used: Instant,
 }
 
 impl Default for Stat {
@@ -42,17 +50,68 @@ impl Default for Stat {
             backoff_until: None,
             no_edns: false,
             no_case: false,
+            last_used: Instant::now(),
         }
     }
 }
 
 /// What is known of every upstream address. See the module doc.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServerStats {
     map: DashMap<IpAddr, Stat, foldhash::fast::RandomState>,
+    /// Most addresses kept.
+    capacity: usize,
+}
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        ServerStats::with_capacity(MAX_SERVERS)
+    }
 }
 
 impl ServerStats {
+    /// Stats of at most `capacity` addresses (at least 10).
+    pub fn with_capacity(capacity: usize) -> ServerStats {
+        ServerStats {
+            map: DashMap::default(),
+            capacity: capacity.max(10),
+        }
+    }
+
+    /// How many addresses are remembered.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The stat of `ip` to change, made when new (after room is made for it).
+    fn stat_mut(&self, ip: IpAddr) -> dashmap::mapref::one::RefMut<'_, IpAddr, Stat> {
+        if !self.map.contains_key(&ip) && self.map.len() >= self.capacity {
+            self.make_room();
+        }
+        let mut stat = self.map.entry(ip).or_default();
+        stat.last_used = Instant::now();
+        stat
+    }
+
+    /// Forgets the tenth of the addresses used longest ago.
+    fn make_room(&self) {
+        let mut ages: Vec<(Instant, IpAddr)> =
+            self.map.iter().map(|e| (e.last_used, *e.key())).collect();
+        let drop = (self.capacity / 10).max(1).min(ages.len());
+        if drop == 0 {
+            return;
+        }
+        ages.select_nth_unstable(drop - 1);
+        for (_, ip) in &ages[..drop] {
+            self.map.remove(ip);
+        }
+    }
+
     /// Orders `addresses` best first: those not backed off by smoothed RTT, then the
     /// backed-off ones; sometimes a random one first.
     pub fn order(&self, addresses: &mut [IpAddr]) {
@@ -84,7 +143,7 @@ impl ServerStats {
     /// Records an answer from `ip` after `rtt`.
     pub fn answered(&self, ip: IpAddr, rtt: Duration) {
         let sample = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX).max(1);
-        let mut s = self.map.entry(ip).or_default();
+        let mut s = self.stat_mut(ip);
         s.srtt_ms = if s.timeouts_in_a_row == 0 && s.srtt_ms != UNKNOWN_RTT_MS {
             (s.srtt_ms * (SRTT_WEIGHT - 1) + sample) / SRTT_WEIGHT
         } else {
@@ -97,7 +156,7 @@ impl ServerStats {
     /// Records that `ip` did not answer: its score worsens and, from the second
     /// timeout in a row, it is backed off for 1, 2, 4, ... seconds.
     pub fn timed_out(&self, ip: IpAddr) {
-        let mut s = self.map.entry(ip).or_default();
+        let mut s = self.stat_mut(ip);
         s.timeouts_in_a_row = s.timeouts_in_a_row.saturating_add(1);
         s.srtt_ms = s.srtt_ms.saturating_add(TIMEOUT_PENALTY_MS);
         if s.timeouts_in_a_row >= 2 {
@@ -113,7 +172,7 @@ impl ServerStats {
 
     /// Remembers that `ip` does not take EDNS.
     pub fn set_no_edns(&self, ip: IpAddr) {
-        self.map.entry(ip).or_default().no_edns = true;
+        self.stat_mut(ip).no_edns = true;
     }
 
     /// Whether `ip` does not echo the case of the question and is asked without 0x20.
@@ -123,7 +182,7 @@ impl ServerStats {
 
     /// Remembers that `ip` does not echo the case of the question.
     pub fn set_no_case(&self, ip: IpAddr) {
-        self.map.entry(ip).or_default().no_case = true;
+        self.stat_mut(ip).no_case = true;
     }
 
     /// The smoothed RTT of `ip`, ms, when measured.
@@ -136,6 +195,26 @@ impl ServerStats {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_addresses_used_longest_ago_are_forgotten_past_the_cap() {
+        let stats = ServerStats::with_capacity(10);
+        let ip = |i: u8| IpAddr::from([192, 0, 2, i]);
+        for i in 0..10 {
+            stats.answered(ip(i), Duration::from_millis(10));
+        }
+        // The first is used again: now the second is the one used longest ago.
+        stats.timed_out(ip(0));
+        stats.answered(ip(10), Duration::from_millis(10));
+        assert_eq!(stats.len(), 10);
+        assert!(stats.srtt_ms(ip(0)).is_some() && stats.srtt_ms(ip(10)).is_some());
+        assert_eq!(stats.srtt_ms(ip(1)), None, "forgotten");
+        // A flood of new addresses never grows it past the cap.
+        for i in 0..=255u8 {
+            stats.set_no_edns(IpAddr::from([198, 51, 100, i]));
+        }
+        assert!(stats.len() <= 10);
+    }
 
     #[test]
     fn faster_first_and_silent_ones_last() {
