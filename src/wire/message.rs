@@ -253,8 +253,11 @@ pub fn read_name(packet: &[u8], start: usize) -> Result<(Vec<u8>, usize), Malfor
                 let low = *packet.get(pos + 1).ok_or(Malformed(pos))?;
                 let target = (usize::from(len & 0x3F) << 8) | usize::from(low);
                 pointers += 1;
-                // Backwards only, and not forever.
-                if target >= pos || pointers > MAX_POINTERS {
+                // Backwards only, never into the header (no name is there: a
+                // name read through the counts changes when a TSIG is added or
+                // removed, so the signer and the reader would see other names),
+                // and not forever.
+                if target < HEADER_BYTES || target >= pos || pointers > MAX_POINTERS {
                     return Err(Malformed(pos));
                 }
                 end.get_or_insert(pos + 2);
@@ -455,6 +458,22 @@ mod tests {
         // Without sections, the packet is read; a malformed one is an error.
         assert_eq!(Message::of(&p, None).unwrap().authorities, read.authorities);
         assert!(Message::of(&p[..20], None).is_err());
+    }
+
+    #[test]
+    fn a_pointer_into_the_header_is_malformed() {
+        // Found by fuzzing (fuzz/regressions/tsig/): an owner ending in a pointer
+        // to offset 0 read the header as labels, ARCOUNT included, so the message
+        // no longer parsed once signed (TSIG adds to ARCOUNT).
+        let mut p = vec![4, 12, 40, 0, 0, 1, 0, 0, 0, 1, 0, 0];
+        p.extend_from_slice(b"\x03upd\x07example\x00\x00\x06\x00\x01");
+        p.extend_from_slice(b"\x03new\xc0\x00");
+        p.extend_from_slice(&[0, 1, 0, 254, 0, 0, 0, 0, 0, 0]);
+        assert!(Message::parse(&p).is_err());
+        // The same record with its pointer at the question reads.
+        let at = p.len() - 11;
+        p[at] = 0x0c;
+        assert!(Message::parse(&p).is_ok());
     }
 
     #[test]
