@@ -344,6 +344,9 @@ fn check_rdata_in(
         }
         _ => {}
     }
+    if let Some(valid) = check_layout(rtype, rdata) {
+        return if valid { Ok(()) } else { Err(bad) };
+    }
     let Some((prefix, count)) = name_layout(rtype) else {
         return Ok(());
     };
@@ -371,6 +374,71 @@ fn check_rdata_in(
     } else {
         Err(Malformed(pos))
     }
+}
+
+/// The layout of the DNSSEC types and others with fixed fields and length-prefixed
+/// parts (RFC 4034, 5155, 6844, 4255, 6698; HINFO of RFC 1035): `Some(valid)` for
+/// those, `None` for other types. What a zone file could not hold — an empty
+/// key, digest or signature, a salt or hash running past the RDATA, a type bitmap
+/// out of order — is invalid, so nothing taken from the network makes a zone that
+/// does not load again. Names in RRSIG and NSEC are never compressed (RFC 4034
+/// 3.1.7, 4.1.1).
+fn check_layout(rtype: u16, rdata: &[u8]) -> Option<bool> {
+    let len = rdata.len();
+    let valid = match rtype {
+        // DNSKEY, CDNSKEY: flags, protocol, algorithm, a key.
+        48 | 60 => len >= 5,
+        // DS, CDS: key tag, algorithm, digest type, a digest.
+        43 | 59 => len >= 5,
+        // RRSIG: 18 bytes of fields, the signer's name, a signature.
+        46 => uncompressed_name_end(rdata, 18).is_ok_and(|end| end < len),
+        // NSEC: the next name, a type bitmap.
+        47 => uncompressed_name_end(rdata, 0).is_ok_and(|end| type_bitmap_ok(&rdata[end..])),
+        // NSEC3: algorithm, flags, iterations, salt, hash (at least a byte), bitmap.
+        50 => (|| {
+            let salt_end = 5 + usize::from(*rdata.get(4)?);
+            let hash_len = usize::from(*rdata.get(salt_end)?);
+            let hash_end = salt_end + 1 + hash_len;
+            Some(hash_len > 0 && rdata.get(hash_end..).is_some_and(type_bitmap_ok))
+        })()
+        .unwrap_or(false),
+        // NSEC3PARAM: algorithm, flags, iterations, the salt exactly.
+        51 => rdata
+            .get(4)
+            .is_some_and(|&salt| len == 5 + usize::from(salt)),
+        // CAA: flags, a tag of at least a byte, a value.
+        257 => rdata
+            .get(1)
+            .is_some_and(|&tag| tag > 0 && len >= 2 + usize::from(tag)),
+        // SSHFP: algorithm, type, a fingerprint; TLSA: usage, selector, type, data.
+        44 => len >= 3,
+        52 => len >= 4,
+        // HINFO: exactly two character-strings.
+        13 => rdata
+            .first()
+            .map(|&cpu| 1 + usize::from(cpu))
+            .and_then(|os| rdata.get(os).map(|&l| os + 1 + usize::from(l)))
+            .is_some_and(|end| end == len),
+        _ => return None,
+    };
+    Some(valid)
+}
+
+/// Whether `bitmap` is a well-formed type bitmap (RFC 4034 4.1.2): windows in
+/// increasing order, each 1 to 32 bytes long, filling it exactly (empty allowed
+/// for NSEC3, RFC 5155 3.2).
+fn type_bitmap_ok(bitmap: &[u8]) -> bool {
+    let mut rest = bitmap;
+    let mut last: Option<u8> = None;
+    while let [window, len, after @ ..] = rest {
+        let len = usize::from(*len);
+        if last.is_some_and(|l| *window <= l) || !(1..=32).contains(&len) || after.len() < len {
+            return false;
+        }
+        last = Some(*window);
+        rest = &after[len..];
+    }
+    rest.is_empty()
 }
 
 /// The offset just after the uncompressed name at `start`: labels of 1 to 63
@@ -421,6 +489,45 @@ fn uncompressed_rdata(packet: &[u8], record: &RecordView) -> Result<Vec<u8>, Mal
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dnssec_and_other_layouts_are_checked() {
+        let ok = |rtype: u16, rdata: &[u8]| check_uncompressed_rdata(rtype, rdata).is_ok();
+        // DNSKEY, DS: the key or digest cannot be empty (the CDS/CDNSKEY delete
+        // forms have one byte).
+        assert!(!ok(48, &[1, 0, 3, 13]));
+        assert!(ok(48, &[1, 0, 3, 13, 0xAA]));
+        assert!(!ok(43, &[0, 1, 13, 2]) && ok(59, &[0, 0, 0, 0, 0]));
+        // RRSIG: fields, signer, a signature.
+        let mut rrsig = vec![0u8; 18];
+        rrsig.extend_from_slice(b"\x07example\x00");
+        assert!(!ok(46, &rrsig));
+        rrsig.push(1);
+        assert!(ok(46, &rrsig));
+        assert!(!ok(46, &[0; 17]));
+        // NSEC: a name, then windows in order, each 1 to 32 bytes.
+        assert!(ok(47, b"\x01a\x00\x00\x01\x40"));
+        assert!(ok(47, b"\x01a\x00"), "an empty bitmap");
+        assert!(!ok(47, b"\x01a\x00\x00\x00"), "a window of no byte");
+        assert!(
+            !ok(47, b"\x01a\x00\x01\x01\x40\x00\x01\x40"),
+            "out of order"
+        );
+        assert!(!ok(47, b"\x01a\x00\x00\x02\x40"), "runs past the end");
+        // NSEC3: the salt and hash within the RDATA, a hash of a byte at least.
+        assert!(ok(50, &[1, 0, 0, 0, 0, 1, 0xAB]));
+        assert!(ok(50, &[1, 0, 0, 0, 1, 0x11, 1, 0xAB, 0, 1, 0x40]));
+        assert!(!ok(50, &[1, 0, 0, 0, 0, 0]));
+        assert!(!ok(50, &[1, 0, 0, 0, 4, 1]));
+        // NSEC3PARAM: exactly its salt.
+        assert!(ok(51, &[1, 0, 0, 0, 0]) && !ok(51, &[1, 0, 0, 0, 1]));
+        // CAA, SSHFP, TLSA, HINFO.
+        assert!(ok(257, b"\x00\x05issueca.example") && !ok(257, b"\x00\x00"));
+        assert!(!ok(257, b"\x00\x09issue"));
+        assert!(ok(44, &[1, 1, 0xAB]) && !ok(44, &[1, 1]));
+        assert!(ok(52, &[3, 1, 1, 0xAB]) && !ok(52, &[3, 1, 1]));
+        assert!(ok(13, b"\x03x86\x05Linux") && !ok(13, b"\x03x86"));
+    }
 
     #[test]
     fn reads_compressed_owner_and_rdata() {
@@ -515,7 +622,7 @@ mod tests {
             (types::MX, b"\x00\x0a\x04mail\xc0\x0c"),
             (types::SRV, b"\x00\x01\x00\x02\x00\x35\x00"),
             (types::SOA, &soa),
-            (types::DNSKEY, b"\x01"),
+            (types::DNSKEY, b"\x01\x00\x03\x0d\xaa"),
         ];
         for (rtype, rdata) in good {
             let p = answer(*rtype, rdata);
@@ -524,6 +631,7 @@ mod tests {
         let bad: &[(u16, &[u8])] = &[
             (types::A, &[192, 0, 2]),
             (types::AAAA, &[0; 4]),
+            (types::DNSKEY, b"\x01"),
             (types::TXT, b""),
             (types::TXT, b"\x09short"),
             (types::TXT, b"\x02hi\x05"),
@@ -554,7 +662,7 @@ mod tests {
             (types::NS, b"\x00"),
             (types::MX, b"\x00\x0a\x00"),
             (types::SOA, &soa),
-            (types::DNSKEY, b"\x01"),
+            (types::DNSKEY, b"\x01\x00\x03\x0d\xaa"),
         ];
         for (rtype, rdata) in good {
             assert_eq!(check_uncompressed_rdata(*rtype, rdata), Ok(()), "{rtype}");
