@@ -108,15 +108,19 @@ impl Connections {
         // Over the total: the one idle longest makes room. Evicted ones still in
         // the table (closing) count until they are gone, so a burst of new
         // connections evicts one each, not the same one many times.
-        let open = table.open.len();
-        let closing = table
-            .open
-            .values()
-            .filter(|a| a.evicted.load(Ordering::Relaxed))
-            .count();
         // (Fewer than the cap once those closing are gone: the new one is let in
-        // beside them, over the cap for a moment by the ones still closing.)
-        if open >= self.max_total && open - closing >= self.max_total {
+        // beside them, over the cap for a moment by the ones still closing.) The
+        // table is walked only at the cap.
+        let open = table.open.len();
+        let over = open >= self.max_total && {
+            let closing = table
+                .open
+                .values()
+                .filter(|a| a.evicted.load(Ordering::Relaxed))
+                .count();
+            open - closing >= self.max_total
+        };
+        if over {
             let victim = table
                 .open
                 .values()
