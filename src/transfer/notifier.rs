@@ -228,6 +228,7 @@ impl Notifier {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
+            let sent = tokio::time::Instant::now();
             let batch = {
                 let Ok(mut schedule) = notifier.schedule.lock() else {
                     return;
@@ -235,11 +236,22 @@ impl Notifier {
                 let Some(entry) = schedule.get_mut(&origin) else {
                     return;
                 };
-                entry.last_sent = Some(tokio::time::Instant::now());
+                entry.last_sent = Some(sent);
                 entry.pending.take()
             };
             if let Some(batch) = batch {
                 notifier.send_batch(batch);
+            }
+            // Once the delay is over with nothing more to tell, the zone leaves the
+            // schedule, so zones that come and go do not grow it.
+            tokio::time::sleep(notifier.delay).await;
+            if let Ok(mut schedule) = notifier.schedule.lock() {
+                let quiet = schedule
+                    .get(&origin)
+                    .is_some_and(|e| e.pending.is_none() && e.last_sent == Some(sent));
+                if quiet {
+                    schedule.remove(&origin);
+                }
             }
         });
     }
@@ -466,6 +478,15 @@ mod tests {
         .unwrap();
         assert_eq!(told, [51], "coalesced into one");
         assert!(started.elapsed() >= Duration::from_millis(600));
+        // Quiet for a delay after its last set: the zone has left the schedule.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while !notifier.schedule.lock().unwrap().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the schedule keeps a quiet zone"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
