@@ -467,9 +467,17 @@ fn every_upstream_query_has_its_own_port() {
         .map(|q| q.from.port())
         .collect();
     assert_eq!(ports.len(), 20, "{ports:?}");
+    // Each query's port is the kernel's random pick: two queries in a row never
+    // share one (the pooled sockets reused a port for up to 32 queries)...
+    assert!(
+        ports.windows(2).all(|w| w[0] != w[1]),
+        "a port used for two queries in a row: {ports:?}"
+    );
+    // ...and twenty random picks from ~28,000 ports may meet by chance (about
+    // 0.7% of runs for one pair; three pairs, far rarer than 1 in 10^6): not more.
     ports.sort_unstable();
     ports.dedup();
-    assert_eq!(ports.len(), 20, "a port used twice: {ports:?}");
+    assert!(ports.len() >= 18, "ports used again: {ports:?}");
 }
 
 /// A reply with a record that does not parse (a TXT string running past its
