@@ -6,6 +6,7 @@
 #   ZONAL_BEFORE=path/to/old/zonal benches/dnsperf.sh   (also an older build, "before")
 #   ORDER="zonal knot nsd before" ...                     (the order servers are measured in)
 #   ZONAL_ARGS="--metrics 127.0.0.1:9153" ...             (more flags for the current build)
+#   ZONAL_BIN=path/to/zonal ...                           (the current build, not built here)
 #
 # Two setups: the server pinned to core 0 with one worker and dnsperf on core 1;
 # then both unpinned with two workers. For each server: queries/s, the server's CPU
@@ -34,14 +35,19 @@ export PATH="$PATH:/usr/sbin"
 systemctl stop knot nsd >/dev/null 2>&1 || true
 
 python3 benches/gen_zone.py "$work/zones" >/dev/null
-cargo build --release -q
+# ZONAL_BIN: measure this binary as the current build instead of building one.
+ZONAL_BIN=${ZONAL_BIN:-}
+if [ -z "$ZONAL_BIN" ]; then
+  cargo build --release -q
+  ZONAL_BIN=target/release/zonal
+fi
 ZONE=bench.example
 
 # --- servers -----------------------------------------------------------------
 start_zonal() { # workers [binary address]
   # Authoritative only, as Knot and NSD are: dnsperf sends RD=1, and with the resolver
   # on, referrals would be followed (builds before the resolver do not know the flag).
-  local binary=${2:-target/release/zonal} extra=()
+  local binary=${2:-$ZONAL_BIN} extra=()
   "$binary" --help 2>/dev/null | grep -q -- --no-recursion && extra+=(--no-recursion)
   # ZONAL_ARGS: more flags for this build only (say, --metrics 127.0.0.1:9153).
   [ -z "${2:-}" ] && [ -n "${ZONAL_ARGS:-}" ] && read -r -a more <<<"$ZONAL_ARGS" && extra+=("${more[@]}")

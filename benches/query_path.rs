@@ -18,61 +18,22 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use zonal::auth::ZoneSet;
 use zonal::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
 use zonal::wire::name::parse_presentation;
-use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
-
-fn zone_text() -> String {
-    let mut text = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2\n");
-    for i in 0..10_000u32 {
-        text.push_str(&format!("h{i} A 10.0.{}.{}\n", i >> 8, i & 255));
-    }
-    for i in 0..1_000u32 {
-        text.push_str(&format!(
-            "m{i} MX 10 h{i}\nc{i} CNAME h{i}\nd{i} NS ns.d{i}\nns.d{i} A 172.16.{}.{}\n",
-            i >> 8,
-            i & 255
-        ));
-    }
-    text.push_str("*.wild A 192.0.2.80\n");
-    text
-}
-
-fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
-    let qname = parse_presentation(name.as_bytes(), None).expect("name");
-    let mut query = OutgoingQuery::new(&qname, qtype);
-    query.id = 0xbeef;
-    query.edns = edns.then_some(QueryEdns {
-        udp_payload: 1232,
-        dnssec_ok: false,
-    });
-    let mut p = Vec::new();
-    encode_query(&query, &mut p);
-    p
-}
 
 fn query_path(c: &mut Criterion) {
     let origin = parse_presentation(b"bench.example.", None).expect("origin");
-    let zone =
-        load_zone_text(&origin, zone_text().as_bytes(), Path::new("bench")).expect("zone loads");
+    let zone = load_zone_text(
+        &origin,
+        common::respond_zone_text().as_bytes(),
+        Path::new("bench"),
+    )
+    .expect("zone loads");
     let server = Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default());
     let zones = server.zones.load();
     let mut scratch = Box::<Scratch>::default();
     let client = "127.0.0.1:5353".parse().expect("address");
     let mut out = vec![0u8; 65_535];
-    let cases = [
-        ("a_hit", query("h4242.bench.example.", 1, false)),
-        ("a_hit_edns", query("h4242.bench.example.", 1, true)),
-        ("nxdomain", query("nope.bench.example.", 1, true)),
-        ("nodata", query("h4242.bench.example.", 28, true)),
-        ("cname_chase", query("c77.bench.example.", 1, true)),
-        ("mx_with_additional", query("m77.bench.example.", 15, true)),
-        (
-            "referral_with_glue",
-            query("www.d77.bench.example.", 1, true),
-        ),
-        ("wildcard", query("x.wild.bench.example.", 1, true)),
-        ("refused", query("www.example.org.", 1, true)),
-    ];
+    let cases = common::respond_cases();
     let mut group = c.benchmark_group("respond");
     group.throughput(Throughput::Elements(1));
     for (name, packet) in &cases {

@@ -4,6 +4,9 @@
 #
 #   benches/resolver.sh [SECONDS_PER_RUN]        (default 10)
 #   ORDER="unbound zonal" benches/resolver.sh      (the order resolvers are measured in)
+#   ZONAL_BEFORE=path/to/old/zonal ORDER="zonal before unbound" benches/resolver.sh
+#       also an older build as a third resolver, "before" (127.0.2.12), same config
+#   ZONAL_BIN=path/to/zonal ...   (the current build, not built here; also the authoritatives)
 #
 # The hierarchy: three zonal authoritative instances (--no-recursion, port 53, since
 # Unbound asks authoritative servers on port 53 only) — the root on 127.0.2.1
@@ -33,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 PORT=5300
-ROOT=127.0.2.1 TLD=127.0.2.2 LEAF=127.0.2.3 ZONAL=127.0.2.10 UNBOUND=127.0.2.11
+ROOT=127.0.2.1 TLD=127.0.2.2 LEAF=127.0.2.3 ZONAL=127.0.2.10 UNBOUND=127.0.2.11 BEFORE=127.0.2.12
 HOSTS=5000 HITS=3000 MEM_NAMES=100000
 MISS_NAMES=$((DUR * 120000)) # misses run at 10k–70k/s: none repeats within a run
 TICKS=$(getconf CLK_TCK)
@@ -58,7 +61,12 @@ done
 [ "$(id -u)" = 0 ] || { echo "run as root: the authoritative servers listen on port 53" >&2; exit 1; }
 systemctl stop unbound >/dev/null 2>&1 || true
 
-cargo build --release -q
+# ZONAL_BIN: measure this binary as the current build instead of building one.
+ZONAL_BIN=${ZONAL_BIN:-}
+if [ -z "$ZONAL_BIN" ]; then
+  cargo build --release -q
+  ZONAL_BIN=target/release/zonal
+fi
 
 # --- the hierarchy, hints and query files ----------------------------------------
 mkdir -p "$work/root" "$work/tld" "$work/leaf" "$work/empty"
@@ -116,10 +124,10 @@ wait_ready() { # name expect dig_args...
 }
 
 start_auth() { # name dir addr
-  target/release/zonal --no-recursion --zone-dir "$2" --listen "$3:53" --workers 1 >/dev/null 2>"$work/$1.log" &
+  "$ZONAL_BIN" --no-recursion --zone-dir "$2" --listen "$3:53" --workers 1 >/dev/null 2>"$work/$1.log" &
   echo $!
 }
-start_zonal() {
+start_zonal() { # [binary address name]
   cat >"$work/zonal.toml" <<EOF
 zone_dir = "$work/empty"
 [resolver]
@@ -128,8 +136,12 @@ root_hints = "$work/root.hints"
 query_localhost = true
 cache_size_mib = 256
 EOF
-  target/release/zonal --config "$work/zonal.toml" --listen "$ZONAL:$PORT" --workers 1 >/dev/null 2>"$work/zonal.log" &
+  "${1:-$ZONAL_BIN}" --config "$work/zonal.toml" --listen "${2:-$ZONAL}:$PORT" --workers 1 >/dev/null 2>"$work/${3:-zonal}.log" &
   echo $!
+}
+start_before() {
+  [ -x "${ZONAL_BEFORE:-}" ] || { echo "ORDER names before: set ZONAL_BEFORE to an older zonal binary" >&2; exit 1; }
+  start_zonal "$ZONAL_BEFORE" "$BEFORE" before
 }
 start_unbound() {
   cat >"$work/unbound.conf" <<EOF
@@ -173,7 +185,7 @@ wait_ready tld "ns1.nic.test." +norec @"$TLD" test NS
 wait_ready leaf "192.0.2.77" +norec @"$LEAF" x.wild.bench.test A
 for p in $auth_pids; do pin "$p" 1; done
 
-declare -A addr_of=([zonal]=$ZONAL [unbound]=$UNBOUND) pid_of
+declare -A addr_of=([zonal]=$ZONAL [unbound]=$UNBOUND [before]=$BEFORE) pid_of
 ORDER=${ORDER:-zonal unbound}
 for r in $ORDER; do
   pid=$(start_"$r"); pids+=("$pid"); pid_of[$r]=$pid
@@ -271,7 +283,10 @@ awk '{v[$1 " " $2] = $3; w[$1 " " $2] = $4}
      END {if (!v["mem zonal"] || !v["mem unbound"] || !w["miss unbound"] || !w["hits unbound"]) exit;
           printf "zonal / unbound: hits q/s per core %.2f; misses/s %.2f, cpu per miss %.2f (lower is better); memory per name %.2f (lower is better)\n",
             w["hits zonal"] / w["hits unbound"], v["miss zonal"] / v["miss unbound"], w["miss zonal"] / w["miss unbound"],
-            v["mem zonal"] / v["mem unbound"]}' "$work/results"
+            v["mem zonal"] / v["mem unbound"]
+          if (w["hits before"] && w["miss before"])
+            printf "zonal / before: hits q/s per core %.2f; cpu per miss %.2f (lower is better)\n",
+              w["hits zonal"] / w["hits before"], w["miss zonal"] / w["miss before"]}' "$work/results"
 for name in $ORDER root tld leaf; do # anything the servers logged above info level
   grep -vE ' INFO |\] unbound\[[0-9:]+\] info: ' "$work/$name.log" | tail -5 | sed "s/^/  ($name log) /" || true
 done

@@ -1,10 +1,66 @@
 //! Shared by the criterion benchmarks: a zone shaped like `benches/gen_zone.py`'s
 //! (hosts with A, a tenth with AAAA, MX, CNAMEs, delegations with glue) and a query
-//! mix over it, built in memory.
+//! mix over it, built in memory; and the zone and questions of `respond/*`
+//! (`benches/query_path.rs`, `benches/respond_instructions.rs`).
 #![allow(dead_code)]
 
 use zonal::auth::{Zone, ZoneBuilder};
+use zonal::wire::name::parse_presentation;
 use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
+
+/// The zone of `respond/*`, as zone-file text: 10,000 hosts, MX, CNAME, delegations
+/// with glue, a wildcard.
+pub(crate) fn respond_zone_text() -> String {
+    let mut text = String::from("$TTL 3600\n@ SOA ns1 hostmaster 1 7200 900 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2\n");
+    for i in 0..10_000u32 {
+        text.push_str(&format!("h{i} A 10.0.{}.{}\n", i >> 8, i & 255));
+    }
+    for i in 0..1_000u32 {
+        text.push_str(&format!(
+            "m{i} MX 10 h{i}\nc{i} CNAME h{i}\nd{i} NS ns.d{i}\nns.d{i} A 172.16.{}.{}\n",
+            i >> 8,
+            i & 255
+        ));
+    }
+    text.push_str("*.wild A 192.0.2.80\n");
+    text
+}
+
+/// A query for `name` (presentation format) and `qtype`, with an OPT record (1232
+/// bytes, DO=0) when `edns`.
+pub(crate) fn question(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let qname = parse_presentation(name.as_bytes(), None).expect("name");
+    let mut query = OutgoingQuery::new(&qname, qtype);
+    query.id = 0xbeef;
+    query.edns = edns.then_some(QueryEdns {
+        udp_payload: 1232,
+        dnssec_ok: false,
+    });
+    let mut p = Vec::new();
+    encode_query(&query, &mut p);
+    p
+}
+
+/// The questions of `respond/*`, by name, over [`respond_zone_text`].
+pub(crate) fn respond_cases() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("a_hit", question("h4242.bench.example.", 1, false)),
+        ("a_hit_edns", question("h4242.bench.example.", 1, true)),
+        ("nxdomain", question("nope.bench.example.", 1, true)),
+        ("nodata", question("h4242.bench.example.", 28, true)),
+        ("cname_chase", question("c77.bench.example.", 1, true)),
+        (
+            "mx_with_additional",
+            question("m77.bench.example.", 15, true),
+        ),
+        (
+            "referral_with_glue",
+            question("www.d77.bench.example.", 1, true),
+        ),
+        ("wildcard", question("x.wild.bench.example.", 1, true)),
+        ("refused", question("www.example.org.", 1, true)),
+    ]
+}
 
 pub(crate) const ORIGIN: &[u8] = b"\x05bench\x07example\x00";
 
