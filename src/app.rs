@@ -86,7 +86,7 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
         Secondaries::new(
             config.secondaries.clone(),
             config.update.state_dir.clone(),
-            config.update.journal_keep,
+            config.update.journal,
             shared_zones.clone(),
             metrics.clone(),
         )

@@ -57,6 +57,8 @@ pub struct ConfigFile {
     pub state_dir: Option<PathBuf>,
     /// Changes kept in a journal after its zone is saved.
     pub journal_keep: Option<usize>,
+    /// Bytes a journal may grow to before its zone is saved at once.
+    pub journal_max_bytes: Option<u64>,
     /// Seconds between saves of a changed zone.
     pub zone_save_secs: Option<u64>,
     /// The caching resolver.

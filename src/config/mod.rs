@@ -49,5 +49,7 @@ pub use listen::{
 pub use load::Config;
 pub use overrides::Overrides;
 pub use resolver::{ResolverConfig, DEFAULT_SERVE_STALE_SECS};
-pub use update::{DEFAULT_JOURNAL_KEEP, DEFAULT_STATE_DIR, DEFAULT_ZONE_SAVE_SECS};
+pub use update::{
+    DEFAULT_JOURNAL_KEEP, DEFAULT_JOURNAL_MAX_BYTES, DEFAULT_STATE_DIR, DEFAULT_ZONE_SAVE_SECS,
+};
 pub use zones::ZoneOrigin;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::journal::JournalLimits;
 use crate::sign::{SignatureTiming, ZoneKeys};
 use crate::tsig::keys::KeyRing;
 use crate::update::policy::{NameScope, UpdatePolicy, UpdateRule};
@@ -16,6 +17,11 @@ use super::{ConfigError, ConfigFile, Overrides};
 pub const DEFAULT_STATE_DIR: &str = "zonal-state";
 /// Default changes kept in a journal after its zone is saved.
 pub const DEFAULT_JOURNAL_KEEP: usize = 1000;
+/// Default bytes a journal may grow to before its zone is saved at once.
+pub const DEFAULT_JOURNAL_MAX_BYTES: u64 = 1 << 20;
+/// The smallest `journal_max_bytes` taken: below it a zone would be saved for
+/// nearly every change.
+const MIN_JOURNAL_MAX_BYTES: u64 = 4096;
 /// Default seconds between saves of a changed zone.
 pub const DEFAULT_ZONE_SAVE_SECS: u64 = 300;
 
@@ -103,6 +109,13 @@ pub(super) fn update_settings(
     if save_secs == 0 {
         return Err(invalid("zone_save_secs", "must be at least 1".into()));
     }
+    let max_bytes = file.journal_max_bytes.unwrap_or(DEFAULT_JOURNAL_MAX_BYTES);
+    if max_bytes < MIN_JOURNAL_MAX_BYTES {
+        return Err(invalid(
+            "journal_max_bytes",
+            format!("must be at least {MIN_JOURNAL_MAX_BYTES}"),
+        ));
+    }
     let signing = signing_keys(file, overrides, resolve)?;
     Ok(UpdateSettings {
         signing,
@@ -110,7 +123,10 @@ pub(super) fn update_settings(
         policy: UpdatePolicy { rules },
         serial_policy: file.serial_policy.unwrap_or_default(),
         state_dir,
-        journal_keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
+        journal: JournalLimits {
+            keep: file.journal_keep.unwrap_or(DEFAULT_JOURNAL_KEEP),
+            max_bytes,
+        },
         save_interval: std::time::Duration::from_secs(save_secs),
     })
 }

@@ -30,6 +30,56 @@ pub struct Entry {
     pub changes: ChangeSet,
 }
 
+impl Entry {
+    /// Bytes the entry takes in a journal file, framing included.
+    pub fn framed_bytes(&self) -> u64 {
+        let records: usize = self
+            .changes
+            .removed
+            .iter()
+            .chain(&self.changes.added)
+            .map(|r| r.owner.len() + 8 + r.rdata.len())
+            .sum();
+        (8 + 16 + records) as u64
+    }
+}
+
+/// How big a zone's journal may grow, and what of it stays as history (for IXFR)
+/// once the zone is saved. A journal past `max_bytes` gets its zone saved at once
+/// rather than at the next periodic save, so what a restart replays stays bounded
+/// whatever the update rate and however often the process is killed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalLimits {
+    /// Changes kept as history after a save (at most).
+    pub keep: usize,
+    /// Bytes past which the zone is saved now; history after a save is kept to
+    /// half of it.
+    pub max_bytes: u64,
+}
+
+impl JournalLimits {
+    /// Whether `journal` has grown past the limit.
+    pub fn is_full(&self, journal: &Journal) -> bool {
+        journal.len_bytes() > self.max_bytes
+    }
+
+    /// Where the history kept of `entries` (oldest first) starts: the last `keep`
+    /// of them, and no more than half of `max_bytes`.
+    pub fn history_start(&self, entries: &[Entry]) -> usize {
+        let budget = self.max_bytes / 2;
+        let mut bytes = MAGIC.len() as u64;
+        let mut start = entries.len();
+        for entry in entries.iter().rev().take(self.keep) {
+            bytes += entry.framed_bytes();
+            if bytes > budget {
+                break;
+            }
+            start -= 1;
+        }
+        start
+    }
+}
+
 /// An open journal, positioned at its end.
 #[derive(Debug)]
 pub struct Journal {
@@ -325,6 +375,64 @@ mod tests {
             again.entries,
             vec![entry(3, b"\x01b\x00"), entry(4, b"\x01c\x00")]
         );
+    }
+
+    #[test]
+    fn an_entry_knows_its_framed_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("z.journal"))
+            .unwrap()
+            .journal;
+        let before = j.len_bytes();
+        let e = entry(7, b"\x03www\x00");
+        j.append(&e).unwrap();
+        assert_eq!(j.len_bytes() - before, e.framed_bytes());
+    }
+
+    #[test]
+    fn history_is_kept_by_count_and_by_half_the_byte_limit() {
+        let entries: Vec<Entry> = (0..10).map(|i| entry(i, b"\x01a\x00")).collect();
+        let one = entries[0].framed_bytes();
+        let magic = MAGIC.len() as u64;
+        let by_count = JournalLimits {
+            keep: 3,
+            max_bytes: u64::MAX,
+        };
+        assert_eq!(by_count.history_start(&entries), 7);
+        // Room for four entries in half the limit.
+        let by_bytes = JournalLimits {
+            keep: 1000,
+            max_bytes: 2 * (magic + 4 * one),
+        };
+        assert_eq!(by_bytes.history_start(&entries), 6);
+        let none = JournalLimits {
+            keep: 0,
+            max_bytes: u64::MAX,
+        };
+        assert_eq!(none.history_start(&entries), 10);
+        // An entry bigger than half the limit: no history at all.
+        let tiny = JournalLimits {
+            keep: 1000,
+            max_bytes: one,
+        };
+        assert_eq!(tiny.history_start(&entries), 10);
+        assert_eq!(by_bytes.history_start(&[]), 0);
+    }
+
+    #[test]
+    fn a_journal_past_its_limit_is_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("z.journal"))
+            .unwrap()
+            .journal;
+        let limits = JournalLimits {
+            keep: 10,
+            max_bytes: j.len_bytes() + entry(1, b"\x01a\x00").framed_bytes(),
+        };
+        j.append(&entry(1, b"\x01a\x00")).unwrap();
+        assert!(!limits.is_full(&j), "at the limit, not past it");
+        j.append(&entry(2, b"\x01a\x00")).unwrap();
+        assert!(limits.is_full(&j));
     }
 
     #[test]

@@ -11,4 +11,4 @@ mod file;
 pub mod serial;
 pub mod state;
 
-pub use file::{read_entries, Entry, Journal, Opened};
+pub use file::{read_entries, Entry, Journal, JournalLimits, Opened};

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use super::serial::is_newer;
-use super::{Entry, Journal};
+use super::{Entry, Journal, JournalLimits};
 use crate::auth::Zone;
 use crate::wire::name::to_presentation;
 use crate::zonefile::{load_zone, write_zone_file};
@@ -266,8 +266,13 @@ fn set_aside_file(path: &Path) {
 }
 
 /// Saves `zone` to its state file (whole, or not at all), then trims `journal` to
-/// the last `keep` changes.
-pub fn save(dir: &Path, zone: &Zone, journal: &mut Journal, keep: usize) -> Result<(), StateError> {
+/// the history `limits` keep.
+pub fn save(
+    dir: &Path,
+    zone: &Zone,
+    journal: &mut Journal,
+    limits: &JournalLimits,
+) -> Result<(), StateError> {
     let paths = StatePaths::new(dir, &zone.origin);
     write_zone_file(zone, &paths.zone).map_err(|source| StateError::Io {
         path: paths.zone.clone(),
@@ -278,7 +283,7 @@ pub fn save(dir: &Path, zone: &Zone, journal: &mut Journal, keep: usize) -> Resu
         source,
     };
     let entries = Journal::open(&paths.journal).map_err(io)?.entries;
-    let from = entries.len().saturating_sub(keep);
+    let from = limits.history_start(&entries);
     journal.rewrite(&entries[from..]).map_err(io)
 }
 
@@ -370,7 +375,11 @@ mod tests {
         assert_eq!((again.replayed, again.zone.serial()), (3, 4));
         // Save, keeping one change of history; restart: the saved zone, nothing to replay.
         let mut journal = again.journal;
-        save(dir.path(), &again.zone, &mut journal, 1).unwrap();
+        let limits = JournalLimits {
+            keep: 1,
+            max_bytes: u64::MAX,
+        };
+        save(dir.path(), &again.zone, &mut journal, &limits).unwrap();
         drop(journal);
         let (saved, decision) = restore(dir.path(), zone(1)).unwrap();
         assert_eq!((saved.replayed, saved.zone.serial()), (0, 4));

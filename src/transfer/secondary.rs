@@ -49,7 +49,7 @@ use crate::exchange::reply::{reply_head, slow_reply};
 use crate::exchange::{AnswerKind, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply};
 use crate::journal::serial::is_newer;
 use crate::journal::state::StatePaths;
-use crate::journal::{Entry, Journal};
+use crate::journal::{Entry, Journal, JournalLimits};
 use crate::metrics::{unix_now, Metrics};
 use crate::tsig::keys::TsigKey;
 use crate::wire::message::Message;
@@ -167,7 +167,7 @@ pub struct Secondaries {
     /// Where copies (and their journals) are saved.
     state_dir: PathBuf,
     /// Changes kept in a copy's journal.
-    journal_keep: usize,
+    journal: JournalLimits,
     /// The zones served, where each new copy is swapped in.
     served: Arc<SharedZones>,
     /// Counters of transfers and loads.
@@ -202,11 +202,11 @@ impl Secondaries {
     }
 
     /// The secondary zones `zones`, saved in `state_dir` with the last
-    /// `journal_keep` changes, served in `served`, counted in `metrics`.
+    /// history `journal` keeps, served in `served`, counted in `metrics`.
     pub fn new(
         zones: Vec<SecondaryZone>,
         state_dir: PathBuf,
-        journal_keep: usize,
+        journal: JournalLimits,
         served: Arc<SharedZones>,
         metrics: Arc<Metrics>,
     ) -> Secondaries {
@@ -220,7 +220,7 @@ impl Secondaries {
         Secondaries {
             zones: RwLock::new(zones),
             state_dir,
-            journal_keep,
+            journal,
             served,
             metrics,
             notifier: Arc::default(),
@@ -577,11 +577,11 @@ impl Secondaries {
     }
 
     /// Saves `zone` in the state folder (its time is the last contact), and keeps
-    /// its journal for IXFR to our own secondaries: `history` appended (the last
-    /// `journal_keep` changes kept), or the journal emptied after a full transfer.
+    /// its journal for IXFR to our own secondaries: `history` appended (trimmed to
+    /// the history `journal` keeps), or the journal emptied after a full transfer.
     async fn save(&self, zone: Arc<Zone>, history: Option<Vec<Entry>>) {
         let dir = self.state_dir.clone();
-        let keep = self.journal_keep;
+        let limits = self.journal;
         let name = to_presentation(&zone.origin);
         let saved = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)?;
@@ -594,12 +594,17 @@ impl Secondaries {
             let mut journal = opened.journal;
             let mut entries = opened.entries;
             match history {
-                Some(new) if entries.len() + new.len() <= keep => {
+                Some(new)
+                    if entries.len() + new.len() <= limits.keep
+                        && journal.len_bytes()
+                            + new.iter().map(Entry::framed_bytes).sum::<u64>()
+                            <= limits.max_bytes =>
+                {
                     new.iter().try_for_each(|entry| journal.append(entry))
                 }
                 Some(new) => {
                     entries.extend(new);
-                    journal.rewrite(&entries[entries.len().saturating_sub(keep)..])
+                    journal.rewrite(&entries[limits.history_start(&entries)..])
                 }
                 None => journal.rewrite(&[]),
             }

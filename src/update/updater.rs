@@ -25,7 +25,7 @@ use crate::journal::serial::SerialPolicy;
 use crate::journal::state::{
     file_replaces_state, open_for_change, restore, save, start_over, Decision, StatePaths,
 };
-use crate::journal::{Entry, Journal};
+use crate::journal::{Entry, Journal, JournalLimits};
 use crate::sign::chain::is_chain_or_signature;
 use crate::sign::{SignedChange, SigningError, ZoneKeys, ZoneSigner};
 use crate::transfer::notifier::Notifier;
@@ -49,8 +49,9 @@ pub struct UpdateSettings {
     pub serial_policy: SerialPolicy,
     /// Where journals and saved zones are kept.
     pub state_dir: PathBuf,
-    /// Changes kept in a journal after the zone is saved (history for IXFR).
-    pub journal_keep: usize,
+    /// How big a journal may grow before its zone is saved, and the history (for
+    /// IXFR) kept after a save.
+    pub journal: JournalLimits,
     /// How often a changed zone is saved (and its journal trimmed).
     pub save_interval: Duration,
 }
@@ -80,6 +81,18 @@ pub struct Updater {
     /// Whether an origin is kept as a secondary copy, configured or a catalog
     /// member, whether its first copy has come or not: an UPDATE to it is REFUSED.
     secondary: Option<SecondaryCheck>,
+    /// Rung when a journal grows past its limit: its zone is saved without waiting
+    /// for the next periodic save.
+    journal_full: tokio::sync::Notify,
+}
+
+/// Which zones a save pass writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SavePass {
+    /// Every zone changed since it was last saved.
+    Changed,
+    /// Only those whose journal is past its limit.
+    FullJournals,
 }
 
 /// Says whether a zone (by lowercase wire origin) is a secondary zone.
@@ -103,6 +116,7 @@ impl Updater {
             zones,
             locks: DashMap::new(),
             secondary: None,
+            journal_full: tokio::sync::Notify::new(),
         }
     }
 
@@ -141,6 +155,7 @@ impl Updater {
                 match restore(&self.settings.state_dir, zone) {
                     Ok((restored, decision)) => {
                         log_decision(&name, decision, restored.replayed);
+                        self.note_journal_size(&restored.journal, &name);
                         self.locks.insert(
                             restored.zone.origin.clone(),
                             Arc::new(tokio::sync::Mutex::new(DynamicZone {
@@ -188,6 +203,25 @@ impl Updater {
 
     /// Saves every zone changed since it was last saved (and trims its journal).
     pub async fn save_changed(&self) {
+        self.save_zones(SavePass::Changed).await;
+    }
+
+    /// Asks for the zone of `journal` to be saved soon when the journal is past its
+    /// limit (after a change, or at start with a journal left by a crash).
+    fn note_journal_size(&self, journal: &Journal, zone: &str) {
+        if self.settings.journal.is_full(journal) {
+            tracing::info!(
+                zone,
+                bytes = journal.len_bytes(),
+                limit = self.settings.journal.max_bytes,
+                "journal past its size limit: the zone is saved now"
+            );
+            self.journal_full.notify_one();
+        }
+    }
+
+    /// Saves the zones `pass` selects (and trims their journals).
+    async fn save_zones(&self, pass: SavePass) {
         let states: Vec<(Box<[u8]>, ZoneLock)> = self
             .locks
             .iter()
@@ -195,7 +229,16 @@ impl Updater {
             .collect();
         for (origin, state) in states {
             let mut state = state.lock().await;
-            if state.unsaved == 0 {
+            let wanted = match pass {
+                SavePass::Changed => state.unsaved > 0,
+                // Also a journal of history only (all of it in the saved zone):
+                // it is read at every start until trimmed.
+                SavePass::FullJournals => state
+                    .journal
+                    .as_ref()
+                    .is_some_and(|journal| self.settings.journal.is_full(journal)),
+            };
+            if !wanted {
                 continue;
             }
             let Some(zone) = self.zones.load().get(&origin).cloned() else {
@@ -206,12 +249,7 @@ impl Updater {
             };
             let settings = self.settings.clone();
             let saved = tokio::task::spawn_blocking(move || {
-                let result = save(
-                    &settings.state_dir,
-                    &zone,
-                    &mut journal,
-                    settings.journal_keep,
-                );
+                let result = save(&settings.state_dir, &zone, &mut journal, &settings.journal);
                 (journal, result, zone.serial())
             })
             .await;
@@ -259,6 +297,7 @@ impl Updater {
             return match restored {
                 Ok(Ok((restored, decision))) => {
                     log_decision(&name, decision, restored.replayed);
+                    self.note_journal_size(&restored.journal, &name);
                     state.journal = Some(restored.journal);
                     state.unsaved = restored.replayed;
                     let zone = Arc::new(restored.zone);
@@ -315,13 +354,16 @@ impl Updater {
         true
     }
 
-    /// Runs forever: saves changed zones every `save_interval`.
+    /// Runs forever: saves changed zones every `save_interval`, and a zone whose
+    /// journal grew past its limit as soon as it does.
     pub async fn save_periodically(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.settings.save_interval);
         tick.tick().await;
         loop {
-            tick.tick().await;
-            self.save_changed().await;
+            tokio::select! {
+                _ = tick.tick() => self.save_zones(SavePass::Changed).await,
+                () = self.journal_full.notified() => self.save_zones(SavePass::FullJournals).await,
+            }
         }
     }
 
@@ -371,11 +413,15 @@ impl Updater {
                 return Err(());
             }
         };
-        state.journal = Some(journal);
         if let Err(e) = result {
+            state.journal = Some(journal);
             tracing::error!(zone = %shown, error = %e, "journal write failed: change not made");
             return Err(());
         }
+        if self.settings.journal.is_full(&journal) {
+            self.journal_full.notify_one();
+        }
+        state.journal = Some(journal);
         // On disk: now the queries see it.
         let new = Arc::new(zone);
         self.zones.rcu(|set| set.with_zone(new.clone()));

@@ -37,7 +37,10 @@ fn updater(dir: &Path) -> (Updater, Arc<SharedZones>) {
         },
         serial_policy: SerialPolicy::Increment,
         state_dir: dir.to_path_buf(),
-        journal_keep: 10,
+        journal: crate::journal::JournalLimits {
+            keep: 10,
+            max_bytes: u64::MAX,
+        },
         save_interval: Duration::from_secs(300),
     };
     let zones = Arc::new(SharedZones::from_pointee(ZoneSet::default()));
