@@ -12,29 +12,7 @@ use zonal::wire::name::parse_presentation;
 use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
 
-use common::Rng;
-
-fn mutate(rng: &mut Rng, input: &[u8], alphabet: &[u8]) -> Vec<u8> {
-    let mut out = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        match rng.below(4) {
-            0 if !out.is_empty() => {
-                let at = rng.below(out.len());
-                out[at] = alphabet[rng.below(alphabet.len())];
-            }
-            1 if !out.is_empty() => {
-                let at = rng.below(out.len());
-                out.remove(at);
-            }
-            2 => {
-                let at = rng.below(out.len() + 1);
-                out.insert(at, alphabet[rng.below(alphabet.len())]);
-            }
-            _ => out.truncate(rng.below(out.len() + 1)),
-        }
-    }
-    out
-}
+use common::{mutate, Rng};
 
 fn tricky() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.zone"))

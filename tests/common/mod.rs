@@ -456,6 +456,30 @@ pub fn recursive_query(name: &str, rtype: RecordType) -> Message {
     q
 }
 
+/// `input` with one to four random edits (a byte replaced from `alphabet`, removed,
+/// inserted, or the rest cut off), for mutation tests.
+pub fn mutate(rng: &mut Rng, input: &[u8], alphabet: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(4) {
+            0 if !out.is_empty() => {
+                let at = rng.below(out.len());
+                out[at] = alphabet[rng.below(alphabet.len())];
+            }
+            1 if !out.is_empty() => {
+                let at = rng.below(out.len());
+                out.remove(at);
+            }
+            2 => {
+                let at = rng.below(out.len() + 1);
+                out.insert(at, alphabet[rng.below(alphabet.len())]);
+            }
+            _ => out.truncate(rng.below(out.len() + 1)),
+        }
+    }
+    out
+}
+
 /// xorshift64: small, seeded, reproducible, so a failure can be replayed.
 pub struct Rng(pub u64);
 
