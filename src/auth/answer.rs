@@ -242,10 +242,17 @@ struct ChainedName {
 }
 
 impl ChainedName {
+    /// `name` (at most [`NAME_BUF_BYTES`] long, as every name read is).
     #[inline]
-    fn set(&mut self, name: &[u8]) {
-        self.bytes[..name.len()].copy_from_slice(name);
-        self.len = name.len();
+    fn of(name: &[u8]) -> ChainedName {
+        let mut chained = ChainedName {
+            bytes: [0; NAME_BUF_BYTES],
+            len: 0,
+        };
+        let len = name.len().min(NAME_BUF_BYTES);
+        chained.bytes[..len].copy_from_slice(&name[..len]);
+        chained.len = len;
+        chained
     }
 
     #[inline]
@@ -285,15 +292,16 @@ impl<'z> Answer<'z> {
         lower: &mut [u8; NAME_BUF_BYTES],
         writer: &mut ResponseWriter<'_>,
     ) -> Result<(), Full> {
-        let mut chained = ChainedName {
-            bytes: [0; NAME_BUF_BYTES],
-            len: 0,
-        };
+        // Made only when a CNAME or DNAME leads on: most answers never zero its
+        // buffer (256 bytes, a tenth of a simple answer's instructions).
+        let mut chained: Option<ChainedName> = None;
         for at in 0..MAX_CHAIN_STEPS {
             let (zone, owner, name, lookup_name) = if at == 0 {
                 (zone, Owner::Question, query.qname, qname)
             } else {
-                let name = chained.name();
+                let Some(name) = chained.as_ref().map(ChainedName::name) else {
+                    return Ok(());
+                };
                 let lookup_name = lowercase_into(name, lower);
                 // RFC 1034 4.3.2 step 2: "Search the available zones for the zone
                 // which is the nearest ancestor to QNAME." Past a CNAME out of our
@@ -332,7 +340,7 @@ impl<'z> Answer<'z> {
                     let mut synthesized = [0u8; MAX_NAME_BYTES + 2];
                     match self.write_dname(writer, &step, dname_owner, node, &mut synthesized)? {
                         Next::Follow(name) => {
-                            chained.set(name);
+                            chained = Some(ChainedName::of(name));
                             continue;
                         }
                         Next::Done => return Ok(()),
@@ -340,7 +348,7 @@ impl<'z> Answer<'z> {
                 }
             };
             match next {
-                Next::Follow(name) => chained.set(name),
+                Next::Follow(name) => chained = Some(ChainedName::of(name)),
                 Next::Done => return Ok(()),
             }
         }
