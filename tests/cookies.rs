@@ -426,6 +426,37 @@ fn a_rotation_accepts_cookies_of_the_previous_secret() {
 }
 
 #[test]
+fn a_query_without_a_question_asks_for_a_server_cookie() {
+    // RFC 7873 5.4: dig +header-only sends no question.
+    let (z, _d) = start(&format!(
+        "cookie_secret = \"{SECRET}\"\nrequire_server_cookie = true\n"
+    ));
+    let client = data_encoding::HEXLOWER.encode(&CLIENT);
+    let out = z.dig(&["+header-only", &format!("+cookie={client}")]);
+    assert!(
+        out.contains("status: NOERROR") && out.contains("QUERY: 0, ANSWER: 0"),
+        "{out}"
+    );
+    let given = printed_cookie(&out);
+    assert_ours(&given, SECRET);
+    // With it: NOERROR; tampered: BADCOOKIE (RFC 7873 5.4).
+    let hex = data_encoding::HEXLOWER.encode(&given);
+    let out = z.dig(&["+header-only", &format!("+cookie={hex}")]);
+    assert!(out.contains("status: NOERROR"), "{out}");
+    let mut tampered = given.clone();
+    tampered[23] ^= 1;
+    let hex = data_encoding::HEXLOWER.encode(&tampered);
+    let out = z.dig(&["+header-only", "+nobadcookie", &format!("+cookie={hex}")]);
+    assert!(out.contains("status: BADCOOKIE"), "{out}");
+    // Without a cookie, FORMERR (RFC 9619); and so with cookies off.
+    let out = z.dig(&["+header-only", "+nocookie"]);
+    assert!(out.contains("status: FORMERR"), "{out}");
+    let (off, _d) = start("cookies = false\n");
+    let out = off.dig(&["+header-only", "+cookie"]);
+    assert!(out.contains("status: FORMERR"), "{out}");
+}
+
+#[test]
 fn cookies_off_leaves_replies_as_they_were() {
     let (z, _d) = start("cookies = false\n");
     let reply = udp(z.addr, &query(Some(&CLIENT))).expect("a reply");
@@ -456,9 +487,10 @@ fn update_replies_carry_the_cookie() {
 }
 
 /// Knot DNS with mod-cookies and zonal requiring cookies, given the same secret
-/// and the same questions: where they agree (asserted) and the one place they
-/// differ (a valid cookie is sent back by Knot whatever its age; zonal renews it
-/// after half an hour, as RFC 9018 4.3 says it should).
+/// and the same questions: where they agree (asserted) and the two places they
+/// differ: a query without a question (RFC 7873 5.4), and a valid cookie that
+/// Knot sends back whatever its age where zonal renews it after half an hour, as
+/// RFC 9018 4.3 says it should.
 #[test]
 fn knot_mod_cookies_and_zonal_agree_and_take_each_others_cookies() {
     let zones = common::data_dir(&["tricky.example.zone"]);
@@ -544,7 +576,24 @@ fn knot_mod_cookies_and_zonal_agree_and_take_each_others_cookies() {
             "{who}: {out}"
         );
     }
-    // Where they differ: a valid cookie 40 minutes old is sent back by Knot as it
+    // Where they differ: a query without a question asking for a cookie (RFC 7873
+    // 5.4) is FORMERR from Knot, answered by zonal (as by BIND).
+    let header_only = |addr: SocketAddr| {
+        let out = Command::new("dig")
+            .arg(format!("@{}", addr.ip()))
+            .args(["-p", &addr.port().to_string(), "+time=2", "+tries=1"])
+            .args(["+header-only", "+cookie", "+nobadcookie"])
+            .output()
+            .expect("dig runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (knot_out, zonal_out) = (header_only(knot.addr), header_only(z.addr));
+    assert!(knot_out.contains("status: FORMERR"), "{knot_out}");
+    assert!(
+        zonal_out.contains("NOERROR") && zonal_out.contains("COOKIE"),
+        "{zonal_out}"
+    );
+    // And a valid cookie 40 minutes old is sent back by Knot as it
     // came, and renewed by zonal (RFC 9018 4.3: SHOULD, past half an hour).
     let old = cookie_made(SECRET, now() - 2400);
     let knot_reply = udp(knot.addr, &query(Some(&old))).expect("a reply");

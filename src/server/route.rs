@@ -105,7 +105,13 @@ pub fn respond<'z>(
         &mut scratch.badcookie_slip,
         crate::wire::cookie::now,
     );
-    if cookie.action == CookieAction::Drop {
+    // RFC 7873 5.4: a QUERY without a question asks for a server cookie; without
+    // cookies it is malformed (RFC 9619), as a server without them answers it.
+    let cookie_only = query.question.is_empty();
+    if cookie_only && cookie.reply.is_none() && query.edns.is_some_and(|e| e.version == 0) {
+        return header_only(packet, rcode::FORMERR, Route::Authoritative, out);
+    }
+    if cookie.action == CookieAction::Drop && !cookie_only {
         return Response::Drop(Dropped::BadCookie);
     }
     let (max_size, opt) = reply_limits(server.options.udp_max_payload, request.transport, &query);
@@ -149,6 +155,18 @@ pub fn respond<'z>(
     if query.edns.is_some_and(|e| e.version > 0) {
         // RFC 6891 6.1.3: an unknown version gets BADVERS and nothing else.
         header.rcode = rcode::BADVERS;
+        return finish(writer, header, outcome);
+    }
+    if cookie_only {
+        // RFC 7873 5.4: no answer; NOERROR and our cookie, BADCOOKIE when the
+        // server cookie sent was not valid (required or not: the reply is no
+        // larger than the query).
+        header.rcode = if cookie.status == CookieStatus::Invalid {
+            rcode::BADCOOKIE
+        } else {
+            outcome.kind = AnswerKind::NoData;
+            rcode::NOERROR
+        };
         return finish(writer, header, outcome);
     }
     if cookie.action == CookieAction::BadCookie {
@@ -452,6 +470,54 @@ mod tests {
         let mut response = q("ns.z.", types::A);
         response[2] |= 0x80;
         assert_eq!(outcome(&s, &response), "drop Invalid");
+    }
+
+    #[test]
+    fn a_query_without_a_question_gets_a_server_cookie() {
+        use crate::server::cookies::CookiePolicy;
+        use crate::wire::cookie::{CookieSecret, ServerSecrets};
+        let mut s = server();
+        let mut p = packet("z.", types::A, opcode::QUERY, false);
+        // No question; an OPT with a client cookie (RFC 7873 5.4).
+        p[5] = 0;
+        p.truncate(12);
+        p[11] = 1;
+        p.extend_from_slice(&[0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8]);
+        p.extend_from_slice(&[9; 8]);
+        assert_eq!(outcome(&s, &p), "Authoritative 1 Error ", "cookies off");
+        s.options.cookies = Some(CookiePolicy {
+            secrets: ServerSecrets {
+                current: CookieSecret::new([1; 16]),
+                previous: None,
+            },
+            require_server_cookie: true,
+            badcookie_slip: 1,
+        });
+        // Required or not, a client cookie alone gets NOERROR and a cookie.
+        assert_eq!(outcome(&s, &p), "Authoritative 0 NoData ");
+        let zones = s.zones.load();
+        let request = Request {
+            packet: &p,
+            client: "192.0.2.9:1234".parse().unwrap(),
+            transport: Transport::Udp,
+        };
+        let mut out = vec![0u8; 512];
+        let Response::Reply { len, .. } =
+            respond(&s, &zones, &request, &mut Scratch::default(), &mut out)
+        else {
+            panic!("answered");
+        };
+        assert_eq!(
+            &out[4..12],
+            &[0, 0, 0, 0, 0, 0, 0, 1],
+            "no question, the OPT"
+        );
+        assert_eq!(&out[len - 28..len - 20], &[0, 10, 0, 24, 9, 9, 9, 9]);
+        // A server cookie that is not valid: BADCOOKIE.
+        p[22] = 4 + 24; // RDLEN
+        p[26] = 24; // the option's length
+        p.extend_from_slice(&[1; 16]);
+        assert_eq!(outcome(&s, &p), "Authoritative 23 Error ");
     }
 
     #[test]

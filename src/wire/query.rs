@@ -44,7 +44,9 @@ pub struct QueryView<'p> {
     pub rd: bool,
     /// Checking disabled, copied into the reply.
     pub cd: bool,
-    /// The question section's bytes as received (name with original case, type, class).
+    /// The question section's bytes as received (name with original case, type,
+    /// class); empty for a QUERY with no question that asks for a server cookie
+    /// (RFC 7873 5.4), whose `qname` is empty and `qtype` and `qclass` 0.
     pub question: &'p [u8],
     /// The question name, uncompressed wire format with the client's case.
     pub qname: &'p [u8],
@@ -100,18 +102,25 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
     // RFC 9619: a QUERY carries exactly one question; NOTIFY and UPDATE one too.
-    if qdcount != 1 {
+    // RFC 7873 5.4: but a QUERY with none may ask for a server cookie, when its
+    // OPT carries a COOKIE option (checked once the OPT is read).
+    let cookie_only = qdcount == 0 && opcode == opcode::QUERY;
+    if qdcount != 1 && !cookie_only {
         return Err(QueryError::FormErr { opcode });
     }
-    let qname_len =
-        name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr { opcode })?;
-    let qname_end = HEADER_BYTES + qname_len;
-    let fixed = packet
-        .get(qname_end..qname_end + 4)
-        .ok_or(QueryError::FormErr { opcode })?;
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    let question_end = qname_end + 4;
+    let (qname_end, qtype, qclass, question_end) = if cookie_only {
+        (HEADER_BYTES, 0, 0, HEADER_BYTES)
+    } else {
+        let qname_len =
+            name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr { opcode })?;
+        let qname_end = HEADER_BYTES + qname_len;
+        let fixed = packet
+            .get(qname_end..qname_end + 4)
+            .ok_or(QueryError::FormErr { opcode })?;
+        let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        (qname_end, qtype, qclass, qname_end + 4)
+    };
 
     let mut pos = question_end;
     let mut edns = None;
@@ -157,6 +166,9 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     }
     if pos != packet.len() {
         // Trailing bytes after the last record: Knot and NSD answer FORMERR too.
+        return Err(QueryError::FormErr { opcode });
+    }
+    if cookie_only && edns.is_none_or(|e: Edns<'_>| e.cookie.is_none()) {
         return Err(QueryError::FormErr { opcode });
     }
     Ok(QueryView {
@@ -428,6 +440,49 @@ mod tests {
             good.extend(std::iter::repeat_n(5, usize::from(len)));
             assert!(cookie(&good).unwrap().is_some(), "length {len}");
         }
+    }
+
+    #[test]
+    fn a_query_without_a_question_must_ask_for_a_cookie() {
+        // RFC 7873 5.4: QDCOUNT 0, an OPT with a COOKIE.
+        let mut p = with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        let q = parse_query(&p).unwrap();
+        assert_eq!(
+            (q.question, q.qname, q.qtype, q.qclass),
+            (&[][..], &[][..], 0, 0)
+        );
+        assert_eq!(
+            q.edns.unwrap().cookie.unwrap().client,
+            &[1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        // Without a cookie, or without OPT: FORMERR (RFC 9619).
+        let mut p = with_options(&[0, 3, 0, 0]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
+        let mut p = query(b"\x00", 6, None);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
+        // Only for QUERY: an UPDATE has its zone.
+        let mut p = with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        p[2] = 5 << 3;
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr {
+                opcode: opcode::UPDATE
+            }
+        );
     }
 
     #[test]
