@@ -16,9 +16,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use zonal::auth::ZoneSet;
-use zonal::server::cookies::CookiePolicy;
 use zonal::server::{respond, Request, Response, Scratch, Server, ServerOptions, Transport};
-use zonal::wire::cookie::{CookieSecret, ServerSecrets};
 use zonal::wire::name::parse_presentation;
 use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 use zonal::zonefile::load_zone_text;
@@ -52,36 +50,11 @@ fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
     p
 }
 
-/// `query` with the COOKIE option `cookie` added to its OPT.
-fn with_cookie(mut query: Vec<u8>, cookie: &[u8]) -> Vec<u8> {
-    let at = query.len() - 2;
-    query[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
-    query.extend_from_slice(&[0, 10, 0, cookie.len() as u8]);
-    query.extend_from_slice(cookie);
-    query
-}
-
 fn query_path(c: &mut Criterion) {
     let origin = parse_presentation(b"bench.example.", None).expect("origin");
     let zone =
         load_zone_text(&origin, zone_text().as_bytes(), Path::new("bench")).expect("zone loads");
-    // Cookies on, as by default: the cases without a COOKIE option do not use them.
-    let secrets = ServerSecrets {
-        current: CookieSecret::new([0x42; 16]),
-        previous: None,
-    };
-    let options = ServerOptions {
-        cookies: Some(CookiePolicy {
-            secrets,
-            require_server_cookie: false,
-            badcookie_slip: 1,
-        }),
-        ..ServerOptions::default()
-    };
-    let server = Server::new(ZoneSet::new([Arc::new(zone)]), options);
-    let client_ip = std::net::IpAddr::from([127, 0, 0, 1]);
-    // A server cookie made now: valid, and sent back as it came, for half an hour.
-    let valid = secrets.fresh(&[7; 8], client_ip, zonal::wire::cookie::now());
+    let server = Server::new(ZoneSet::new([Arc::new(zone)]), ServerOptions::default());
     let zones = server.zones.load();
     let mut scratch = Box::<Scratch>::default();
     let client = "127.0.0.1:5353".parse().expect("address");
@@ -99,14 +72,6 @@ fn query_path(c: &mut Criterion) {
         ),
         ("wildcard", query("x.wild.bench.example.", 1, true)),
         ("refused", query("www.example.org.", 1, true)),
-        (
-            "a_hit_client_cookie",
-            with_cookie(query("h4242.bench.example.", 1, true), &[7; 8]),
-        ),
-        (
-            "a_hit_server_cookie",
-            with_cookie(query("h4242.bench.example.", 1, true), valid.as_bytes()),
-        ),
     ];
     let mut group = c.benchmark_group("respond");
     group.throughput(Throughput::Elements(1));
