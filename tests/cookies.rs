@@ -530,6 +530,11 @@ fn knot_mod_cookies_and_zonal_agree_and_take_each_others_cookies() {
             "{who}"
         );
         assert_eq!(reply.cookie.as_deref(), Some(&given[..]), "{who}");
+        // One made 10 minutes ago (a fresh one would differ): sent back as it came.
+        let earlier = cookie_made(SECRET, now() - 600);
+        let reply = udp(addr, &query(Some(&earlier))).expect("a reply");
+        assert_eq!(reply.rcode, ResponseCode::NoError, "{who}");
+        assert_eq!(reply.cookie.as_deref(), Some(&earlier[..]), "{who}");
         // Made by the other server: valid here too.
         for (other, other_addr) in servers {
             let theirs = udp(other_addr, &query(Some(&CLIENT)))
