@@ -125,6 +125,7 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
             nsid: config.nsid,
         },
         query_log: config.query_log,
+        cookies: config.cookies,
     };
     shared_zones.store(Arc::new(ZoneSet::new(zones.into_iter().map(Arc::new))));
     let mut server = Server::with_zones(shared_zones.clone(), options);
@@ -146,7 +147,8 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
                 resolver_config.settings.clone(),
             )
             .with_zones(shared_zones.clone(), config.udp_max_payload)
-            .with_nsid(config.nsid),
+            .with_nsid(config.nsid)
+            .with_server_cookies(config.cookies.map(|c| c.secrets)),
         );
         server.slow.recursive = Some(resolver.clone());
         server.slow.cached = Some(resolver.clone());

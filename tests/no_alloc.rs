@@ -306,3 +306,98 @@ fn cache_hits_do_not_allocate() {
         Response::Defer(Route::Recursive)
     ));
 }
+
+#[test]
+fn cookie_answers_do_not_allocate() {
+    use zonal::exchange::CookieStatus;
+    use zonal::server::cookies::CookiePolicy;
+    use zonal::wire::cookie::{CookieSecret, ServerSecrets};
+    let text =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.zone"))
+            .expect("zone");
+    let origin = parse_presentation(b"tricky.example.", None).expect("origin");
+    let zones = ZoneSet::new([Arc::new(
+        load_zone_text(&origin, &text, Path::new("tricky")).expect("loads"),
+    )]);
+    let options = ServerOptions {
+        cookies: Some(CookiePolicy {
+            secrets: ServerSecrets {
+                current: CookieSecret::new([0x5A; 16]),
+                previous: Some(CookieSecret::new([0xA5; 16])),
+            },
+            require_server_cookie: true,
+            badcookie_slip: 2,
+        }),
+        ..ServerOptions::default()
+    };
+    let server = Server::new(zones, options);
+    let qname = parse_presentation(b"www.tricky.example.", None).expect("name");
+    // A query with the COOKIE option `cookie`.
+    let with_cookie = |cookie: &[u8]| {
+        let mut query = OutgoingQuery::new(&qname, 1);
+        query.edns = Some(QueryEdns {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        });
+        let mut p = Vec::new();
+        encode_query(&query, &mut p);
+        let at = p.len() - 2;
+        p[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 10, 0, cookie.len() as u8]);
+        p.extend_from_slice(cookie);
+        p
+    };
+    let client = "127.0.0.1:5353".parse().expect("address");
+    let zone_set = server.zones.load();
+    let mut out = vec![0u8; 65_535];
+    let mut scratch = Box::<Scratch>::default();
+    // The cookie the server gives over TCP, for the valid query.
+    let first = with_cookie(&[1; 8]);
+    let request = Request {
+        packet: &first,
+        client,
+        transport: Transport::Tcp,
+    };
+    let Response::Reply { len, .. } = respond(&server, &zone_set, &request, &mut scratch, &mut out)
+    else {
+        panic!("answered over TCP");
+    };
+    let given = out[len - 24..len].to_vec();
+    let mut tampered = given.clone();
+    tampered[23] ^= 1;
+    let queries = [
+        (with_cookie(&[1; 8]), CookieStatus::ClientOnly),
+        (with_cookie(&given), CookieStatus::Valid),
+        (with_cookie(&tampered), CookieStatus::Invalid),
+    ];
+    count_this_thread();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let (mut answered, mut dropped) = (0, 0);
+    for _ in 0..100 {
+        for (q, status) in &queries {
+            for transport in [Transport::Udp, Transport::Tcp] {
+                let request = Request {
+                    packet: q,
+                    client,
+                    transport,
+                };
+                match respond(&server, &zone_set, &request, &mut scratch, &mut out) {
+                    Response::Reply { outcome, .. } => {
+                        assert_eq!(outcome.cookie, *status);
+                        answered += 1;
+                    }
+                    _ => dropped += 1,
+                }
+            }
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    // Over UDP without a valid cookie, one in two is slipped (badcookie_slip 2).
+    assert_eq!((answered, dropped), (500, 100));
+    assert_eq!(
+        after - before,
+        0,
+        "cookie answers allocated {} times",
+        after - before
+    );
+}

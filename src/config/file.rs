@@ -96,6 +96,18 @@ pub struct ConfigFile {
     pub transfer_in_timeout_secs: Option<u64>,
     /// Addresses (one per family) a secondary's requests to its primaries leave from.
     pub transfer_source: Option<Vec<String>>,
+    /// DNS cookies (RFC 7873): answer them (default on).
+    pub cookies: Option<bool>,
+    /// The server secret cookies are made with (RFC 9018): 32 hex digits; shared
+    /// by a fleet. Random at start when absent.
+    pub cookie_secret: Option<String>,
+    /// A secret cookies are also accepted with, during a rotation.
+    pub cookie_secret_previous: Option<String>,
+    /// Answer UDP requests without a valid server cookie BADCOOKIE.
+    pub require_server_cookie: Option<bool>,
+    /// With `require_server_cookie`: one in this many gets BADCOOKIE, the rest no
+    /// reply.
+    pub badcookie_slip: Option<u32>,
 }
 
 /// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).

@@ -10,7 +10,7 @@ use crate::transfer::secondary::SecondaryZone;
 use crate::update::updater::UpdateSettings;
 
 use super::error::parse_error;
-use super::{identity, keys, listen, resolver, transfer, transfer_in, update, zones};
+use super::{cookies, identity, keys, listen, resolver, transfer, transfer_in, update, zones};
 use super::{ConfigError, ConfigFile, Overrides, ResolverConfig, ZoneOrigin};
 
 /// The validated configuration the server runs with.
@@ -66,6 +66,8 @@ pub struct Config {
     pub transfers: TransferAcl,
     /// Zones taken from primaries (`[[zone]]` with `primaries`).
     pub secondaries: Vec<SecondaryZone>,
+    /// DNS cookies (RFC 7873, RFC 9018); `None`: off.
+    pub cookies: Option<crate::server::cookies::CookiePolicy>,
 }
 
 impl Config {
@@ -125,7 +127,9 @@ impl Config {
         let transfers = transfer::transfer_acl(&file, overrides, &update.keys)?;
         let limits = transfer_in::global_limits(&file)?;
         let secondaries = zones::secondary_zones(&file.zone, &update.keys, limits, &resolve)?;
+        let cookies = cookies::cookie_policy(&file)?;
         Ok(Config {
+            cookies,
             catalog,
             notify,
             notify_ns: file.notify_ns.unwrap_or(false),

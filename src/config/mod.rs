@@ -14,6 +14,7 @@
 //!                              transfer   [[notify]], [catalog], allow_transfer, [[transfer]]
 //!                              transfer_in  transfer_in_* limits: the file's, then a zone's
 //!                              zones      [[zone]] with primaries (secondary zones)
+//!                              cookies    cookies, cookie_secret*, require_server_cookie
 //!                            |
 //!                            v
 //!                         Config, or the first ConfigError (error)
@@ -23,6 +24,7 @@
 //! returns its typed part; names and networks that several sections read are
 //! parsed in `values`. Relative paths are taken from the config file's folder.
 
+mod cookies;
 mod error;
 mod file;
 mod identity;

@@ -21,5 +21,7 @@ pub use acl::ClientAcl;
 pub use answer::{AnswerFlags, AnswerKind};
 pub use cached::CachedAnswers;
 pub use handler::{ReplyFuture, SlowHandler};
-pub use limits::reply_limits;
-pub use request::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport, VerifiedTsig};
+pub use limits::{reply_cookie, reply_limits};
+pub use request::{
+    CookieStatus, Outcome, OwnedRequest, Request, Route, SlowReply, Transport, VerifiedTsig,
+};

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use super::answer::AnswerKind;
 use crate::tsig::TsigKey;
+pub use crate::wire::cookie::CookieStatus;
 use crate::wire::message::Sections;
 
 /// How a request arrived: it decides the reply's size limit and RFC 8482 ANY.
@@ -64,6 +65,10 @@ pub struct Outcome<'z> {
     pub zone: Option<&'z [u8]>,
     /// Whether the reply was truncated (TC=1).
     pub truncated: bool,
+    /// What the request's DNS cookie (RFC 7873) was worth: `CookieStatus::Valid`
+    /// when it carried a valid server cookie of ours, so its client is known to
+    /// be at its address (what response rate limiting exempts from slipping).
+    pub cookie: CookieStatus,
 }
 
 /// A request that outlives the receive buffer it came in.

@@ -1,11 +1,12 @@
 //! The counters of one writer: requests by transport, type and rcode; replies by
 //! kind; truncations, malformed and dropped requests; response times; the
-//! resolver's hits, misses and refusals; updates by result.
+//! resolver's hits, misses and refusals; updates by result; DNS cookies by what
+//! they were worth, and BADCOOKIE replies.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
-use crate::exchange::{AnswerKind, Outcome, Route, Transport};
+use crate::exchange::{AnswerKind, CookieStatus, Outcome, Route, Transport};
 use crate::wire::{rcode, types};
 
 /// How a tally is written.
@@ -46,7 +47,10 @@ pub const KIND_LABELS: [&str; 6] = [
 /// The `transport` label values.
 pub const TRANSPORT_LABELS: [&str; 2] = ["udp", "tcp"];
 /// The `reason` label values of dropped requests.
-pub const DROP_LABELS: [&str; 2] = ["invalid", "overload"];
+pub const DROP_LABELS: [&str; 3] = ["invalid", "overload", "badcookie"];
+/// The `result` label values of requests with a COOKIE option (RFC 7873 5.2.3-5):
+/// a client cookie alone, a valid server cookie, an invalid one.
+pub const COOKIE_LABELS: [&str; 3] = ["client_only", "valid", "invalid"];
 /// The `result` label values of updates.
 pub const UPDATE_LABELS: [&str; 5] = ["accepted", "refused", "notauth", "prerequisite", "invalid"];
 
@@ -57,6 +61,9 @@ pub enum Dropped {
     Invalid = 0,
     /// Too many requests waiting for a slow path.
     Overload = 1,
+    /// Without a valid server cookie while one is required, and not the one in
+    /// `badcookie_slip` that gets BADCOOKIE.
+    BadCookie = 2,
 }
 
 fn qtype_index(qtype: u16) -> usize {
@@ -114,7 +121,7 @@ pub struct Tally {
     kinds: [AtomicU64; 6],
     truncated: AtomicU64,
     malformed: AtomicU64,
-    dropped: [AtomicU64; 2],
+    dropped: [AtomicU64; 3],
     /// Response times per transport.
     pub durations: [Histogram; 2],
     resolver_hits: AtomicU64,
@@ -122,6 +129,8 @@ pub struct Tally {
     resolver_refused: AtomicU64,
     resolver_servfail: AtomicU64,
     updates: [AtomicU64; 5],
+    cookies: [AtomicU64; 3],
+    badcookie: AtomicU64,
 }
 
 /// Sums of tallies, for export.
@@ -136,7 +145,7 @@ pub struct TallySum {
     /// Requests answered FORMERR.
     pub malformed: u64,
     /// Requests dropped, by reason.
-    pub dropped: [u64; 2],
+    pub dropped: [u64; 3],
     /// Response times per transport.
     pub durations: [super::histogram::HistogramSnapshot; 2],
     /// Recursive questions answered from the cache.
@@ -149,6 +158,11 @@ pub struct TallySum {
     pub resolver_servfail: u64,
     /// Updates by result.
     pub updates: [u64; 5],
+    /// Requests answered that had a COOKIE option, by what it was worth
+    /// ([`COOKIE_LABELS`]).
+    pub cookies: [u64; 3],
+    /// BADCOOKIE replies.
+    pub badcookie: u64,
 }
 
 impl Tally {
@@ -166,6 +180,18 @@ impl Tally {
         }
         if outcome.rcode == rcode::FORMERR {
             bump(&self.malformed, 1, writer);
+        }
+        let cookie = match outcome.cookie {
+            CookieStatus::Absent => None,
+            CookieStatus::ClientOnly => Some(0),
+            CookieStatus::Valid => Some(1),
+            CookieStatus::Invalid => Some(2),
+        };
+        if let Some(c) = cookie {
+            bump(&self.cookies[c], 1, writer);
+        }
+        if outcome.rcode == rcode::BADCOOKIE {
+            bump(&self.badcookie, 1, writer);
         }
         match outcome.route {
             Route::Recursive if outcome.kind == AnswerKind::Refused => {
@@ -211,6 +237,10 @@ impl Tally {
         for (s, c) in sum.updates.iter_mut().zip(&self.updates) {
             *s += read(c);
         }
+        for (s, c) in sum.cookies.iter_mut().zip(&self.cookies) {
+            *s += read(c);
+        }
+        sum.badcookie += read(&self.badcookie);
         sum.truncated += read(&self.truncated);
         sum.malformed += read(&self.malformed);
         sum.resolver_hits += read(&self.resolver_hits);
@@ -235,6 +265,7 @@ mod tests {
             qtype,
             zone: None,
             truncated: false,
+            cookie: crate::exchange::CookieStatus::Absent,
         }
     }
 
@@ -266,13 +297,22 @@ mod tests {
             Transport::Udp,
             Writer::Shared,
         );
+        let mut cookie = outcome(Route::Authoritative, rcode::BADCOOKIE, AnswerKind::Error, 1);
+        cookie.cookie = CookieStatus::Invalid;
+        tally.reply(&cookie, Transport::Udp, Writer::Single);
+        cookie.cookie = CookieStatus::Valid;
+        cookie.rcode = 0;
+        tally.reply(&cookie, Transport::Tcp, Writer::Single);
         tally.deferred(Route::Recursive, Writer::Single);
         tally.dropped(Dropped::Overload, Writer::Single);
+        tally.dropped(Dropped::BadCookie, Writer::Single);
         let mut sum = TallySum::default();
         tally.add_to(&mut sum);
         assert_eq!(sum.queries[0][0][0], 2);
+        assert_eq!(sum.queries[0][0][7], 1, "BADCOOKIE is an other rcode");
+        assert_eq!((sum.cookies, sum.badcookie), ([0, 1, 1], 1));
         assert_eq!(sum.queries[1][13][3], 1, "TCP, other type, NXDOMAIN");
-        assert_eq!(sum.kinds, [2, 0, 1, 0, 0, 2]);
+        assert_eq!(sum.kinds, [2, 0, 1, 0, 0, 4]);
         assert_eq!(
             (
                 sum.resolver_hits,
@@ -282,6 +322,6 @@ mod tests {
             (1, 1, 1)
         );
         assert_eq!(sum.updates, [0, 0, 0, 1, 0]);
-        assert_eq!(sum.dropped, [0, 1]);
+        assert_eq!(sum.dropped, [0, 1, 1]);
     }
 }

@@ -205,8 +205,8 @@ async fn serve_connection(
                     server.record(tally, Writer::Shared, client, request.packet, &outcome, tcp);
                     Some(len)
                 }
-                Response::Drop => {
-                    tally.dropped(Dropped::Invalid, Writer::Shared);
+                Response::Drop(why) => {
+                    tally.dropped(why, Writer::Shared);
                     None
                 }
                 Response::Defer(Route::Transfer) => {

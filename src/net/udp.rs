@@ -134,7 +134,7 @@ fn serve_one_by_one(
                     tracing::debug!(%client, error = %e, "udp send failed");
                 }
             }
-            Response::Drop => tally.dropped(Dropped::Invalid, Writer::Single),
+            Response::Drop(why) => tally.dropped(why, Writer::Single),
             Response::Defer(route) => defer(socket, server, runtime, route, packet, client, &tally),
         }
     }
@@ -151,7 +151,7 @@ mod batched {
     use std::sync::Arc;
 
     use super::{
-        defer, respond, Dropped, Request, Response, Scratch, Server, Transport, Writer, BATCH,
+        defer, respond, Request, Response, Scratch, Server, Transport, Writer, BATCH,
         QUERY_BUF_BYTES, REPLY_BUF_BYTES,
     };
 
@@ -312,8 +312,8 @@ mod batched {
                         server.record(&tally, Writer::Single, client, packet, &outcome, udp);
                         len
                     }
-                    Response::Drop => {
-                        tally.dropped(Dropped::Invalid, Writer::Single);
+                    Response::Drop(why) => {
+                        tally.dropped(why, Writer::Single);
                         continue;
                     }
                     Response::Defer(route) => {

@@ -16,7 +16,8 @@ use prometheus::{Encoder, TextEncoder};
 use crate::journal::state::StatePaths;
 use crate::metrics::histogram::{HistogramSnapshot, BOUNDS_SECONDS};
 use crate::metrics::tally::{
-    TallySum, DROP_LABELS, KIND_LABELS, QTYPE_LABELS, RCODE_LABELS, TRANSPORT_LABELS, UPDATE_LABELS,
+    TallySum, COOKIE_LABELS, DROP_LABELS, KIND_LABELS, QTYPE_LABELS, RCODE_LABELS,
+    TRANSPORT_LABELS, UPDATE_LABELS,
 };
 use crate::recursive::Resolver;
 use crate::server::Server;
@@ -168,6 +169,14 @@ impl Exporter {
         for (u, result) in UPDATE_LABELS.iter().enumerate() {
             updates = updates.value(&[("result", result)], sum.updates[u] as f64);
         }
+        let mut cookies = Family::new(
+            "zonal_cookies_total",
+            "Requests answered that had a DNS COOKIE option, by what its server cookie was.",
+            COUNTER,
+        );
+        for (c, result) in COOKIE_LABELS.iter().enumerate() {
+            cookies = cookies.value(&[("result", result)], sum.cookies[c] as f64);
+        }
         let mut families = vec![
             queries,
             answers,
@@ -200,6 +209,9 @@ impl Exporter {
             )
             .value(&[], metrics.tcp_evicted.load(Ordering::Relaxed) as f64),
             updates,
+            cookies,
+            Family::new("zonal_badcookie_total", "Replies sent BADCOOKIE.", COUNTER)
+                .value(&[], sum.badcookie as f64),
         ];
         families.extend(self.zone_families());
         families.extend(self.resolver_families(&sum));

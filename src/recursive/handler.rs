@@ -12,7 +12,8 @@ use super::scrub::TtlRRset;
 use super::Resolver;
 use crate::auth::{Lookup, RRset, ZoneSet};
 use crate::exchange::{
-    reply_limits, AnswerKind, Outcome, OwnedRequest, ReplyFuture, Route, SlowHandler, SlowReply,
+    reply_cookie, reply_limits, AnswerKind, Outcome, OwnedRequest, ReplyFuture, Route, SlowHandler,
+    SlowReply,
 };
 use crate::wire::parse_query;
 use crate::wire::writer::{wire_name_len, Owner, ReplyHeader, ResponseWriter, Section};
@@ -37,6 +38,17 @@ impl SlowHandler for Resolver {
                 if query.edns.is_some_and(|e| e.nsid) {
                     writer.add_nsid(nsid.as_bytes());
                 }
+            }
+            // The cookie as the server judged it when it deferred the question
+            // (a BADCOOKIE never comes here); made again now, for its timestamp.
+            let (cookie, cookie_reply) = reply_cookie(
+                self.server_cookies.as_ref(),
+                &query,
+                request.client.ip(),
+                crate::wire::cookie::now,
+            );
+            if let Some(reply) = cookie_reply {
+                writer.add_cookie(reply);
             }
             let mut header = ReplyHeader {
                 id: query.id,
@@ -81,6 +93,7 @@ impl SlowHandler for Resolver {
                     qtype: query.qtype,
                     zone: None,
                     truncated: header.tc,
+                    cookie,
                 },
             })
         })

@@ -133,6 +133,9 @@ pub struct Resolver {
     udp_max_payload: u16,
     /// Our NSID, for clients that ask for it (RFC 5001).
     nsid: Option<crate::wire::writer::Nsid>,
+    /// The secrets of the server cookies our replies to clients carry (RFC 7873,
+    /// RFC 9018); `None`: cookies off.
+    server_cookies: Option<crate::wire::cookie::ServerSecrets>,
 }
 
 impl Resolver {
@@ -151,6 +154,7 @@ impl Resolver {
             zones: None,
             udp_max_payload: 1232,
             nsid: None,
+            server_cookies: None,
         }
     }
 
@@ -168,6 +172,18 @@ impl Resolver {
     /// The resolver, sending `nsid` to clients that ask for it (RFC 5001).
     pub fn with_nsid(self, nsid: Option<crate::wire::writer::Nsid>) -> Resolver {
         Resolver { nsid, ..self }
+    }
+
+    /// The resolver, answering the clients' DNS cookies with server cookies made
+    /// with `secrets` (RFC 7873 5.2; `None`: cookies off), as the server does.
+    pub fn with_server_cookies(
+        self,
+        secrets: Option<crate::wire::cookie::ServerSecrets>,
+    ) -> Resolver {
+        Resolver {
+            server_cookies: secrets,
+            ..self
+        }
     }
 
     /// Its settings.

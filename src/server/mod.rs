@@ -6,9 +6,11 @@
 //! to the handlers of [`slow`] on the async runtime. Every reply reports an
 //! [`Outcome`]. The DNS outcome (rcode, TC, AA) is decided here and in
 //! [`crate::auth`]; failures of our own never reach this layer (nothing here can fail
-//! but the size of the reply, which is TC).
+//! but the size of the reply, which is TC). DNS cookies are judged in [`cookies`],
+//! before a request is routed.
 
 pub mod chaos;
+pub mod cookies;
 pub mod query_log;
 pub(crate) mod route;
 mod signed;
@@ -33,6 +35,8 @@ pub struct ServerOptions {
     pub identity: chaos::Identity,
     /// Log every query (client, name, type, rcode, time) at info level.
     pub query_log: bool,
+    /// DNS cookies (RFC 7873, RFC 9018); `None`: off, the option ignored.
+    pub cookies: Option<cookies::CookiePolicy>,
 }
 
 impl Default for ServerOptions {
@@ -41,6 +45,7 @@ impl Default for ServerOptions {
             udp_max_payload: 1232,
             identity: chaos::Identity::default(),
             query_log: false,
+            cookies: None,
         }
     }
 }
@@ -187,6 +192,9 @@ pub struct Scratch {
     qname: [u8; NAME_BUF_BYTES],
     /// Other names on the way (CNAME targets, additional-section names), lowercased.
     name: [u8; NAME_BUF_BYTES],
+    /// Requests this worker could have answered BADCOOKIE, modulo
+    /// `badcookie_slip` (see [`cookies`]): a count of its own, so no lock.
+    badcookie_slip: u32,
 }
 
 impl Default for Scratch {
@@ -194,6 +202,7 @@ impl Default for Scratch {
         Scratch {
             qname: [0; NAME_BUF_BYTES],
             name: [0; NAME_BUF_BYTES],
+            badcookie_slip: 0,
         }
     }
 }

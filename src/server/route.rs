@@ -12,10 +12,12 @@
 //! what the reply was.
 
 use super::chaos;
+use super::cookies::{self, CookieAction};
 use super::{Scratch, Server};
 use crate::auth::{answer, ZoneSet};
 use crate::exchange::{reply_limits, AnswerFlags, AnswerKind};
-use crate::exchange::{Outcome, Request, Route, Transport};
+use crate::exchange::{CookieStatus, Outcome, Request, Route, Transport};
+use crate::metrics::tally::Dropped;
 use crate::wire::header::{class, error_header, opcode, HEADER_BYTES};
 use crate::wire::name::lowercase_into;
 use crate::wire::rcode;
@@ -35,8 +37,10 @@ pub enum Response<'z> {
         /// What it was.
         outcome: Outcome<'z>,
     },
-    /// Send nothing (too short for a header, or itself a response).
-    Drop,
+    /// Send nothing: too short for a header, or itself a response
+    /// ([`Dropped::Invalid`]); a request without a valid cookie slipped under
+    /// `badcookie_slip` ([`Dropped::BadCookie`]).
+    Drop(Dropped),
     /// Hand the request to the slow path of this route (see [`super::slow`]).
     Defer(Route),
 }
@@ -54,7 +58,7 @@ pub fn respond<'z>(
     let packet = request.packet;
     let query = match parse_query(packet) {
         Ok(query) => query,
-        Err(QueryError::Drop) => return Response::Drop,
+        Err(QueryError::Drop) => return Response::Drop(Dropped::Invalid),
         Err(QueryError::FormErr { opcode }) => {
             // UPDATE and NOTIFY with nobody to take them: NOTIMP, as for every
             // opcode we do not serve, whatever the rest of the message holds.
@@ -69,6 +73,17 @@ pub fn respond<'z>(
         Err(QueryError::NotImp) => {
             return header_only(packet, rcode::NOTIMP, Route::Authoritative, out)
         }
+        Err(QueryError::MalformedCookie {
+            opcode,
+            question_end,
+            dnssec_ok,
+        }) => {
+            let route = slow_route(opcode).unwrap_or(Route::Authoritative);
+            if route != Route::Authoritative && server.slow.handler(route).is_none() {
+                return header_only(packet, rcode::NOTIMP, route, out);
+            }
+            return formerr_with_opt(server, packet, question_end, dnssec_ok, route, out);
+        }
     };
     if let Some(route) = slow_route(query.opcode) {
         if server.slow.handler(route).is_none() {
@@ -80,12 +95,34 @@ pub fn respond<'z>(
     if query.tsig && !transfer && !server.slow.keys.is_empty() {
         return Response::Defer(Route::Signed);
     }
+    // RFC 7873 5.2: the cookie is judged before anything else is done for the
+    // request (a BADCOOKIE costs no lookup).
+    let cookie = cookies::judge(
+        server.options.cookies.as_ref(),
+        &query,
+        request.client.ip(),
+        request.transport,
+        &mut scratch.badcookie_slip,
+        crate::wire::cookie::now,
+    );
+    // RFC 7873 5.4: a QUERY without a question asks for a server cookie; without
+    // cookies it is malformed (RFC 9619), as a server without them answers it.
+    let cookie_only = query.question.is_empty();
+    if cookie_only && cookie.reply.is_none() && query.edns.is_some_and(|e| e.version == 0) {
+        return header_only(packet, rcode::FORMERR, Route::Authoritative, out);
+    }
+    if cookie.action == CookieAction::Drop && !cookie_only {
+        return Response::Drop(Dropped::BadCookie);
+    }
     let (max_size, opt) = reply_limits(server.options.udp_max_payload, request.transport, &query);
     let mut writer = ResponseWriter::new(out, max_size, opt);
     if let Some(nsid) = &server.options.identity.nsid {
         if query.edns.is_some_and(|e| e.nsid) {
             writer.add_nsid(nsid.as_bytes());
         }
+    }
+    if let Some(reply) = cookie.reply {
+        writer.add_cookie(reply);
     }
     let mut header = ReplyHeader {
         id: query.id,
@@ -101,6 +138,7 @@ pub fn respond<'z>(
         qtype: query.qtype,
         zone: None,
         truncated: false,
+        cookie: cookie.status,
     };
     let finish = |writer: ResponseWriter<'_>, header: ReplyHeader, mut outcome: Outcome<'z>| {
         outcome.rcode = header.rcode;
@@ -117,6 +155,24 @@ pub fn respond<'z>(
     if query.edns.is_some_and(|e| e.version > 0) {
         // RFC 6891 6.1.3: an unknown version gets BADVERS and nothing else.
         header.rcode = rcode::BADVERS;
+        return finish(writer, header, outcome);
+    }
+    if cookie_only {
+        // RFC 7873 5.4: no answer; NOERROR and our cookie, BADCOOKIE when the
+        // server cookie sent was not valid (required or not: the reply is no
+        // larger than the query).
+        header.rcode = if cookie.status == CookieStatus::Invalid {
+            rcode::BADCOOKIE
+        } else {
+            outcome.kind = AnswerKind::NoData;
+            rcode::NOERROR
+        };
+        return finish(writer, header, outcome);
+    }
+    if cookie.action == CookieAction::BadCookie {
+        // RFC 7873 5.2.3 (2): the question, no answer, the client cookie and a
+        // fresh server cookie for the client to ask again with.
+        header.rcode = rcode::BADCOOKIE;
         return finish(writer, header, outcome);
     }
     let flags = match query.qclass {
@@ -257,10 +313,57 @@ fn refused() -> AnswerFlags {
     }
 }
 
+/// FORMERR for a request whose OPT is sound but for one option (RFC 7873 5.2.2):
+/// the question and an OPT record of ours, as Knot DNS and BIND answer it.
+fn formerr_with_opt<'z>(
+    server: &Server,
+    packet: &[u8],
+    question_end: usize,
+    dnssec_ok: bool,
+    route: Route,
+    out: &mut [u8],
+) -> Response<'z> {
+    let (Some(question), Some(&[id0, id1, f0, f1])) = (
+        packet.get(HEADER_BYTES..question_end),
+        packet.get(..4).and_then(|h| <&[u8; 4]>::try_from(h).ok()),
+    ) else {
+        return header_only(packet, rcode::FORMERR, route, out);
+    };
+    let flags = u16::from_be_bytes([f0, f1]);
+    let opt = crate::wire::ReplyOpt {
+        udp_payload: server.options.udp_max_payload,
+        dnssec_ok,
+    };
+    let mut writer = ResponseWriter::new(out, MIN_UDP_PAYLOAD_BYTES, Some(opt));
+    if writer.write_question(question).is_err() {
+        return header_only(packet, rcode::FORMERR, route, out);
+    }
+    let header = ReplyHeader {
+        id: u16::from_be_bytes([id0, id1]),
+        opcode: ((flags >> 11) & 0xF) as u8,
+        rd: flags & 0x0100 != 0,
+        cd: flags & 0x0010 != 0,
+        rcode: rcode::FORMERR,
+        ..Default::default()
+    };
+    Response::Reply {
+        len: writer.finish(header),
+        outcome: Outcome {
+            route,
+            rcode: rcode::FORMERR,
+            kind: AnswerKind::Error,
+            qtype: 0,
+            zone: None,
+            truncated: false,
+            cookie: CookieStatus::Absent,
+        },
+    }
+}
+
 /// A reply of just a header (FORMERR, NOTIMP): ID, opcode and RD of the request.
 fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> Response<'z> {
     let Some(room) = out.get_mut(..HEADER_BYTES) else {
-        return Response::Drop;
+        return Response::Drop(Dropped::Invalid);
     };
     room.copy_from_slice(&error_header(packet, rcode));
     Response::Reply {
@@ -272,6 +375,7 @@ fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> R
             qtype: 0,
             zone: None,
             truncated: false,
+            cookie: CookieStatus::Absent,
         },
     }
 }
@@ -328,7 +432,7 @@ mod tests {
                     .map(crate::wire::name::to_presentation)
                     .unwrap_or_default()
             ),
-            Response::Drop => "drop".into(),
+            Response::Drop(why) => format!("drop {why:?}"),
             Response::Defer(route) => format!("defer {route:?}"),
         }
     }
@@ -365,7 +469,55 @@ mod tests {
         assert_eq!(outcome(&s, &status), "Authoritative 4 Error ");
         let mut response = q("ns.z.", types::A);
         response[2] |= 0x80;
-        assert_eq!(outcome(&s, &response), "drop");
+        assert_eq!(outcome(&s, &response), "drop Invalid");
+    }
+
+    #[test]
+    fn a_query_without_a_question_gets_a_server_cookie() {
+        use crate::server::cookies::CookiePolicy;
+        use crate::wire::cookie::{CookieSecret, ServerSecrets};
+        let mut s = server();
+        let mut p = packet("z.", types::A, opcode::QUERY, false);
+        // No question; an OPT with a client cookie (RFC 7873 5.4).
+        p[5] = 0;
+        p.truncate(12);
+        p[11] = 1;
+        p.extend_from_slice(&[0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8]);
+        p.extend_from_slice(&[9; 8]);
+        assert_eq!(outcome(&s, &p), "Authoritative 1 Error ", "cookies off");
+        s.options.cookies = Some(CookiePolicy {
+            secrets: ServerSecrets {
+                current: CookieSecret::new([1; 16]),
+                previous: None,
+            },
+            require_server_cookie: true,
+            badcookie_slip: 1,
+        });
+        // Required or not, a client cookie alone gets NOERROR and a cookie.
+        assert_eq!(outcome(&s, &p), "Authoritative 0 NoData ");
+        let zones = s.zones.load();
+        let request = Request {
+            packet: &p,
+            client: "192.0.2.9:1234".parse().unwrap(),
+            transport: Transport::Udp,
+        };
+        let mut out = vec![0u8; 512];
+        let Response::Reply { len, .. } =
+            respond(&s, &zones, &request, &mut Scratch::default(), &mut out)
+        else {
+            panic!("answered");
+        };
+        assert_eq!(
+            &out[4..12],
+            &[0, 0, 0, 0, 0, 0, 0, 1],
+            "no question, the OPT"
+        );
+        assert_eq!(&out[len - 28..len - 20], &[0, 10, 0, 24, 9, 9, 9, 9]);
+        // A server cookie that is not valid: BADCOOKIE.
+        p[22] = 4 + 24; // RDLEN
+        p[26] = 24; // the option's length
+        p.extend_from_slice(&[1; 16]);
+        assert_eq!(outcome(&s, &p), "Authoritative 23 Error ");
     }
 
     #[test]

@@ -15,9 +15,10 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Server;
-use crate::exchange::reply::{header_reply, tsig_failure_reply};
+use crate::exchange::reply::{add_cookie_opt, header_reply, tsig_failure_reply};
 use crate::exchange::{
-    CachedAnswers, ClientAcl, OwnedRequest, Route, SlowHandler, SlowReply, VerifiedTsig,
+    reply_cookie, CachedAnswers, ClientAcl, OwnedRequest, Route, SlowHandler, SlowReply,
+    VerifiedTsig,
 };
 use crate::tsig::{self, KeyRing, TsigCheck};
 use crate::wire::message::Message;
@@ -115,6 +116,8 @@ impl SlowPaths {
     /// [`SLOW_PATH_DEADLINE`]: the one place where a deferred request is routed, its
     /// TSIG verified on the way in (UPDATE, NOTIFY, signed queries: a failure is
     /// answered here, RFC 8945 5.2) and the reply signed on the way out (5.3).
+    /// The replies of UPDATE and NOTIFY, which carry no OPT record of their own,
+    /// get one with a DNS cookie when the request had one (RFC 7873 5.2).
     pub async fn handle(
         &self,
         server: &Arc<Server>,
@@ -133,6 +136,15 @@ impl SlowPaths {
         };
         let verified = request.tsig.clone();
         let client = request.client;
+        let cookie = match route {
+            Route::Update | Route::Notify => {
+                crate::wire::parse_query(&request.packet).ok().map(|query| {
+                    let secrets = server.options.cookies.as_ref().map(|c| &c.secrets);
+                    reply_cookie(secrets, &query, client.ip(), crate::wire::cookie::now)
+                })
+            }
+            _ => None,
+        };
         let reply = if route == Route::Signed {
             super::signed::answer(server, request)
         } else {
@@ -146,6 +158,11 @@ impl SlowPaths {
             }
         };
         let mut reply = reply?;
+        if let Some((status, Some(cookie))) = cookie {
+            if add_cookie_opt(&mut reply.message, server.options.udp_max_payload, &cookie) {
+                reply.outcome.cookie = status;
+            }
+        }
         if let Some(verified) = &verified {
             tsig::sign(
                 &mut reply.message,

@@ -8,6 +8,7 @@
 //! UPDATE (RFC 2136) all carry one question (the zone section of an UPDATE), so all
 //! three are parsed here once and routed on their opcode.
 
+use super::cookie::{parse_cookie, Cookie, OPTION_COOKIE};
 use super::name::{MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use super::types::OPT as TYPE_OPT;
 
@@ -15,7 +16,7 @@ pub(crate) use super::header::{opcode, HEADER_BYTES};
 
 /// What the EDNS(0) OPT record of a query asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Edns {
+pub struct Edns<'p> {
     /// Requestor's UDP payload size (the OPT CLASS field).
     pub udp_payload: u16,
     /// EDNS version (RFC 6891 6.1.3); only 0 is supported.
@@ -24,6 +25,10 @@ pub struct Edns {
     pub dnssec_ok: bool,
     /// The NSID option was asked for (RFC 5001).
     pub nsid: bool,
+    /// The first COOKIE option (RFC 7873 5.2: later ones are ignored), in the
+    /// packet; one of a length RFC 7873 5.2.2 does not allow made the query
+    /// FORMERR.
+    pub cookie: Option<Cookie<'p>>,
 }
 
 /// A query parsed in place. Borrowed slices point into the received packet.
@@ -39,7 +44,9 @@ pub struct QueryView<'p> {
     pub rd: bool,
     /// Checking disabled, copied into the reply.
     pub cd: bool,
-    /// The question section's bytes as received (name with original case, type, class).
+    /// The question section's bytes as received (name with original case, type,
+    /// class); empty for a QUERY with no question that asks for a server cookie
+    /// (RFC 7873 5.4), whose `qname` is empty and `qtype` and `qclass` 0.
     pub question: &'p [u8],
     /// The question name, uncompressed wire format with the client's case.
     pub qname: &'p [u8],
@@ -48,7 +55,7 @@ pub struct QueryView<'p> {
     /// Question class.
     pub qclass: u16,
     /// The OPT record, when the query had one.
-    pub edns: Option<Edns>,
+    pub edns: Option<Edns<'p>>,
     /// Whether the message carries a TSIG record (RFC 8945).
     pub tsig: bool,
 }
@@ -66,6 +73,17 @@ pub enum QueryError {
     },
     /// An opcode other than QUERY, NOTIFY and UPDATE; reply NOTIMP.
     NotImp,
+    /// A COOKIE option of a length RFC 7873 5.2.2 does not allow; reply FORMERR
+    /// with the question and an OPT record, as Knot DNS and BIND do (the rest of
+    /// the message was read: header, question and the OPT are sound).
+    MalformedCookie {
+        /// The header's opcode.
+        opcode: u8,
+        /// Where the question section ends in the packet.
+        question_end: usize,
+        /// The OPT's DNSSEC OK bit, copied into the reply's.
+        dnssec_ok: bool,
+    },
 }
 
 /// Parses `packet` as a query. See the module doc for the order of the checks.
@@ -84,18 +102,25 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     let count = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
     let (qdcount, ancount, nscount, arcount) = (count(4), count(6), count(8), count(10));
     // RFC 9619: a QUERY carries exactly one question; NOTIFY and UPDATE one too.
-    if qdcount != 1 {
+    // RFC 7873 5.4: but a QUERY with none may ask for a server cookie, when its
+    // OPT carries a COOKIE option (checked once the OPT is read).
+    let cookie_only = qdcount == 0 && opcode == opcode::QUERY;
+    if qdcount != 1 && !cookie_only {
         return Err(QueryError::FormErr { opcode });
     }
-    let qname_len =
-        name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr { opcode })?;
-    let qname_end = HEADER_BYTES + qname_len;
-    let fixed = packet
-        .get(qname_end..qname_end + 4)
-        .ok_or(QueryError::FormErr { opcode })?;
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    let question_end = qname_end + 4;
+    let (qname_end, qtype, qclass, question_end) = if cookie_only {
+        (HEADER_BYTES, 0, 0, HEADER_BYTES)
+    } else {
+        let qname_len =
+            name_len_uncompressed(packet, HEADER_BYTES).ok_or(QueryError::FormErr { opcode })?;
+        let qname_end = HEADER_BYTES + qname_len;
+        let fixed = packet
+            .get(qname_end..qname_end + 4)
+            .ok_or(QueryError::FormErr { opcode })?;
+        let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        (qname_end, qtype, qclass, qname_end + 4)
+    };
 
     let mut pos = question_end;
     let mut edns = None;
@@ -124,16 +149,26 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
             if edns.is_some() || !in_additional || !owner_is_root {
                 return Err(QueryError::FormErr { opcode });
             }
+            let options =
+                read_options(&packet[pos - rdlen..pos]).ok_or(QueryError::MalformedCookie {
+                    opcode,
+                    question_end,
+                    dnssec_ok: ttl & 0x8000 != 0,
+                })?;
             edns = Some(Edns {
                 udp_payload: class,
                 version: (ttl >> 16) as u8,
                 dnssec_ok: ttl & 0x8000 != 0,
-                nsid: rdlen > 0 && asks_nsid(&packet[pos - rdlen..pos]),
+                nsid: options.nsid,
+                cookie: options.cookie,
             });
         }
     }
     if pos != packet.len() {
         // Trailing bytes after the last record: Knot and NSD answer FORMERR too.
+        return Err(QueryError::FormErr { opcode });
+    }
+    if cookie_only && edns.is_none_or(|e: Edns<'_>| e.cookie.is_none()) {
         return Err(QueryError::FormErr { opcode });
     }
     Ok(QueryView {
@@ -151,20 +186,37 @@ pub fn parse_query(packet: &[u8]) -> Result<QueryView<'_>, QueryError> {
     })
 }
 
-/// Whether the options of an OPT record (`rdata`) include NSID (RFC 5001, code
-/// 3). Options past a malformed one are not read.
-fn asks_nsid(rdata: &[u8]) -> bool {
+/// The options of a query's OPT record that zonal reads.
+struct QueryOptions<'p> {
+    /// NSID (RFC 5001, code 3) is there.
+    nsid: bool,
+    /// The first COOKIE option (RFC 7873, code 10).
+    cookie: Option<Cookie<'p>>,
+}
+
+/// Reads the options of an OPT record (`rdata`); `None` when its first COOKIE
+/// option has a length RFC 7873 5.2.2 makes FORMERR. Options past one whose
+/// length runs past the record are not read.
+fn read_options(rdata: &[u8]) -> Option<QueryOptions<'_>> {
+    let mut options = QueryOptions {
+        nsid: false,
+        cookie: None,
+    };
     let mut rest = rdata;
     while let [c0, c1, l0, l1, after @ ..] = rest {
-        if u16::from_be_bytes([*c0, *c1]) == OPTION_NSID {
-            return true;
-        }
-        let Some(next) = after.get(usize::from(u16::from_be_bytes([*l0, *l1]))..) else {
-            return false;
+        let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+        let (Some(data), Some(next)) = (after.get(..len), after.get(len..)) else {
+            break;
         };
+        match u16::from_be_bytes([*c0, *c1]) {
+            OPTION_NSID => options.nsid = true,
+            // RFC 7873 5.2: of several COOKIE options only the first is considered.
+            OPTION_COOKIE if options.cookie.is_none() => options.cookie = Some(parse_cookie(data)?),
+            _ => {}
+        }
         rest = next;
     }
-    false
+    Some(options)
 }
 
 /// The EDNS option code of NSID (RFC 5001).
@@ -314,15 +366,23 @@ mod tests {
         assert_eq!(q.edns, None);
     }
 
+    /// A query with the OPT `options` (code, length, data) appended.
+    fn with_options(options: &[u8]) -> Vec<u8> {
+        let mut p = query(b"\x00", 6, Some((1232, 0)));
+        let at = p.len() - 2;
+        p[at..].copy_from_slice(&(options.len() as u16).to_be_bytes());
+        p.extend_from_slice(options);
+        p
+    }
+
     #[test]
     fn finds_nsid_among_the_options() {
-        // A query with OPT options appended: (code, data) pairs.
         let with_options = |options: &[u8]| {
-            let mut p = query(b"\x00", 6, Some((1232, 0)));
-            let at = p.len() - 2;
-            p[at..].copy_from_slice(&(options.len() as u16).to_be_bytes());
-            p.extend_from_slice(options);
-            parse_query(&p).unwrap().edns.unwrap().nsid
+            parse_query(&with_options(options))
+                .unwrap()
+                .edns
+                .unwrap()
+                .nsid
         };
         assert!(!with_options(&[]));
         assert!(with_options(&[0, 3, 0, 0]));
@@ -332,8 +392,97 @@ mod tests {
         ]));
         assert!(!with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]));
         // An option whose length runs past the record: nothing more is read.
-        assert!(!with_options(&[0, 10, 0, 9, 0, 3, 0, 0]));
+        assert!(!with_options(&[0, 12, 0, 9, 0, 3, 0, 0]));
         assert!(!with_options(&[0, 3, 0]));
+    }
+
+    #[test]
+    fn reads_the_first_cookie_in_place() {
+        let cookie = |options: &[u8]| {
+            let p = with_options(options);
+            parse_query(&p).map(|q| {
+                q.edns
+                    .unwrap()
+                    .cookie
+                    .map(|c| (c.client.to_vec(), c.server.to_vec()))
+            })
+        };
+        assert_eq!(cookie(&[0, 3, 0, 0]), Ok(None));
+        let client = [1, 2, 3, 4, 5, 6, 7, 8];
+        let mut option = vec![0, 10, 0, 8];
+        option.extend_from_slice(&client);
+        assert_eq!(cookie(&option), Ok(Some((client.to_vec(), vec![]))));
+        // With a server cookie of 8 to 32 bytes, after another option.
+        let mut options = vec![0, 3, 0, 0, 0, 10, 0, 24];
+        options.extend_from_slice(&client);
+        options.extend_from_slice(&[9; 16]);
+        assert_eq!(cookie(&options), Ok(Some((client.to_vec(), vec![9; 16]))));
+        // Of two, the first; the second is not looked at (RFC 7873 5.2).
+        let mut two = option.clone();
+        two.extend_from_slice(&[0, 10, 0, 2, 0, 0]);
+        assert_eq!(cookie(&two), Ok(Some((client.to_vec(), vec![]))));
+        // RFC 7873 5.2.2: a length other than 8 or 16 to 40 is FORMERR.
+        for len in [0u8, 1, 7, 9, 15, 41, 48] {
+            let mut bad = vec![0, 10, 0, len];
+            bad.extend(std::iter::repeat_n(5, usize::from(len)));
+            assert_eq!(
+                cookie(&bad),
+                Err(QueryError::MalformedCookie {
+                    opcode: 0,
+                    question_end: 12 + 5,
+                    dnssec_ok: false
+                }),
+                "length {len}"
+            );
+        }
+        for len in [8u8, 16, 40] {
+            let mut good = vec![0, 10, 0, len];
+            good.extend(std::iter::repeat_n(5, usize::from(len)));
+            assert!(cookie(&good).unwrap().is_some(), "length {len}");
+        }
+    }
+
+    #[test]
+    fn a_query_without_a_question_must_ask_for_a_cookie() {
+        // RFC 7873 5.4: QDCOUNT 0, an OPT with a COOKIE.
+        let mut p = with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        let q = parse_query(&p).unwrap();
+        assert_eq!(
+            (q.question, q.qname, q.qtype, q.qclass),
+            (&[][..], &[][..], 0, 0)
+        );
+        assert_eq!(
+            q.edns.unwrap().cookie.unwrap().client,
+            &[1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        // Without a cookie, or without OPT: FORMERR (RFC 9619).
+        let mut p = with_options(&[0, 3, 0, 0]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
+        let mut p = query(b"\x00", 6, None);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr { opcode: 0 }
+        );
+        // Only for QUERY: an UPDATE has its zone.
+        let mut p = with_options(&[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+        p[5] = 0;
+        p.drain(12..12 + 5);
+        p[2] = 5 << 3;
+        assert_eq!(
+            parse_query(&p).unwrap_err(),
+            QueryError::FormErr {
+                opcode: opcode::UPDATE
+            }
+        );
     }
 
     #[test]
@@ -347,6 +496,7 @@ mod tests {
                 version: 1,
                 dnssec_ok: true,
                 nsid: false,
+                cookie: None,
             })
         );
     }

@@ -26,3 +26,5 @@ pub const NOTAUTH: u16 = 9;
 pub const NOTZONE: u16 = 10;
 /// Unsupported EDNS version (extended rcode).
 pub const BADVERS: u16 = 16;
+/// Bad or missing server cookie (RFC 7873 8, extended rcode).
+pub const BADCOOKIE: u16 = 23;

@@ -7,6 +7,7 @@
 //! the message, case-insensitively; RDATA names are compressed only for the types
 //! RFC 3597 section 4 allows (NS, CNAME, PTR, MX, SOA).
 
+use super::cookie::{ReplyCookie, OPTION_COOKIE};
 pub(crate) use super::header::class::IN as CLASS_IN;
 use super::query::{HEADER_BYTES, OPTION_NSID};
 use super::types;
@@ -140,6 +141,8 @@ pub struct ResponseWriter<'b> {
     opt: Option<ReplyOpt>,
     /// The NSID option in it (empty: none).
     nsid: &'b [u8],
+    /// The COOKIE option in it (RFC 7873), if any.
+    cookie: Option<ReplyCookie>,
 }
 
 impl<'b> ResponseWriter<'b> {
@@ -159,6 +162,7 @@ impl<'b> ResponseWriter<'b> {
             index: None,
             opt,
             nsid: &[],
+            cookie: None,
         }
     }
 
@@ -171,6 +175,17 @@ impl<'b> ResponseWriter<'b> {
         }
         self.limit = self.limit.saturating_sub(4 + nsid.len());
         self.nsid = nsid;
+    }
+
+    /// Adds the COOKIE option `cookie` to the reply's OPT (RFC 7873 5.2), its
+    /// room taken from the records'; nothing when the reply has no OPT. Called
+    /// before any record is written, once.
+    pub fn add_cookie(&mut self, cookie: ReplyCookie) {
+        if self.opt.is_none() || self.cookie.is_some() {
+            return;
+        }
+        self.limit = self.limit.saturating_sub(4 + cookie.as_bytes().len());
+        self.cookie = Some(cookie);
     }
 
     /// As [`ResponseWriter::new`], looking names up through `index` (emptied
@@ -437,20 +452,30 @@ impl<'b> ResponseWriter<'b> {
             rr[1..3].copy_from_slice(&types::OPT.to_be_bytes());
             rr[3..5].copy_from_slice(&opt.udp_payload.to_be_bytes());
             rr[5..9].copy_from_slice(&ttl.to_be_bytes());
-            let options = if self.nsid.is_empty() {
+            let nsid_bytes = if self.nsid.is_empty() {
                 0
             } else {
                 4 + self.nsid.len()
             };
+            let cookie = self.cookie.as_ref().map(ReplyCookie::as_bytes);
+            let cookie_bytes = cookie.map_or(0, |c| 4 + c.len());
+            let options = nsid_bytes + cookie_bytes;
             rr[9..11].copy_from_slice(&(options as u16).to_be_bytes());
             let end = self.pos + OPT_RECORD_BYTES;
             if end + options <= self.buf.len() {
                 self.buf[self.pos..end].copy_from_slice(&rr);
-                if options > 0 {
-                    let nsid = self.nsid;
-                    self.buf[end..end + 2].copy_from_slice(&OPTION_NSID.to_be_bytes());
-                    self.buf[end + 2..end + 4].copy_from_slice(&(nsid.len() as u16).to_be_bytes());
-                    self.buf[end + 4..end + options].copy_from_slice(nsid);
+                let mut at = end;
+                let mut put_option = |code: u16, data: &[u8]| {
+                    self.buf[at..at + 2].copy_from_slice(&code.to_be_bytes());
+                    self.buf[at + 2..at + 4].copy_from_slice(&(data.len() as u16).to_be_bytes());
+                    self.buf[at + 4..at + 4 + data.len()].copy_from_slice(data);
+                    at += 4 + data.len();
+                };
+                if nsid_bytes > 0 {
+                    put_option(OPTION_NSID, self.nsid);
+                }
+                if let Some(cookie) = cookie {
+                    put_option(OPTION_COOKIE, cookie);
                 }
                 self.pos = end + options;
                 additional += 1;
@@ -595,6 +620,55 @@ mod tests {
         assert_eq!(Nsid::new(b""), None);
         assert_eq!(Nsid::new(&[b'x'; MAX_NSID_BYTES + 1]), None);
         assert_eq!(Nsid::new(b"ns1").unwrap().as_bytes(), b"ns1");
+    }
+
+    #[test]
+    fn cookie_goes_in_the_opt_after_nsid_and_its_room_is_kept() {
+        use crate::wire::cookie::{CookieSecret, ServerSecrets};
+        let opt = ReplyOpt {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        };
+        let secrets = ServerSecrets {
+            current: CookieSecret::new([7; 16]),
+            previous: None,
+        };
+        let cookie = secrets.fresh(&[1; 8], "192.0.2.1".parse().unwrap(), 1000);
+        let question = b"\x01a\x00\x00\x01\x00\x01";
+        let a = encoded(&[&[192, 0, 2, 1]]);
+        let max = 12 + 7 + 16 + OPT_RECORD_BYTES + 4 + 3 + 4 + 24;
+        let mut buf = [0u8; 512];
+        let mut w = ResponseWriter::new(&mut buf, max, Some(opt));
+        w.add_nsid(b"ns1");
+        w.add_cookie(cookie);
+        w.add_cookie(secrets.fresh(&[2; 8], "192.0.2.1".parse().unwrap(), 1000));
+        w.write_question(question).unwrap();
+        w.write_rrset(Section::Answer, Owner::Question, types::A, 60, &a)
+            .unwrap();
+        assert!(w
+            .write_rrset(Section::Answer, Owner::Question, types::A, 60, &a)
+            .is_err());
+        let len = w.finish(ReplyHeader {
+            rcode: crate::wire::rcode::BADCOOKIE,
+            ..Default::default()
+        });
+        assert_eq!(len, max);
+        assert_eq!(&buf[len - 28..len - 24], &[0, 10, 0, 24]);
+        assert_eq!(
+            &buf[len - 24..len],
+            cookie.as_bytes(),
+            "the first cookie added"
+        );
+        assert_eq!(&buf[len - 35..len - 28], b"\x00\x03\x00\x03ns1");
+        assert_eq!(&buf[len - 37..len - 35], &[0, 35], "OPT RDLEN");
+        // BADCOOKIE (23): 7 in the header, 1 in the OPT's extended rcode.
+        assert_eq!(buf[3] & 0xF, 7);
+        assert_eq!(buf[len - 37 - 4], 1);
+        // Without OPT, no cookie.
+        let mut w = ResponseWriter::new(&mut buf, 512, None);
+        w.add_cookie(cookie);
+        w.write_question(question).unwrap();
+        assert_eq!(w.finish(ReplyHeader::default()), 12 + 7);
     }
 
     #[test]

@@ -236,3 +236,53 @@ async fn the_reply_carries_our_nsid_when_asked() {
     let reply = r.clone().handle(ask(false)).await.unwrap();
     assert!(!reply.message.ends_with(b"r1"));
 }
+
+#[tokio::test]
+async fn the_reply_carries_a_server_cookie_for_a_client_cookie() {
+    use crate::exchange::{CookieStatus, OwnedRequest, SlowHandler};
+    use crate::wire::cookie::{CookieSecret, ServerSecrets};
+    let secrets = ServerSecrets {
+        current: CookieSecret::new([5; 16]),
+        previous: None,
+    };
+    let r = Arc::new(resolver().with_server_cookies(Some(secrets)));
+    let owner = name("www.example.net.");
+    let rrset = super::super::cache::CachedRRset {
+        owner: owner.clone().into_boxed_slice(),
+        rtype: types::A,
+        rdata: vec![0, 4, 192, 0, 2, 7].into_boxed_slice(),
+        sigs: Box::default(),
+    };
+    r.cache.insert_rrset(rrset, 300, Rank::Answer);
+    let ask = |cookie: &[u8]| {
+        let mut query = OutgoingQuery::new(&owner, types::A);
+        query.edns = Some(crate::wire::query::QueryEdns {
+            udp_payload: 1232,
+            dnssec_ok: false,
+        });
+        let mut packet = Vec::new();
+        encode_query(&query, &mut packet);
+        let at = packet.len() - 2;
+        packet[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+        packet.extend_from_slice(&[0, 10, 0, cookie.len() as u8]);
+        packet.extend_from_slice(cookie);
+        OwnedRequest::of(&Request {
+            packet: &packet,
+            client: "127.0.0.1:5300".parse().unwrap(),
+            transport: Transport::Udp,
+        })
+    };
+    let reply = r.clone().handle(ask(&[1; 8])).await.unwrap();
+    assert_eq!(reply.outcome.cookie, CookieStatus::ClientOnly);
+    assert_eq!(Message::parse(&reply.message).unwrap().answers.len(), 1);
+    // The OPT ends with the COOKIE option: our client cookie and a server cookie.
+    let sent = &reply.message[reply.message.len() - 24..];
+    assert_eq!(
+        &reply.message[reply.message.len() - 28..][..4],
+        &[0, 10, 0, 24]
+    );
+    assert_eq!(&sent[..8], &[1; 8]);
+    let sent = sent.to_vec();
+    let reply = r.clone().handle(ask(&sent)).await.unwrap();
+    assert_eq!(reply.outcome.cookie, CookieStatus::Valid);
+}
