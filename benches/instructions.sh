@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The query path in instructions: `server::respond` on each question of `respond/*`
-# (benches/query_path.rs), counted by valgrind's callgrind, which gives the same count
-# for the same binary and input on a busy host as on an idle one (criterion's
-# nanoseconds moved by up to 25% between runs of one binary on this project's shared
-# machines). Each case runs COUNT and 2×COUNT times; the difference ÷ COUNT is one
-# respond, with start-up and the zone build subtracted exactly.
+# (benches/query_path.rs), counted by valgrind's callgrind inside the harness's loop
+# only (benches/respond_instructions.rs): the count does not depend on what else the
+# machine is doing (criterion's nanoseconds moved by up to 25% between runs of one
+# binary on this project's shared machines). What varies is the hash seed each
+# process draws (up to ~4% for one question), so each figure is the median of RUNS
+# processes.
 #
-#   benches/instructions.sh [COUNT]                       (default 20000)
+#   benches/instructions.sh [COUNT]              (default 20000 questions a process)
+#   RUNS=7 benches/instructions.sh               (processes per figure, default 5)
 #   BEFORE=path/to/respond_instructions benches/instructions.sh
 #       also an older build of the harness (built in a worktree of the older commit
-#       with this file and benches/respond_instructions.rs copied in): after ÷ before
+#       with benches/respond_instructions.rs and benches/common/mod.rs copied in and
+#       a [[bench]] entry added): after ÷ before, the runs interleaved
 #
-# Needs: valgrind (apt-get install valgrind), cargo. Bounded: 18 runs of a few
-# seconds each (36 with BEFORE).
+# Needs: valgrind (apt-get install valgrind), cargo. Bounded: RUNS × 9 runs of a few
+# seconds each (twice that with BEFORE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-20000}
@@ -30,19 +33,15 @@ for line in sys.stdin:
         print(m["executable"])')
 BEFORE=${BEFORE:-}
 
-# Instructions executed by BINARY CASE N (callgrind's total Ir).
-instructions() {
+RUNS=${RUNS:-5}
+# Instructions of one respond in one process: the loop's count ÷ COUNT.
+per_respond() { # binary case
   local out="$work/cg.$RANDOM"
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$1" "$2" "$3" >/dev/null 2>&1
-  awk '/^totals:/ {print $2}' "$out"
+  valgrind --tool=callgrind --collect-atstart=no --toggle-collect='respond_instructions::ask' \
+    --callgrind-out-file="$out" "$1" "$2" "$COUNT" >/dev/null 2>&1
+  awk -v n="$COUNT" '/^totals:/ {printf "%d\n", $2 / n}' "$out"
 }
-# Instructions of one respond: (Ir(2N) − Ir(N)) ÷ N.
-per_respond() {
-  local one two
-  one=$(instructions "$1" "$2" "$COUNT")
-  two=$(instructions "$1" "$2" $((COUNT * 2)))
-  echo $(((two - one) / COUNT))
-}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 cases=$("$AFTER" 2>&1)
 if [ -n "$BEFORE" ]; then
@@ -51,9 +50,14 @@ else
   printf '%-20s %12s\n' case instructions
 fi
 for c in $cases; do
-  a=$(per_respond "$AFTER" "$c")
+  : >"$work/a" && : >"$work/b"
+  for _ in $(seq 1 "$RUNS"); do
+    per_respond "$AFTER" "$c" >>"$work/a"
+    [ -z "$BEFORE" ] || per_respond "$BEFORE" "$c" >>"$work/b"
+  done
+  a=$(median <"$work/a")
   if [ -n "$BEFORE" ]; then
-    b=$(per_respond "$BEFORE" "$c")
+    b=$(median <"$work/b")
     printf '%-20s %12d %12d %8s\n' "$c" "$a" "$b" "$(python3 -c "print(f'{$a/$b:.3f}')")"
   else
     printf '%-20s %12d\n' "$c" "$a"
