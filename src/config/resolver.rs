@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::exchange::quota::PrefixLengths;
 use crate::exchange::ClientAcl;
 use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
@@ -103,6 +104,16 @@ pub(super) fn resolver_config(
             "must be at least 1".into(),
         ));
     }
+    let client_prefix = PrefixLengths {
+        v4: table.client_prefix_v4.unwrap_or(defaults.client_prefix.v4),
+        v6: table.client_prefix_v6.unwrap_or(defaults.client_prefix.v6),
+    };
+    if !(1..=32).contains(&client_prefix.v4) || !(1..=128).contains(&client_prefix.v6) {
+        return Err(invalid(
+            "resolver.client_prefix_v4",
+            "client_prefix_v4 must be 1 to 32 and client_prefix_v6 1 to 128".into(),
+        ));
+    }
     Ok(Some(ResolverConfig {
         allow,
         hints,
@@ -128,6 +139,15 @@ pub(super) fn resolver_config(
             } else {
                 0
             },
+            max_client_questions: table
+                .max_client_questions
+                .unwrap_or(defaults.max_client_questions),
+            max_prefix_questions: table
+                .max_prefix_questions
+                .unwrap_or(defaults.max_prefix_questions),
+            client_prefix,
+            max_server_qps: table.max_server_qps.unwrap_or(defaults.max_server_qps),
+            upstream_cookies: table.upstream_cookies.unwrap_or(defaults.upstream_cookies),
         },
     }))
 }
