@@ -151,3 +151,48 @@ pub(super) fn resolver_config(
         },
     }))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::load::parse_str as parse;
+    use crate::exchange::quota::PrefixLengths;
+    use crate::recursive::ResolverSettings;
+
+    #[test]
+    fn abuse_limits_and_cookies_have_defaults_and_keys() {
+        let c = parse("[resolver]\n").unwrap();
+        let settings = c.resolver.unwrap().settings;
+        let defaults = ResolverSettings::default();
+        assert_eq!(
+            (
+                settings.max_client_questions,
+                settings.max_prefix_questions,
+                settings.client_prefix,
+                settings.max_server_qps,
+                settings.upstream_cookies
+            ),
+            (100, 1_000, PrefixLengths { v4: 24, v6: 56 }, 1_000, true)
+        );
+        assert_eq!(settings, defaults);
+        let c = parse(
+            "[resolver]\nmax_client_questions = 0\nmax_prefix_questions = 50\nclient_prefix_v4 = 32\n\
+             client_prefix_v6 = 64\nmax_server_qps = 0\nupstream_cookies = false\n",
+        )
+        .unwrap();
+        let settings = c.resolver.unwrap().settings;
+        assert_eq!(settings.max_client_questions, 0);
+        assert_eq!(settings.max_prefix_questions, 50);
+        assert_eq!(settings.client_prefix, PrefixLengths { v4: 32, v6: 64 });
+        assert_eq!(settings.max_server_qps, 0);
+        assert!(!settings.upstream_cookies);
+        for bad in [
+            "client_prefix_v4 = 0",
+            "client_prefix_v4 = 33",
+            "client_prefix_v6 = 129",
+        ] {
+            let e = parse(&format!("[resolver]\n{bad}\n")).unwrap_err();
+            assert!(e.to_string().contains("client_prefix"), "{bad}: {e}");
+        }
+    }
+}
