@@ -48,7 +48,8 @@ pub fn prefix_of(ip: IpAddr, lengths: PrefixLengths) -> IpAddr {
 /// Counts of what each key holds. See the module doc.
 #[derive(Debug, Default)]
 pub struct Holdings {
-    /// Key → how many it holds (never 0: a key that gives back its last is removed).
+    /// Key → how many it holds (0 only for a moment: a key that gives back its last
+    /// is removed).
     counts: DashMap<IpAddr, u32, foldhash::fast::RandomState>,
     /// Keys holding at least one: kept beside the map so reading it takes no lock.
     holders: AtomicUsize,
@@ -58,11 +59,14 @@ impl Holdings {
     /// One more for `key`, if it holds fewer than `limit(holders)`, where
     /// `holders` is how many keys hold something, `key` counted among them.
     pub fn take(self: &Arc<Self>, key: IpAddr, limit: impl FnOnce(usize) -> u32) -> Option<Held> {
-        let mut count = self.counts.entry(key).or_insert(0);
-        let holders = if *count == 0 {
-            self.holders.fetch_add(1, Ordering::Relaxed) + 1
-        } else {
-            self.holders.load(Ordering::Relaxed)
+        // A key is counted among the holders while it is in the map, whatever its
+        // count (one giving back its last may still be there for a moment).
+        let (mut count, holders) = match self.counts.entry(key) {
+            dashmap::Entry::Occupied(e) => (e.into_ref(), self.holders.load(Ordering::Relaxed)),
+            dashmap::Entry::Vacant(e) => {
+                let holders = self.holders.fetch_add(1, Ordering::Relaxed) + 1;
+                (e.insert(0), holders)
+            }
         };
         if *count >= limit(holders) {
             if *count == 0 {
@@ -172,6 +176,34 @@ mod tests {
         assert_eq!(holdings.holders(), 1, "a gave back all: forgotten");
         drop(other);
         assert_eq!(holdings.holders(), 0);
+        assert!(holdings.counts.is_empty());
+    }
+
+    #[test]
+    fn holders_stay_counted_right_when_threads_take_and_give_back_at_once() {
+        let holdings = Arc::new(Holdings::default());
+        let threads: Vec<_> = (0..4u8)
+            .map(|t| {
+                let holdings = holdings.clone();
+                std::thread::spawn(move || {
+                    for i in 0..5_000u32 {
+                        // Two keys shared by all threads, one of each thread's own.
+                        let key = IpAddr::from([
+                            10,
+                            0,
+                            0,
+                            (i % 2) as u8 + if i % 3 == 0 { t } else { 0 },
+                        ]);
+                        let held = holdings.take(key, |_| 2);
+                        drop(held);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(holdings.holders(), 0, "no drift");
         assert!(holdings.counts.is_empty());
     }
 }
