@@ -399,6 +399,17 @@ fn a_flood_of_unique_names_from_one_client_leaves_another_answered() {
         h.silent.count() - before
     );
     assert!(theirs.asked >= 5, "{theirs:?}");
+    // And with `ip-ratelimit: 100` (queries a second per client address; past it
+    // dropped, one in ip-ratelimit-factor, 10, let through).
+    drop(unbound);
+    let unbound = h.unbound("\x20   ip-ratelimit: 100\n");
+    let before = h.silent.count();
+    let limited = flood_and_ask(&h, unbound.addr, 2_000, Duration::from_secs(3), "i");
+    eprintln!(
+        "unbound with ip-ratelimit 100: {limited:?}, {} upstream queries",
+        h.silent.count() - before
+    );
+    assert!(limited.asked >= 5, "{limited:?}");
 }
 
 #[test]
