@@ -4,12 +4,17 @@
 //! for our client cookie before anything in it is believed.
 //!
 //! The client cookie is the first 8 bytes of HMAC-SHA256 over the server's address
-//! with a secret drawn at start (RFC 7873 4.1 and 9.1: a pseudorandom function of
+//! with a secret drawn at random (RFC 7873 4.1 and 9.1: a pseudorandom function of
 //! the server address and a client secret, different for every server, not
-//! guessable off-path). The client's own address is left out of it: a resolver's
-//! address toward one server does not change, and reading it would cost a system
-//! call per query. The server cookie each server returns is kept in the server
-//! table (`selection`, bounded at 10,000 addresses) and sent back next time.
+//! guessable off-path), drawn again after a day less up to 40% at random
+//! ([`ClientSecrets`], RFC 7873 7.1). The client's own address is left out of it: a
+//! resolver's address toward one server does not change, and reading it would cost
+//! a system call per query. The server cookie each server returns is kept in the
+//! server table (`selection`, bounded at 10,000 addresses) with the client cookie it
+//! was given for, and sent back with that client cookie only: after a rollover the
+//! first query to each server carries the new client cookie alone. A reply is
+//! checked against the cookie its query carried, so a rollover while queries are in
+//! flight loses none of their replies.
 //!
 //! A reply (5.3): with a COOKIE option whose client cookie is not ours, or of an
 //! illegal length, it is discarded as a forgery and the wait goes on; without one
@@ -23,7 +28,10 @@
 //! (`wire::cookie` on another branch), on purpose until both are merged.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -108,6 +116,58 @@ impl ClientSecret {
         let digest = mac.finalize().into_bytes();
         out.copy_from_slice(&digest[..CLIENT_COOKIE_BYTES]);
         out
+    }
+}
+
+/// How long a client secret is used at most (RFC 7873 7.1: "The default lifetime
+/// is one day").
+pub const SECRET_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// Our client secret now, and when it is to be drawn again. See the module doc.
+#[derive(Debug)]
+pub struct ClientSecrets {
+    current: ArcSwap<Drawn>,
+}
+
+/// A secret and the end of its life.
+#[derive(Debug)]
+struct Drawn {
+    secret: ClientSecret,
+    until: Instant,
+}
+
+impl Drawn {
+    /// A new secret at `now`, used for [`SECRET_LIFETIME`] less up to 40% at random
+    /// (7.1: "pseudorandom jitter in the range of plus zero to minus at least 40%").
+    fn at(now: Instant) -> Drawn {
+        let cut = SECRET_LIFETIME.mul_f64(0.4 * f64::from(rand::random::<u16>()) / 65_535.0);
+        Drawn {
+            secret: ClientSecret::random(),
+            until: now + (SECRET_LIFETIME - cut),
+        }
+    }
+}
+
+impl ClientSecrets {
+    /// A secret drawn at `now`.
+    pub fn new(now: Instant) -> ClientSecrets {
+        ClientSecrets {
+            current: ArcSwap::from_pointee(Drawn::at(now)),
+        }
+    }
+
+    /// Our client cookie for `server` at `now`, the secret drawn again first if its
+    /// time is up.
+    pub fn client_cookie(&self, server: IpAddr, now: Instant) -> [u8; CLIENT_COOKIE_BYTES] {
+        let current = self.current.load();
+        if now < current.until {
+            return current.secret.client_cookie(server);
+        }
+        let fresh = Arc::new(Drawn::at(now));
+        let cookie = fresh.secret.client_cookie(server);
+        // Two threads may both draw one: either is as good, the other's is dropped.
+        self.current.store(fresh);
+        cookie
     }
 }
 
@@ -333,6 +393,27 @@ mod tests {
         let other = ClientSecret::random();
         assert_ne!(a, other.client_cookie("192.0.2.1".parse().unwrap()));
         assert_eq!(format!("{secret:?}"), "ClientSecret(..)", "never shown");
+    }
+
+    #[test]
+    fn the_secret_is_drawn_again_within_a_day() {
+        let start = Instant::now();
+        let secrets = ClientSecrets::new(start);
+        let server: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = secrets.client_cookie(server, start);
+        let until = secrets.current.load().until;
+        assert!(until > start + SECRET_LIFETIME.mul_f64(0.59) && until <= start + SECRET_LIFETIME);
+        assert_eq!(
+            secrets.client_cookie(server, until - Duration::from_secs(1)),
+            first
+        );
+        let after = secrets.client_cookie(server, until);
+        assert_ne!(after, first, "a new secret");
+        assert_eq!(
+            secrets.client_cookie(server, until + Duration::from_secs(60)),
+            after
+        );
+        assert!(secrets.current.load().until > until);
     }
 
     #[test]

@@ -541,9 +541,12 @@ impl Resolver {
             let started = Instant::now();
             // RFC 7873 5.1: our client cookie for this server, and its server
             // cookie when we have one.
-            let cookie = (edns && self.settings.upstream_cookies).then(|| SentCookie {
-                client: self.cookie_secret.client_cookie(ip),
-                server: self.stats.server_cookie(ip),
+            let cookie = (edns && self.settings.upstream_cookies).then(|| {
+                let client = self.cookie_secrets.client_cookie(ip, started);
+                SentCookie {
+                    client,
+                    server: self.stats.server_cookie(ip, client),
+                }
             });
             let question = Ask {
                 server,
@@ -562,7 +565,9 @@ impl Resolver {
                     // again over TCP (as BIND does), its cookie forgotten.
                     tracing::debug!(%server, "upstream reply without the cookie expected: asking over TCP");
                     self.counters.cookies[COOKIE_MISSING].fetch_add(1, Ordering::Relaxed);
-                    self.stats.set_server_cookie(ip, None);
+                    if let Some(sent) = &question.cookie {
+                        self.stats.set_server_cookie(ip, sent.client, None);
+                    }
                     tcp = true;
                     continue;
                 }
@@ -612,8 +617,8 @@ impl Resolver {
                     self.counters.cookies[COOKIE_VALID].fetch_add(1, Ordering::Relaxed);
                     // RFC 7873 5.3: "the client caches the Server Cookie provided,
                     // even if the response is an error response".
-                    if given.is_some() {
-                        self.stats.set_server_cookie(ip, given);
+                    if let (Some(_), Some(sent)) = (given, &question.cookie) {
+                        self.stats.set_server_cookie(ip, sent.client, given);
                     }
                     if bad_cookie {
                         self.counters.cookies[COOKIE_BADCOOKIE].fetch_add(1, Ordering::Relaxed);

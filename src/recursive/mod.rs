@@ -160,8 +160,8 @@ pub struct Resolver {
     stats: ServerStats,
     /// Questions in flight per client address and prefix.
     limits: limits::ClientLimits,
-    /// What our client cookies are made from.
-    cookie_secret: cookies::ClientSecret,
+    /// What our client cookies are made from, drawn again every day or so.
+    cookie_secrets: cookies::ClientSecrets,
     sockets: upstream::FreshSockets,
     hints: RootHints,
     settings: ResolverSettings,
@@ -190,7 +190,7 @@ impl Resolver {
                 settings.max_prefix_questions,
                 settings.client_prefix,
             ),
-            cookie_secret: cookies::ClientSecret::random(),
+            cookie_secrets: cookies::ClientSecrets::new(std::time::Instant::now()),
             sockets: upstream::FreshSockets::default(),
             hints,
             settings,

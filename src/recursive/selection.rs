@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 
-use super::cookies::ServerCookie;
+use super::cookies::{ServerCookie, CLIENT_COOKIE_BYTES};
 use super::limits::QueryRate;
 
 /// Weight of a new sample in the smoothed RTT: 1/`SRTT_WEIGHT`.
@@ -48,8 +48,9 @@ struct Stat {
     last_used: Instant,
     /// Its queries a second (full when never asked).
     rate: Option<QueryRate>,
-    /// The server cookie it gave us last (RFC 7873 5.3).
-    cookie: Option<ServerCookie>,
+    /// The server cookie it gave us last (RFC 7873 5.3), with the client cookie
+    /// it was given for.
+    cookie: Option<([u8; CLIENT_COOKIE_BYTES], ServerCookie)>,
 }
 
 impl Default for Stat {
@@ -214,15 +215,28 @@ impl ServerStats {
             .take(rate, now)
     }
 
-    /// The server cookie `ip` gave us last.
-    pub fn server_cookie(&self, ip: IpAddr) -> Option<ServerCookie> {
-        self.map.get(&ip).and_then(|s| s.cookie)
+    /// The server cookie `ip` gave us last, if it was for our client cookie `client`.
+    pub fn server_cookie(
+        &self,
+        ip: IpAddr,
+        client: [u8; CLIENT_COOKIE_BYTES],
+    ) -> Option<ServerCookie> {
+        self.map
+            .get(&ip)
+            .and_then(|s| s.cookie)
+            .and_then(|(given_for, cookie)| (given_for == client).then_some(cookie))
     }
 
-    /// Keeps `cookie` as `ip`'s server cookie (`None`: forgets it).
-    pub fn set_server_cookie(&self, ip: IpAddr, cookie: Option<ServerCookie>) {
+    /// Keeps `cookie` as `ip`'s server cookie for our client cookie `client`
+    /// (`None`: forgets it).
+    pub fn set_server_cookie(
+        &self,
+        ip: IpAddr,
+        client: [u8; CLIENT_COOKIE_BYTES],
+        cookie: Option<ServerCookie>,
+    ) {
         if cookie.is_some() || self.map.contains_key(&ip) {
-            self.stat_mut(ip).cookie = cookie;
+            self.stat_mut(ip).cookie = cookie.map(|c| (client, c));
         }
     }
 
@@ -272,16 +286,22 @@ mod tests {
         assert!(stats.take_query_at(a, 20, now + Duration::from_millis(60)));
         assert!(stats.take_query_at(a, 0, now), "0: no limit");
         let cookie = ServerCookie::new(b"0123456789abcdef");
-        stats.set_server_cookie(a, cookie);
-        assert_eq!(stats.server_cookie(a), cookie);
-        assert_eq!(stats.server_cookie(b), None);
-        stats.set_server_cookie(a, None);
-        assert_eq!(stats.server_cookie(a), None, "forgotten");
-        stats.set_server_cookie("192.0.2.9".parse().unwrap(), None);
+        let ours = *b"clientck";
+        stats.set_server_cookie(a, ours, cookie);
+        assert_eq!(stats.server_cookie(a, ours), cookie);
+        assert_eq!(
+            stats.server_cookie(a, *b"newsecrt"),
+            None,
+            "not sent with another client cookie"
+        );
+        assert_eq!(stats.server_cookie(b, ours), None);
+        stats.set_server_cookie(a, ours, None);
+        assert_eq!(stats.server_cookie(a, ours), None, "forgotten");
+        stats.set_server_cookie("192.0.2.9".parse().unwrap(), ours, None);
         assert_eq!(stats.len(), 2, "forgetting makes no entry");
         // Bounded with the table: a flood of servers does not keep them all.
         for i in 0..=255u8 {
-            stats.set_server_cookie(IpAddr::from([198, 51, 100, i]), cookie);
+            stats.set_server_cookie(IpAddr::from([198, 51, 100, i]), ours, cookie);
         }
         assert!(stats.len() <= 10);
     }
