@@ -135,6 +135,13 @@ allow = ["127.0.0.0/8"]
 root_hints = "$work/root.hints"
 query_localhost = true
 cache_size_mib = 256
+# One load generator asking 500 misses at a time, all through one leaf server: the
+# abuse limits (README, Resolver abuse limits) would answer most of them SERVFAIL
+# at once, so they are off here. ZONAL_RESOLVER_EXTRA adds keys (upstream_cookies).
+max_client_questions = 0
+max_prefix_questions = 0
+max_server_qps = 0
+${ZONAL_RESOLVER_EXTRA:-}
 EOF
   "${1:-$ZONAL_BIN}" --config "$work/zonal.toml" --listen "${2:-$ZONAL}:$PORT" --workers 1 >/dev/null 2>"$work/${3:-zonal}.log" &
   echo $!

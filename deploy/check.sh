@@ -344,6 +344,8 @@ zonal_resolver_cache_misses_total zonal_resolver_cache_entries zonal_resolver_ca
 zonal_resolver_cache_evictions_total zonal_resolver_upstream_queries_total
 zonal_resolver_coalesced_total zonal_resolver_refused_total zonal_resolver_servfail_total
 zonal_updates_total zonal_journal_bytes zonal_cookies_total zonal_badcookie_total
+zonal_resolver_client_limited_total zonal_resolver_server_rate_limited_total
+zonal_resolver_upstream_cookies_total zonal_slow_path_waiting zonal_slow_path_over_share_total
 """.split()
 HISTOGRAMS = ["zonal_response_duration_seconds", "zonal_resolver_upstream_rtt_seconds"]
 KNOWN = set(COUNTERS_GAUGES) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}

@@ -160,6 +160,18 @@ pub struct ResolverFile {
     pub serve_stale: Option<bool>,
     /// How long after expiry data may be served stale, seconds.
     pub serve_stale_max_secs: Option<u32>,
+    /// Most questions of one client address being resolved at once (0: no limit).
+    pub max_client_questions: Option<u32>,
+    /// Most questions of one client prefix being resolved at once (0: no limit).
+    pub max_prefix_questions: Option<u32>,
+    /// Prefix length of IPv4 clients for that limit.
+    pub client_prefix_v4: Option<u8>,
+    /// Prefix length of IPv6 clients for that limit.
+    pub client_prefix_v6: Option<u8>,
+    /// Most queries a second to one upstream server address (0: no limit).
+    pub max_server_qps: Option<u32>,
+    /// DNS cookies on upstream queries (RFC 7873).
+    pub upstream_cookies: Option<bool>,
 }
 
 /// The `[catalog]` table.

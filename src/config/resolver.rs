@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::exchange::quota::PrefixLengths;
 use crate::exchange::ClientAcl;
 use crate::recursive::cache::TtlLimits;
 use crate::recursive::hints::RootHints;
@@ -103,6 +104,16 @@ pub(super) fn resolver_config(
             "must be at least 1".into(),
         ));
     }
+    let client_prefix = PrefixLengths {
+        v4: table.client_prefix_v4.unwrap_or(defaults.client_prefix.v4),
+        v6: table.client_prefix_v6.unwrap_or(defaults.client_prefix.v6),
+    };
+    if !(1..=32).contains(&client_prefix.v4) || !(1..=128).contains(&client_prefix.v6) {
+        return Err(invalid(
+            "resolver.client_prefix_v4",
+            "client_prefix_v4 must be 1 to 32 and client_prefix_v6 1 to 128".into(),
+        ));
+    }
     Ok(Some(ResolverConfig {
         allow,
         hints,
@@ -128,6 +139,60 @@ pub(super) fn resolver_config(
             } else {
                 0
             },
+            max_client_questions: table
+                .max_client_questions
+                .unwrap_or(defaults.max_client_questions),
+            max_prefix_questions: table
+                .max_prefix_questions
+                .unwrap_or(defaults.max_prefix_questions),
+            client_prefix,
+            max_server_qps: table.max_server_qps.unwrap_or(defaults.max_server_qps),
+            upstream_cookies: table.upstream_cookies.unwrap_or(defaults.upstream_cookies),
         },
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::load::parse_str as parse;
+    use crate::exchange::quota::PrefixLengths;
+    use crate::recursive::ResolverSettings;
+
+    #[test]
+    fn abuse_limits_and_cookies_have_defaults_and_keys() {
+        let c = parse("[resolver]\n").unwrap();
+        let settings = c.resolver.unwrap().settings;
+        let defaults = ResolverSettings::default();
+        assert_eq!(
+            (
+                settings.max_client_questions,
+                settings.max_prefix_questions,
+                settings.client_prefix,
+                settings.max_server_qps,
+                settings.upstream_cookies
+            ),
+            (100, 1_000, PrefixLengths { v4: 24, v6: 56 }, 1_000, true)
+        );
+        assert_eq!(settings, defaults);
+        let c = parse(
+            "[resolver]\nmax_client_questions = 0\nmax_prefix_questions = 50\nclient_prefix_v4 = 32\n\
+             client_prefix_v6 = 64\nmax_server_qps = 0\nupstream_cookies = false\n",
+        )
+        .unwrap();
+        let settings = c.resolver.unwrap().settings;
+        assert_eq!(settings.max_client_questions, 0);
+        assert_eq!(settings.max_prefix_questions, 50);
+        assert_eq!(settings.client_prefix, PrefixLengths { v4: 32, v6: 64 });
+        assert_eq!(settings.max_server_qps, 0);
+        assert!(!settings.upstream_cookies);
+        for bad in [
+            "client_prefix_v4 = 0",
+            "client_prefix_v4 = 33",
+            "client_prefix_v6 = 129",
+        ] {
+            let e = parse(&format!("[resolver]\n{bad}\n")).unwrap_err();
+            assert!(e.to_string().contains("client_prefix"), "{bad}: {e}");
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! writes. A slow path ([`SlowHandler`]) takes an [`OwnedRequest`] and gives a
 //! [`SlowReply`], within [`reply_limits`]; the
 //! cache's fast path answers through [`CachedAnswers`]; who may ask is a
-//! [`ClientAcl`]; the replies every slow path builds alike are in [`reply`]. It sits above `wire` and `tsig` and below every layer that
+//! [`ClientAcl`]; what each client holds at once is counted in [`quota`]; the
+//! replies every slow path builds alike are in [`reply`]. It sits above `wire` and `tsig` and below every layer that
 //! answers, counts or carries requests, so that none of them imports another to
 //! speak of a request.
 
@@ -14,6 +15,7 @@ mod answer;
 mod cached;
 mod handler;
 mod limits;
+pub mod quota;
 pub mod reply;
 mod request;
 

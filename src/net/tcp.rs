@@ -216,8 +216,8 @@ async fn serve_connection(
                     continue;
                 }
                 Response::Defer(route) => {
-                    let Some(permit) = server.slow.admit() else {
-                        tracing::debug!(%client, ?route, "too many requests waiting: dropped");
+                    let Some(permit) = server.slow.admit(client.ip()) else {
+                        tracing::debug!(%client, ?route, "too many requests waiting (or its prefix holds its share): dropped");
                         tally.dropped(Dropped::Overload, Writer::Shared);
                         continue;
                     };

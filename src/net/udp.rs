@@ -45,8 +45,8 @@ fn defer(
     client: SocketAddr,
     tally: &Tally,
 ) {
-    let Some(permit) = server.slow.admit() else {
-        tracing::debug!(%client, ?route, "too many requests waiting for a slow path: dropped");
+    let Some(permit) = server.slow.admit(client.ip()) else {
+        tracing::debug!(%client, ?route, "too many requests waiting for a slow path (or its prefix holds its share): dropped");
         tally.dropped(Dropped::Overload, Writer::Single);
         return;
     };

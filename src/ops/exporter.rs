@@ -191,6 +191,18 @@ impl Exporter {
             .value(&[], sum.malformed as f64),
             dropped,
             Family::new(
+                "zonal_slow_path_waiting",
+                "Deferred requests (recursion, UPDATE, NOTIFY, signed queries) waiting for their slow path.",
+                GAUGE,
+            )
+            .value(&[], self.server.slow.slots().taken() as f64),
+            Family::new(
+                "zonal_slow_path_over_share_total",
+                "Deferred requests dropped: their client prefix held its fair share of the places.",
+                COUNTER,
+            )
+            .value(&[], self.server.slow.slots().over_share() as f64),
+            Family::new(
                 "zonal_tcp_connections_open",
                 "TCP connections open now.",
                 GAUGE,
@@ -308,6 +320,20 @@ impl Exporter {
         let read = |i: usize| c.upstream[i].load(Ordering::Relaxed) as f64;
         let mut rtt = HistogramSnapshot::default();
         c.rtt.add_to(&mut rtt);
+        let mut cookies = Family::new(
+            "zonal_resolver_upstream_cookies_total",
+            "Upstream replies to queries with a DNS cookie, by what the cookie said.",
+            COUNTER,
+        );
+        for (i, result) in ["valid", "absent", "forged", "missing", "badcookie"]
+            .iter()
+            .enumerate()
+        {
+            cookies = cookies.value(
+                &[("result", *result)],
+                c.cookies[i].load(Ordering::Relaxed) as f64,
+            );
+        }
         vec![
             Family::new(
                 "zonal_resolver_cache_hits_total",
@@ -380,6 +406,26 @@ impl Exporter {
                 COUNTER,
             )
             .value(&[], c.spoofing_fallbacks.load(Ordering::Relaxed) as f64),
+            Family::new(
+                "zonal_resolver_client_limited_total",
+                "Recursive questions answered SERVFAIL at once: their client address or prefix had its most in flight.",
+                COUNTER,
+            )
+            .value(
+                &[("limit", "address")],
+                c.client_limited[0].load(Ordering::Relaxed) as f64,
+            )
+            .value(
+                &[("limit", "prefix")],
+                c.client_limited[1].load(Ordering::Relaxed) as f64,
+            ),
+            Family::new(
+                "zonal_resolver_server_rate_limited_total",
+                "Upstream queries not sent: the server had been asked max_server_qps this second.",
+                COUNTER,
+            )
+            .value(&[], c.server_rate_limited.load(Ordering::Relaxed) as f64),
+            cookies,
             Family::new(
                 "zonal_resolver_refused_total",
                 "Recursive questions refused: client not allowed.",

@@ -2,12 +2,16 @@
 //! a name outside our zones from an allowed client here; the answer is resolved on
 //! the async runtime and written as a reply (RA set, TTLs as they stand in the
 //! cache, TC when it does not fit the client's UDP size), or SERVFAIL when the
-//! question could not be resolved within its budget.
+//! question could not be resolved within its budget — or at once, without being
+//! resolved, when its client already has its most questions in flight
+//! (`limits::ClientLimits`).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::cache::{CachedRRset, Rank};
-use super::iterator::Resolution;
+use super::iterator::{Resolution, ResolveError};
+use super::limits::ClientLimit;
 use super::scrub::TtlRRset;
 use super::Resolver;
 use crate::auth::{Lookup, RRset, ZoneSet};
@@ -27,9 +31,23 @@ impl SlowHandler for Resolver {
             if let Some(zones) = &self.zones {
                 self.learn_our_delegation(&zones.load(), &qname, query.qtype);
             }
-            let result = self.resolve(&qname, query.qtype).await;
+            let result = match self.limits.admit(request.client.ip()) {
+                Ok(in_flight) => {
+                    let result = self.resolve(&qname, query.qtype).await;
+                    drop(in_flight);
+                    result
+                }
+                Err(limit) => {
+                    let index = match limit {
+                        ClientLimit::Address(_) => 0,
+                        ClientLimit::Prefix(_) => 1,
+                    };
+                    self.counters.client_limited[index].fetch_add(1, Ordering::Relaxed);
+                    Err(ResolveError::ClientLimit(limit))
+                }
+            };
             if let Err(e) = &result {
-                tracing::debug!(name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
+                tracing::debug!(client = %request.client, name = %crate::wire::name::to_presentation(&qname), qtype = query.qtype, error = %e, "SERVFAIL");
             }
             let (max_size, opt) = reply_limits(self.udp_max_payload, request.transport, &query);
             let mut out = vec![0u8; max_size];

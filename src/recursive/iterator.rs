@@ -14,10 +14,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::cache::{Cached, CachedRRset, Rank};
+use super::cookies::{SentCookie, Verdict};
 use super::hints::NameServer;
 use super::scrub::{addresses, classify, Classified, TtlRRset};
 use super::upstream::{exchange, reply_rcode, Ask, UpstreamError};
-use super::{Resolver, MAX_CNAME_CHAIN};
+use super::{
+    Resolver, COOKIE_ABSENT, COOKIE_BADCOOKIE, COOKIE_MISSING, COOKIE_VALID, MAX_CNAME_CHAIN,
+};
 use crate::wire::message::Message;
 use crate::wire::name::{is_subdomain, label_count, suffix_offsets};
 use crate::wire::{rcode, types};
@@ -61,6 +64,9 @@ pub enum ResolveError {
     /// A CNAME chain longer than allowed.
     #[error("CNAME chain too long")]
     ChainTooLong,
+    /// Not resolved: its client has its most questions in flight.
+    #[error("{0}: not resolved")]
+    ClientLimit(super::limits::ClientLimit),
 }
 
 /// What one question may still spend.
@@ -516,20 +522,55 @@ impl Resolver {
             ask.to_vec()
         };
         let mut edns = !self.stats.no_edns(ip);
+        // Over TCP from here on: after a reply without the cookie expected, or a
+        // second BADCOOKIE (RFC 7873 5.3).
+        let mut tcp = false;
+        let mut bad_cookies = 0u8;
         loop {
+            // BIND's fetches-per-server, by rate: a server asked its most this
+            // second is not asked now; the next server of the zone is, and with
+            // none left the question fails at once.
+            if !self.stats.take_query(ip, self.settings.max_server_qps) {
+                self.counters
+                    .server_rate_limited
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%server, "upstream server at its query rate: not asked");
+                return Ok(None);
+            }
             let wait = budget.spend(self.settings.query_timeout)?;
             let started = Instant::now();
+            // RFC 7873 5.1: our client cookie for this server, and its server
+            // cookie when we have one.
+            let cookie = (edns && self.settings.upstream_cookies).then(|| {
+                let client = self.cookie_secrets.client_cookie(ip, started);
+                SentCookie {
+                    client,
+                    server: self.stats.server_cookie(ip, client),
+                }
+            });
             let question = Ask {
                 server,
                 qname: &sent,
                 qtype: ask_type,
                 edns,
-                tcp_only: budget.tcp_only,
+                tcp_only: budget.tcp_only || tcp,
                 case_checked,
+                cookie,
             };
-            let unwanted = &self.counters.unwanted_replies;
-            let reply = match exchange(&self.sockets, &question, wait, unwanted).await {
+            let reply = match exchange(&self.sockets, &question, wait, &self.counters).await {
                 Ok(reply) => reply,
+                Err(UpstreamError::CookieMissing) => {
+                    // RFC 7873 5.3: discarded. The server gave us a cookie before:
+                    // it has stopped doing cookies, or the reply was forged. Asked
+                    // again over TCP (as BIND does), its cookie forgotten.
+                    tracing::debug!(%server, "upstream reply without the cookie expected: asking over TCP");
+                    self.counters.cookies[COOKIE_MISSING].fetch_add(1, Ordering::Relaxed);
+                    if let Some(sent) = &question.cookie {
+                        self.stats.set_server_cookie(ip, sent.client, None);
+                    }
+                    tcp = true;
+                    continue;
+                }
                 Err(UpstreamError::UnderAttack(count)) => {
                     // RFC 5452 9.2: the UDP query is abandoned and asked again
                     // over TCP; so is every later query of this question.
@@ -568,6 +609,36 @@ impl Resolver {
             self.counters
                 .rtt
                 .observe(nanos, 1, crate::metrics::Writer::Shared);
+            match reply.cookie {
+                Some(Verdict::Valid {
+                    server: given,
+                    bad_cookie,
+                }) => {
+                    self.counters.cookies[COOKIE_VALID].fetch_add(1, Ordering::Relaxed);
+                    // RFC 7873 5.3: "the client caches the Server Cookie provided,
+                    // even if the response is an error response".
+                    if let (Some(_), Some(sent)) = (given, &question.cookie) {
+                        self.stats.set_server_cookie(ip, sent.client, given);
+                    }
+                    if bad_cookie {
+                        self.counters.cookies[COOKIE_BADCOOKIE].fetch_add(1, Ordering::Relaxed);
+                        bad_cookies += 1;
+                        // "The client SHOULD retry the request using the new Server
+                        // Cookie"; a second BADCOOKIE: "retry using TCP". Past that
+                        // this server has failed.
+                        if reply.over_tcp || bad_cookies > 2 {
+                            tracing::debug!(%server, "BADCOOKIE over TCP: server skipped");
+                            return Ok(None);
+                        }
+                        tcp = bad_cookies == 2;
+                        continue;
+                    }
+                }
+                Some(Verdict::NotDone | Verdict::Missing) => {
+                    self.counters.cookies[COOKIE_ABSENT].fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Verdict::Forged) | None => {}
+            }
             if edns && reply_rcode(&reply.message) == rcode::FORMERR {
                 // RFC 6891 7: a server that does not know EDNS; ask again without.
                 self.stats.set_no_edns(ip);

@@ -3,14 +3,19 @@
 //! one server at a time (`upstream`, chosen by `selection`), believing only what is
 //! in bailiwick (`scrub`), and keeping what was learnt (`cache`) for the next
 //! question. `handler` is the slow path the router hands recursive queries to.
+//! `limits` bounds what one client may have resolved at once and how fast one
+//! upstream server is asked; `cookies` puts DNS cookies on upstream queries and
+//! checks them in the replies.
 //!
 //! This module uses `auth`, `wire` and `server`; none of them uses it.
 
 pub mod cache;
+pub mod cookies;
 pub mod fast;
 pub mod handler;
 pub mod hints;
 pub mod iterator;
+pub mod limits;
 pub mod scrub;
 pub mod selection;
 pub mod upstream;
@@ -64,6 +69,16 @@ pub struct ResolverSettings {
     /// Answer from expired data (TTL 30) when resolution fails, for this many
     /// seconds after expiry (RFC 8767); 0: off.
     pub serve_stale_secs: u32,
+    /// Most questions of one client address being resolved at once; 0: no limit.
+    pub max_client_questions: u32,
+    /// Most questions of one client prefix being resolved at once; 0: no limit.
+    pub max_prefix_questions: u32,
+    /// How client addresses are grouped into prefixes for that limit.
+    pub client_prefix: crate::exchange::quota::PrefixLengths,
+    /// Most queries a second to one upstream server address; 0: no limit.
+    pub max_server_qps: u32,
+    /// DNS cookies (RFC 7873) on upstream queries.
+    pub upstream_cookies: bool,
 }
 
 impl Default for ResolverSettings {
@@ -81,6 +96,11 @@ impl Default for ResolverSettings {
             max_upstream_queries: 64,
             prefetch: false,
             serve_stale_secs: 0,
+            max_client_questions: 100,
+            max_prefix_questions: 1_000,
+            client_prefix: crate::exchange::quota::PrefixLengths::default(),
+            max_server_qps: 1_000,
+            upstream_cookies: true,
         }
     }
 }
@@ -100,7 +120,25 @@ pub struct ResolverCounters {
     /// Upstream queries abandoned over UDP for too many unwanted replies and
     /// asked again over TCP.
     pub spoofing_fallbacks: std::sync::atomic::AtomicU64,
+    /// Client questions answered SERVFAIL at once, their client at its limit:
+    /// by address, by prefix.
+    pub client_limited: [std::sync::atomic::AtomicU64; 2],
+    /// Upstream queries not sent: the server had been asked its most this second.
+    pub server_rate_limited: std::sync::atomic::AtomicU64,
+    /// Upstream replies by what their cookie said (see the `COOKIE_*` indices).
+    pub cookies: [std::sync::atomic::AtomicU64; 5],
 }
+
+/// Index in [`ResolverCounters::cookies`]: our client cookie came back.
+pub const COOKIE_VALID: usize = 0;
+/// No cookie, from a server that does not do cookies.
+pub const COOKIE_ABSENT: usize = 1;
+/// A wrong client cookie or a malformed option: discarded.
+pub const COOKIE_FORGED: usize = 2;
+/// No cookie from a server that gave one before: discarded, asked over TCP.
+pub const COOKIE_MISSING: usize = 3;
+/// BADCOOKIE: asked again with the new server cookie.
+pub const COOKIE_BADCOOKIE: usize = 4;
 
 /// Index of answered upstream queries in [`ResolverCounters::upstream`].
 pub const UPSTREAM_ANSWER: usize = 0;
@@ -120,6 +158,10 @@ pub struct Resolver {
     /// Counters for the metrics endpoint.
     pub counters: ResolverCounters,
     stats: ServerStats,
+    /// Questions in flight per client address and prefix.
+    limits: limits::ClientLimits,
+    /// What our client cookies are made from, drawn again every day or so.
+    cookie_secrets: cookies::ClientSecrets,
     sockets: upstream::FreshSockets,
     hints: RootHints,
     settings: ResolverSettings,
@@ -146,6 +188,12 @@ impl Resolver {
                 .keep_stale(settings.serve_stale_secs),
             counters: ResolverCounters::default(),
             stats: ServerStats::default(),
+            limits: limits::ClientLimits::new(
+                settings.max_client_questions,
+                settings.max_prefix_questions,
+                settings.client_prefix,
+            ),
+            cookie_secrets: cookies::ClientSecrets::new(std::time::Instant::now()),
             sockets: upstream::FreshSockets::default(),
             hints,
             settings,

@@ -9,11 +9,17 @@
 //! At most [`MAX_SERVERS`] addresses are remembered (as Unbound's
 //! `infra-cache-numhosts`): past it, the tenth used longest ago is forgotten, so a
 //! client that makes the resolver ask ever new servers cannot grow it without end.
+//!
+//! Each address also keeps its query rate bucket (`limits::QueryRate`) and the
+//! server cookie it gave us last (`cookies`), so both are bounded with the table.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+
+use super::cookies::{ServerCookie, CLIENT_COOKIE_BYTES};
+use super::limits::QueryRate;
 
 /// Weight of a new sample in the smoothed RTT: 1/`SRTT_WEIGHT`.
 const SRTT_WEIGHT: u32 = 4;
@@ -40,6 +46,11 @@ struct Stat {
     no_case: bool,
     /// When it was last asked about or heard from.
     last_used: Instant,
+    /// Its queries a second (full when never asked).
+    rate: Option<QueryRate>,
+    /// The server cookie it gave us last (RFC 7873 5.3), with the client cookie
+    /// it was given for.
+    cookie: Option<([u8; CLIENT_COOKIE_BYTES], ServerCookie)>,
 }
 
 impl Default for Stat {
@@ -51,6 +62,8 @@ impl Default for Stat {
             no_edns: false,
             no_case: false,
             last_used: Instant::now(),
+            rate: None,
+            cookie: None,
         }
     }
 }
@@ -185,6 +198,48 @@ impl ServerStats {
         self.stat_mut(ip).no_case = true;
     }
 
+    /// Takes one query to `ip` from its bucket, at most `rate` a second (0: no
+    /// limit); whether it may be sent now.
+    pub fn take_query(&self, ip: IpAddr, rate: u32) -> bool {
+        self.take_query_at(ip, rate, Instant::now())
+    }
+
+    /// [`Self::take_query`] at `now`.
+    pub fn take_query_at(&self, ip: IpAddr, rate: u32, now: Instant) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let mut s = self.stat_mut(ip);
+        s.rate
+            .get_or_insert_with(|| QueryRate::full(rate, now))
+            .take(rate, now)
+    }
+
+    /// The server cookie `ip` gave us last, if it was for our client cookie `client`.
+    pub fn server_cookie(
+        &self,
+        ip: IpAddr,
+        client: [u8; CLIENT_COOKIE_BYTES],
+    ) -> Option<ServerCookie> {
+        self.map
+            .get(&ip)
+            .and_then(|s| s.cookie)
+            .and_then(|(given_for, cookie)| (given_for == client).then_some(cookie))
+    }
+
+    /// Keeps `cookie` as `ip`'s server cookie for our client cookie `client`
+    /// (`None`: forgets it).
+    pub fn set_server_cookie(
+        &self,
+        ip: IpAddr,
+        client: [u8; CLIENT_COOKIE_BYTES],
+        cookie: Option<ServerCookie>,
+    ) {
+        if cookie.is_some() || self.map.contains_key(&ip) {
+            self.stat_mut(ip).cookie = cookie.map(|c| (client, c));
+        }
+    }
+
     /// The smoothed RTT of `ip`, ms, when measured.
     pub fn srtt_ms(&self, ip: IpAddr) -> Option<u32> {
         self.map.get(&ip).map(|s| s.srtt_ms)
@@ -212,6 +267,41 @@ mod tests {
         // A flood of new addresses never grows it past the cap.
         for i in 0..=255u8 {
             stats.set_no_edns(IpAddr::from([198, 51, 100, i]));
+        }
+        assert!(stats.len() <= 10);
+    }
+
+    #[test]
+    fn each_server_keeps_its_rate_and_its_cookie() {
+        let stats = ServerStats::with_capacity(10);
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let now = Instant::now();
+        let sent = (0..50).filter(|_| stats.take_query_at(a, 20, now)).count();
+        assert_eq!(sent, 20, "a burst of one second's worth");
+        assert!(
+            stats.take_query_at(b, 20, now),
+            "another server has its own"
+        );
+        assert!(!stats.take_query_at(a, 20, now + Duration::from_millis(10)));
+        assert!(stats.take_query_at(a, 20, now + Duration::from_millis(60)));
+        assert!(stats.take_query_at(a, 0, now), "0: no limit");
+        let cookie = ServerCookie::new(b"0123456789abcdef");
+        let ours = *b"clientck";
+        stats.set_server_cookie(a, ours, cookie);
+        assert_eq!(stats.server_cookie(a, ours), cookie);
+        assert_eq!(
+            stats.server_cookie(a, *b"newsecrt"),
+            None,
+            "not sent with another client cookie"
+        );
+        assert_eq!(stats.server_cookie(b, ours), None);
+        stats.set_server_cookie(a, ours, None);
+        assert_eq!(stats.server_cookie(a, ours), None, "forgotten");
+        stats.set_server_cookie("192.0.2.9".parse().unwrap(), ours, None);
+        assert_eq!(stats.len(), 2, "forgetting makes no entry");
+        // Bounded with the table: a flood of servers does not keep them all.
+        for i in 0..=255u8 {
+            stats.set_server_cookie(IpAddr::from([198, 51, 100, i]), ours, cookie);
         }
         assert!(stats.len() <= 10);
     }

@@ -6,7 +6,8 @@
 //! from the start when the caller asks (its question was under attack). A reply is
 //! taken only from the address and port asked, with the ID and the question sent
 //! (in the exact case sent, so 0x20 randomisation holds); anything else is ignored
-//! and the wait goes on, so a spoofed packet cannot end it. More than
+//! and the wait goes on, so a spoofed packet cannot end it; so is one whose COOKIE
+//! option does not carry the client cookie sent (`cookies`). More than
 //! [`UNWANTED_REPLY_LIMIT`] such replies in one exchange are an attack: the UDP
 //! exchange is abandoned and the caller re-asks over TCP.
 //!
@@ -32,6 +33,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::timeout_at;
 
+use super::cookies::{self, SentCookie, Verdict};
+use super::{ResolverCounters, COOKIE_FORGED};
 use crate::wire::query::{encode_query, OutgoingQuery, QueryEdns};
 use crate::wire::rcode;
 
@@ -224,6 +227,10 @@ pub enum UpstreamError {
     /// A reply over TCP with TC set: there is nothing more to fall back to.
     #[error("truncated reply over TCP")]
     TruncatedOverTcp,
+    /// A UDP reply without a COOKIE option from a server whose server cookie was
+    /// sent (RFC 7873 5.3: discarded): ask again over TCP.
+    #[error("no cookie in the reply of a server that gave one before")]
+    CookieMissing,
 }
 
 /// A reply and how it came.
@@ -235,6 +242,9 @@ pub struct Reply {
     pub over_tcp: bool,
     /// Whether the query carried EDNS.
     pub with_edns: bool,
+    /// What its cookie says, when the query carried one (never
+    /// [`Verdict::Forged`]: those are not taken).
+    pub cookie: Option<Verdict>,
 }
 
 /// One question to one server.
@@ -252,39 +262,40 @@ pub struct Ask<'q> {
     pub tcp_only: bool,
     /// Whether a UDP reply must have the name in the case sent (0x20 on).
     pub case_checked: bool,
+    /// The COOKIE the query carries (with EDNS only), checked in the reply.
+    pub cookie: Option<SentCookie>,
 }
 
-/// Asks `ask` within `timeout`, counting replies that did not match into
-/// `unwanted`. See the module doc.
+/// Asks `ask` within `timeout`, counting replies that did not match (and those
+/// with a forged cookie) into `counters`. See the module doc.
 pub async fn exchange(
     sockets: &FreshSockets,
     ask: &Ask<'_>,
     timeout: Duration,
-    unwanted: &AtomicU64,
+    counters: &ResolverCounters,
 ) -> Result<Reply, UpstreamError> {
     let deadline = tokio::time::Instant::now() + timeout;
-    let over_tcp = ask.tcp_only || {
-        let message = udp_exchange(sockets, ask, deadline, unwanted).await?;
-        if message.get(2).is_some_and(|b| b & 0x02 == 0) {
-            return Ok(Reply {
-                message,
-                over_tcp: false,
-                with_edns: ask.edns,
-            });
-        }
-        true
-    };
-    let message = tcp_exchange(ask, deadline).await?;
-    // RFC 1035 4.1.1: TC "specifies that this message was truncated due to length
-    // greater than that permitted on the transmission channel". Over TCP there is
-    // no larger channel to ask on: the server failed; its empty sections are not NODATA.
-    if message.get(2).is_some_and(|b| b & 0x02 != 0) {
-        return Err(UpstreamError::TruncatedOverTcp);
+    let mut over_tcp = ask.tcp_only;
+    let mut message = Vec::new();
+    if !over_tcp {
+        message = udp_exchange(sockets, ask, deadline, counters).await?;
+        over_tcp = message.get(2).is_some_and(|b| b & 0x02 != 0);
     }
+    if over_tcp {
+        message = tcp_exchange(ask, deadline, counters).await?;
+        // RFC 1035 4.1.1: TC "specifies that this message was truncated due to length
+        // greater than that permitted on the transmission channel". Over TCP there is
+        // no larger channel to ask on: the server failed; its empty sections are not NODATA.
+        if message.get(2).is_some_and(|b| b & 0x02 != 0) {
+            return Err(UpstreamError::TruncatedOverTcp);
+        }
+    }
+    let cookie = ask.cookie.map(|sent| cookies::check(&message, &sent));
     Ok(Reply {
         message,
         over_tcp,
         with_edns: ask.edns,
+        cookie,
     })
 }
 
@@ -295,7 +306,13 @@ pub fn reply_rcode(message: &[u8]) -> u16 {
         .map_or(rcode::SERVFAIL, |b| u16::from(b & 0x0F))
 }
 
-fn query_bytes(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
+fn query_bytes(
+    id: u16,
+    qname: &[u8],
+    qtype: u16,
+    edns: bool,
+    cookie: Option<&SentCookie>,
+) -> Vec<u8> {
     let mut query = OutgoingQuery::new(qname, qtype);
     query.id = id;
     query.rd = false;
@@ -304,9 +321,26 @@ fn query_bytes(id: u16, qname: &[u8], qtype: u16, edns: bool) -> Vec<u8> {
         // DO: signatures come with the data and are kept with it.
         dnssec_ok: true,
     });
-    let mut out = Vec::with_capacity(qname.len() + 32);
+    let mut out = Vec::with_capacity(qname.len() + 72);
     encode_query(&query, &mut out);
+    // RFC 7873 5.1: the COOKIE option goes with every query that has an OPT.
+    if let (true, Some(cookie)) = (edns, cookie) {
+        cookies::add_to_query(&mut out, cookie);
+    }
     out
+}
+
+/// Whether a reply that matches the query by ID and question is to be discarded
+/// for its cookie (RFC 7873 5.3: a client cookie not ours, or a malformed option),
+/// counted in `counters`.
+fn forged_cookie(reply: &[u8], ask: &Ask<'_>, counters: &ResolverCounters) -> bool {
+    let forged = ask
+        .cookie
+        .is_some_and(|sent| cookies::check(reply, &sent) == Verdict::Forged);
+    if forged {
+        counters.cookies[COOKIE_FORGED].fetch_add(1, Ordering::Relaxed);
+    }
+    forged
 }
 
 /// How a reply stands to the query with `id` for `qname` and `qtype`.
@@ -343,8 +377,9 @@ async fn udp_exchange(
     sockets: &FreshSockets,
     ask: &Ask<'_>,
     deadline: tokio::time::Instant,
-    unwanted: &AtomicU64,
+    counters: &ResolverCounters,
 ) -> Result<Vec<u8>, UpstreamError> {
+    let unwanted: &AtomicU64 = &counters.unwanted_replies;
     let Ask {
         server,
         qname,
@@ -362,7 +397,8 @@ async fn udp_exchange(
     // RFC 5452 9.1: "use an unpredictable query ID for outgoing queries, utilizing
     // the full range available (0-65535)".
     let id: u16 = rand::random();
-    socket.send(&query_bytes(id, qname, qtype, edns)).await?;
+    let query = query_bytes(id, qname, qtype, edns, ask.cookie.as_ref());
+    socket.send(&query).await?;
     // While the server answers, the next query's socket is opened.
     sockets.refill(server);
     // Read into the spare capacity: nothing to zero first.
@@ -380,24 +416,38 @@ async fn udp_exchange(
         // port while connect was binding it (before the filter) is checked here.
         let from_server = from.ip() == server.ip() && from.port() == server.port();
         let reply = &buf[..len];
-        let matched = if from_server {
-            matches(reply, id, qname, qtype)
-        } else {
-            Match::No
+        let matched = match from_server {
+            true => matches(reply, id, qname, qtype),
+            false => Match::No,
         };
-        match matched {
-            Match::Exact => {
-                sockets.give_back(server, socket);
-                return Ok(buf);
+        // The cookie first: a reply that guessed the ID but not the client cookie
+        // is a forgery, whatever the case of its name.
+        let matched = match matched {
+            Match::No => Match::No,
+            _ if forged_cookie(reply, ask, counters) => Match::No,
+            other => other,
+        };
+        let taken = match matched {
+            Match::Exact => true,
+            Match::OtherCase => !ask.case_checked,
+            Match::No => false,
+        };
+        if taken {
+            // RFC 7873 5.3: "If the client is expecting the response to contain a
+            // COOKIE option and it is missing, the response MUST be discarded."
+            let missing = ask
+                .cookie
+                .is_some_and(|sent| cookies::check(reply, &sent) == Verdict::Missing);
+            sockets.give_back(server, socket);
+            if missing {
+                return Err(UpstreamError::CookieMissing);
             }
-            Match::OtherCase if !ask.case_checked => {
-                sockets.give_back(server, socket);
-                return Ok(buf);
-            }
+            return Ok(buf);
+        }
+        if matched == Match::OtherCase {
             // A server that does not echo the case (or a forgery that guessed
             // the ID): not taken; the caller asks again without 0x20.
-            Match::OtherCase => return Err(UpstreamError::CaseNotEchoed),
-            Match::No => {}
+            return Err(UpstreamError::CaseNotEchoed);
         }
         unwanted.fetch_add(1, Ordering::Relaxed);
         unmatched += 1;
@@ -415,11 +465,12 @@ async fn udp_exchange(
 async fn tcp_exchange(
     ask: &Ask<'_>,
     deadline: tokio::time::Instant,
+    counters: &ResolverCounters,
 ) -> Result<Vec<u8>, UpstreamError> {
     let work = async {
         let mut stream = TcpStream::connect(ask.server).await?;
         let id: u16 = rand::random();
-        let query = query_bytes(id, ask.qname, ask.qtype, ask.edns);
+        let query = query_bytes(id, ask.qname, ask.qtype, ask.edns, ask.cookie.as_ref());
         let mut framed = Vec::with_capacity(query.len() + 2);
         framed.extend_from_slice(&(query.len() as u16).to_be_bytes());
         framed.extend_from_slice(&query);
@@ -430,7 +481,11 @@ async fn tcp_exchange(
             stream.read_exact(&mut reply).await?;
             // The case is not checked: off-path forgery needs the TCP sequence
             // numbers, and a server that does not echo the case is still answered.
-            if matches(&reply, id, ask.qname, ask.qtype) != Match::No {
+            // Nor is a missing cookie (servers leave it out over TCP, as Knot
+            // does), but a wrong one is not taken.
+            if matches(&reply, id, ask.qname, ask.qtype) != Match::No
+                && !forged_cookie(&reply, ask, counters)
+            {
                 return Ok::<_, std::io::Error>(reply);
             }
         }
@@ -449,7 +504,7 @@ mod tests {
     #[test]
     fn replies_must_match_id_question_and_case() {
         let qname = b"\x03wWw\x07example\x00";
-        let mut reply = query_bytes(7, qname, 1, true);
+        let mut reply = query_bytes(7, qname, 1, true, None);
         reply[2] |= 0x80;
         assert_eq!(matches(&reply, 7, qname, 1), Match::Exact);
         assert_eq!(matches(&reply, 8, qname, 1), Match::No, "another ID");
@@ -516,13 +571,13 @@ mod tests {
             edns: false,
             tcp_only: false,
             case_checked: true,
+            cookie: None,
         };
-        let unwanted = AtomicU64::new(0);
         let reply = exchange(
             &FreshSockets::default(),
             &ask,
             Duration::from_secs(2),
-            &unwanted,
+            &ResolverCounters::default(),
         )
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 //!
 //! [`respond`] parses a request once and routes it ([`route`]): authoritative
 //! answers and CHAOS questions are written at once; recursion, UPDATE and NOTIFY go
-//! to the handlers of [`slow`] on the async runtime. Every reply reports an
+//! to the handlers of [`slow`] on the async runtime, within the places of [`slots`]. Every reply reports an
 //! [`Outcome`]. The DNS outcome (rcode, TC, AA) is decided here and in
 //! [`crate::auth`]; failures of our own never reach this layer (nothing here can fail
 //! but the size of the reply, which is TC). DNS cookies are judged in [`cookies`],
@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod query_log;
 pub(crate) mod route;
 mod signed;
+pub mod slots;
 pub(crate) mod slow;
 
 pub use crate::exchange::{

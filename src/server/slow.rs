@@ -5,15 +5,15 @@
 //! comes — so a UDP worker never waits, and the fast authoritative path stays
 //! synchronous and allocation-free.
 //!
-//! Slow paths are bounded: at most [`MAX_DEFERRED_IN_FLIGHT`] requests wait at once
-//! (more are dropped, as a full socket buffer would drop them), and each gets
+//! Slow paths are bounded: at most [`MAX_DEFERRED_IN_FLIGHT`] requests wait at once,
+//! no client prefix holding more than a fair share of them ([`super::slots`]; more
+//! are dropped, as a full socket buffer would drop them), and each gets
 //! [`SLOW_PATH_DEADLINE`] before it is given up without a reply.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
+use super::slots::{Slot, Slots};
 use super::Server;
 use crate::exchange::reply::{add_cookie_opt, header_reply, tsig_failure_reply};
 use crate::exchange::{
@@ -25,8 +25,7 @@ use crate::wire::message::Message;
 use crate::wire::name::to_presentation;
 use crate::wire::rcode;
 
-/// Most deferred requests waiting for their slow path at once.
-pub const MAX_DEFERRED_IN_FLIGHT: usize = 10_000;
+pub use super::slots::MAX_DEFERRED_IN_FLIGHT;
 /// Longest a slow path may take before the request is given up, unanswered.
 pub const SLOW_PATH_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -53,8 +52,8 @@ pub struct SlowPaths {
     /// checked against, and its reply signed with; with none, the signature of a
     /// query is not looked at ([`Route::Signed`] is not taken).
     pub keys: KeyRing,
-    /// One permit per deferred request waiting.
-    in_flight: Arc<Semaphore>,
+    /// The places of deferred requests waiting, shared fairly among prefixes.
+    slots: Arc<Slots>,
 }
 
 impl Default for SlowPaths {
@@ -68,7 +67,7 @@ impl Default for SlowPaths {
             update: None,
             notify: None,
             keys: KeyRing::default(),
-            in_flight: Arc::new(Semaphore::new(MAX_DEFERRED_IN_FLIGHT)),
+            slots: Arc::default(),
         }
     }
 }
@@ -95,20 +94,23 @@ impl SlowPaths {
         }
     }
 
-    /// A place for one more deferred request, while there are fewer than
-    /// [`MAX_DEFERRED_IN_FLIGHT`]; held until its reply is sent.
-    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
-        self.in_flight.clone().try_acquire_owned().ok()
+    /// A place for one more deferred request from `client`, while there are fewer
+    /// than [`MAX_DEFERRED_IN_FLIGHT`] and its prefix holds less than its share
+    /// ([`super::slots`]); held until its reply is sent.
+    pub fn admit(&self, client: std::net::IpAddr) -> Option<Slot> {
+        self.slots.admit(client)
     }
 
-    /// Waits until no request is waiting for a slow path (every permit is back),
+    /// The places, for the metrics.
+    pub fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
+    /// Waits until no request is waiting for a slow path (every place is free),
     /// or `limit` has passed (a clean stop answers what is in flight).
     pub async fn drain(&self, limit: Duration) {
-        let all = MAX_DEFERRED_IN_FLIGHT as u32;
-        match tokio::time::timeout(limit, self.in_flight.acquire_many(all)).await {
-            Ok(Ok(permits)) => drop(permits),
-            Ok(Err(_)) => {}
-            Err(_) => tracing::warn!("stopping with requests still waiting for a slow path"),
+        if !self.slots.drain(limit).await {
+            tracing::warn!("stopping with requests still waiting for a slow path");
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 pub mod bind;
 pub mod knot;
 pub mod nsupdate;
+pub mod played;
 pub mod sign;
 pub mod unbound;
 
