@@ -1,11 +1,12 @@
 //! The counters of one writer: requests by transport, type and rcode; replies by
 //! kind; truncations, malformed and dropped requests; response times; the
-//! resolver's hits, misses and refusals; updates by result.
+//! resolver's hits, misses and refusals; updates by result; replies slipped and
+//! dropped by response rate limiting, by class.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
-use crate::exchange::{AnswerKind, Outcome, Route, Transport};
+use crate::exchange::{AnswerKind, Outcome, Route, RrlClass, RrlVerdict, Transport};
 use crate::wire::{rcode, types};
 
 /// How a tally is written.
@@ -49,6 +50,11 @@ pub const TRANSPORT_LABELS: [&str; 2] = ["udp", "tcp"];
 pub const DROP_LABELS: [&str; 2] = ["invalid", "overload"];
 /// The `result` label values of updates.
 pub const UPDATE_LABELS: [&str; 5] = ["accepted", "refused", "notauth", "prerequisite", "invalid"];
+
+/// The `class` label values of rate-limited replies, in [`RrlClass`] order.
+pub const RRL_CLASS_LABELS: [&str; 5] = ["positive", "nodata", "nxdomain", "referral", "error"];
+/// The `action` label values of rate-limited replies.
+pub const RRL_ACTION_LABELS: [&str; 2] = ["slipped", "dropped"];
 
 /// Why a request got no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +128,7 @@ pub struct Tally {
     resolver_refused: AtomicU64,
     resolver_servfail: AtomicU64,
     updates: [AtomicU64; 5],
+    rrl: [[AtomicU64; 2]; 5],
 }
 
 /// Sums of tallies, for export.
@@ -149,6 +156,8 @@ pub struct TallySum {
     pub resolver_servfail: u64,
     /// Updates by result.
     pub updates: [u64; 5],
+    /// Replies limited by RRL, by class and action (slipped, dropped).
+    pub rrl: [[u64; 2]; 5],
 }
 
 impl Tally {
@@ -192,6 +201,17 @@ impl Tally {
         bump(&self.dropped[why as usize], 1, writer);
     }
 
+    /// Counts a reply that response rate limiting slipped or dropped (a reply
+    /// sent as it is is not counted here).
+    pub fn rate_limited(&self, class: RrlClass, verdict: RrlVerdict, writer: Writer) {
+        let action = match verdict {
+            RrlVerdict::Send => return,
+            RrlVerdict::Slip => 0,
+            RrlVerdict::Drop => 1,
+        };
+        bump(&self.rrl[class as usize][action], 1, writer);
+    }
+
     /// Adds this tally into `sum`.
     pub fn add_to(&self, sum: &mut TallySum) {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -210,6 +230,11 @@ impl Tally {
         }
         for (s, c) in sum.updates.iter_mut().zip(&self.updates) {
             *s += read(c);
+        }
+        for (s, by_action) in sum.rrl.iter_mut().zip(&self.rrl) {
+            for (s, c) in s.iter_mut().zip(by_action) {
+                *s += read(c);
+            }
         }
         sum.truncated += read(&self.truncated);
         sum.malformed += read(&self.malformed);
@@ -283,5 +308,20 @@ mod tests {
         );
         assert_eq!(sum.updates, [0, 0, 0, 1, 0]);
         assert_eq!(sum.dropped, [0, 1]);
+        assert_eq!(sum.rrl, [[0; 2]; 5]);
+    }
+
+    #[test]
+    fn rate_limited_replies_are_counted_by_class_and_action() {
+        let tally = Tally::default();
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Slip, Writer::Single);
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Drop, Writer::Single);
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Drop, Writer::Shared);
+        tally.rate_limited(RrlClass::Error, RrlVerdict::Send, Writer::Single);
+        let mut sum = TallySum::default();
+        tally.add_to(&mut sum);
+        assert_eq!(sum.rrl[2], [1, 2]);
+        assert_eq!(sum.rrl[4], [0, 0], "a reply sent is not counted");
+        assert_eq!(RRL_CLASS_LABELS[RrlClass::Referral as usize], "referral");
     }
 }
