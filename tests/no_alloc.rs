@@ -322,11 +322,12 @@ fn rate_limiting_does_not_allocate() {
     let mut settings = RrlSettings::with_rate(3);
     settings.table_size = 1024;
     server.rrl = Some(ResponseRateLimiter::new(settings));
-    // Positive, NXDOMAIN, referral, refused: every class's key.
+    // Positive, NXDOMAIN, referral, wildcard, refused: every class's key.
     let packets: Vec<Vec<u8>> = [
         "www.tricky.example.",
         "nope.tricky.example.",
         "host.deleg.tricky.example.",
+        "x.wild.tricky.example.",
         "example.org.",
     ]
     .iter()
@@ -377,6 +378,6 @@ fn rate_limiting_does_not_allocate() {
         "rate limiting allocated {} times",
         after - before
     );
-    // 4 accounts, 3 a second for 2 seconds, the rest slip (half) or drop.
-    assert!(sent < 400 && sent > 24, "{sent}");
+    // 5 accounts, 3 a second for 2 seconds, the rest slip (half) or drop.
+    assert!(sent < 500 && sent > 30, "{sent}");
 }

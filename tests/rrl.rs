@@ -163,6 +163,31 @@ fn a_random_subdomain_nxdomain_flood_is_limited_while_answers_flow() {
 }
 
 #[test]
+fn a_random_subdomain_flood_against_a_wildcard_is_limited_as_one() {
+    let (z, metrics, _dir) = start(
+        "responses_per_second = 5\nslip = 0",
+        "",
+        &["--no-recursion"],
+    );
+    // *.wild.tricky.example answers every name below it: 200 different names.
+    let fate = flood(z.addr, source(12, 1), 200, |i| {
+        format!("r{i}.wild.tricky.example.")
+    });
+    assert!(
+        (5..=10).contains(&fate.answered) && fate.dropped >= 190,
+        "{fate:?}"
+    );
+    // Names of their own (not from the wildcard) keep their own accounts.
+    let www = flood(z.addr, source(12, 2), 5, www);
+    assert_eq!(www.answered, 5, "{www:?}");
+    let dropped = scrape(metrics)
+        .get("zonal_rrl_responses_total{class=\"wildcard\",action=\"dropped\"}")
+        .copied()
+        .unwrap_or_default();
+    assert_eq!(dropped as usize, fate.dropped);
+}
+
+#[test]
 fn every_second_limited_reply_slips_and_dig_gets_the_answer_over_tcp() {
     let (z, metrics, _dir) = start(
         "responses_per_second = 2\nslip = 2",

@@ -44,6 +44,7 @@ impl SlowHandler for SlowEcho {
                     qtype: 6,
                     zone: None,
                     truncated: false,
+                    wildcard: false,
                 },
             })
         })

@@ -2,7 +2,7 @@
 //! Knot DNS; `responses_per_second` is then required, the other rates default to it
 //! (as BIND's do), and the resolver's allowed clients are exempt unless told not.
 
-use crate::exchange::{ClientAcl, RrlClass};
+use crate::exchange::{ClientAcl, RrlClass, RRL_CLASSES};
 use crate::server::rrl::{
     RrlSettings, DEFAULT_IPV4_PREFIX, DEFAULT_IPV6_PREFIX, DEFAULT_SLIP, DEFAULT_TABLE_SIZE,
     DEFAULT_WINDOW_SECS, MAX_RATE, MAX_SLIP, MAX_TABLE_SIZE, MAX_WINDOW_SECS,
@@ -34,7 +34,7 @@ pub(super) fn rrl_settings(
         }
         Ok(value)
     };
-    let mut rates = [0u32; 5];
+    let mut rates = [0u32; RRL_CLASSES];
     rates[RrlClass::Positive as usize] = rate("rrl.responses_per_second", Some(responses))?;
     rates[RrlClass::NoData as usize] = rate("rrl.nodata_per_second", table.nodata_per_second)?;
     rates[RrlClass::NxDomain as usize] =
@@ -42,6 +42,8 @@ pub(super) fn rrl_settings(
     rates[RrlClass::Referral as usize] =
         rate("rrl.referrals_per_second", table.referrals_per_second)?;
     rates[RrlClass::Error as usize] = rate("rrl.errors_per_second", table.errors_per_second)?;
+    // Knot's wildcard class, at the positive rate (BIND has no rate of its own for it).
+    rates[RrlClass::Wildcard as usize] = rates[RrlClass::Positive as usize];
     let slip = table.slip.unwrap_or(DEFAULT_SLIP);
     if slip > MAX_SLIP {
         return Err(invalid("rrl.slip", format!("must be 0 to {MAX_SLIP}")));
@@ -103,7 +105,7 @@ mod tests {
             .unwrap()
             .rrl
             .unwrap();
-        assert_eq!(c.rates, [5, 5, 2, 5, 5]);
+        assert_eq!(c.rates, [5, 5, 2, 5, 5, 5]);
         assert_eq!(
             (c.slip, c.window_secs, c.ipv4_prefix, c.ipv6_prefix),
             (2, 15, 24, 56)

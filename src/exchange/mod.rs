@@ -24,5 +24,5 @@ pub use answer::{AnswerFlags, AnswerKind};
 pub use cached::CachedAnswers;
 pub use handler::{ReplyFuture, SlowHandler};
 pub use limits::reply_limits;
-pub use rate_limit::{RrlClass, RrlVerdict};
+pub use rate_limit::{RrlClass, RrlVerdict, RRL_CLASSES};
 pub use request::{Outcome, OwnedRequest, Request, Route, SlowReply, Transport, VerifiedTsig};

@@ -20,16 +20,24 @@ pub enum RrlClass {
     /// REFUSED, FORMERR, SERVFAIL, NOTIMP and the like: one account per zone (the
     /// root when none), whatever the name asked.
     Error = 4,
+    /// An answer (or NODATA) a wildcard made (RFC 4592): one account per zone, so a
+    /// random-subdomain flood against a wildcard lands in one (Knot's WILDCARD);
+    /// at the positive rate.
+    Wildcard = 5,
 }
+
+/// How many classes there are.
+pub const RRL_CLASSES: usize = 6;
 
 impl RrlClass {
     /// Every class, in order (metrics label order).
-    pub const ALL: [RrlClass; 5] = [
+    pub const ALL: [RrlClass; RRL_CLASSES] = [
         RrlClass::Positive,
         RrlClass::NoData,
         RrlClass::NxDomain,
         RrlClass::Referral,
         RrlClass::Error,
+        RrlClass::Wildcard,
     ];
 }
 

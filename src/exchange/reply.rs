@@ -77,6 +77,7 @@ pub fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -
             qtype: types::SOA,
             zone: None,
             truncated: false,
+            wildcard: false,
         },
     }
 }

@@ -64,6 +64,8 @@ pub struct Outcome<'z> {
     pub zone: Option<&'z [u8]>,
     /// Whether the reply was truncated (TC=1).
     pub truncated: bool,
+    /// Whether a wildcard answered the question name (RFC 4592).
+    pub wildcard: bool,
 }
 
 /// A request that outlives the receive buffer it came in.

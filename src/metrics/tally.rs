@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
-use crate::exchange::{AnswerKind, Outcome, Route, RrlClass, RrlVerdict, Transport};
+use crate::exchange::{AnswerKind, Outcome, Route, RrlClass, RrlVerdict, Transport, RRL_CLASSES};
 use crate::wire::{rcode, types};
 
 /// How a tally is written.
@@ -52,7 +52,9 @@ pub const DROP_LABELS: [&str; 2] = ["invalid", "overload"];
 pub const UPDATE_LABELS: [&str; 5] = ["accepted", "refused", "notauth", "prerequisite", "invalid"];
 
 /// The `class` label values of rate-limited replies, in [`RrlClass`] order.
-pub const RRL_CLASS_LABELS: [&str; 5] = ["positive", "nodata", "nxdomain", "referral", "error"];
+pub const RRL_CLASS_LABELS: [&str; RRL_CLASSES] = [
+    "positive", "nodata", "nxdomain", "referral", "error", "wildcard",
+];
 /// The `action` label values of rate-limited replies.
 pub const RRL_ACTION_LABELS: [&str; 2] = ["slipped", "dropped"];
 
@@ -128,7 +130,7 @@ pub struct Tally {
     resolver_refused: AtomicU64,
     resolver_servfail: AtomicU64,
     updates: [AtomicU64; 5],
-    rrl: [[AtomicU64; 2]; 5],
+    rrl: [[AtomicU64; 2]; RRL_CLASSES],
 }
 
 /// Sums of tallies, for export.
@@ -157,7 +159,7 @@ pub struct TallySum {
     /// Updates by result.
     pub updates: [u64; 5],
     /// Replies limited by RRL, by class and action (slipped, dropped).
-    pub rrl: [[u64; 2]; 5],
+    pub rrl: [[u64; 2]; RRL_CLASSES],
 }
 
 impl Tally {
@@ -260,6 +262,7 @@ mod tests {
             qtype,
             zone: None,
             truncated: false,
+            wildcard: false,
         }
     }
 
@@ -308,7 +311,7 @@ mod tests {
         );
         assert_eq!(sum.updates, [0, 0, 0, 1, 0]);
         assert_eq!(sum.dropped, [0, 1]);
-        assert_eq!(sum.rrl, [[0; 2]; 5]);
+        assert_eq!(sum.rrl, [[0; 2]; RRL_CLASSES]);
     }
 
     #[test]

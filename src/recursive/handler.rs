@@ -81,6 +81,7 @@ impl SlowHandler for Resolver {
                     qtype: query.qtype,
                     zone: None,
                     truncated: header.tc,
+                    wildcard: false,
                 },
             })
         })

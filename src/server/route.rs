@@ -101,6 +101,7 @@ pub fn respond<'z>(
         qtype: query.qtype,
         zone: None,
         truncated: false,
+        wildcard: false,
     };
     let finish = |writer: ResponseWriter<'_>, header: ReplyHeader, mut outcome: Outcome<'z>| {
         outcome.rcode = header.rcode;
@@ -154,6 +155,7 @@ pub fn respond<'z>(
                             aa: true,
                             tc: false,
                             kind: AnswerKind::Answer,
+                            wildcard: false,
                         },
                         Err(_) => refused(),
                     }
@@ -176,6 +178,7 @@ pub fn respond<'z>(
                         aa: false,
                         tc: false,
                         kind: AnswerKind::Error,
+                        wildcard: false,
                     }
                 }
                 Some(zone) => {
@@ -235,6 +238,7 @@ pub fn respond<'z>(
     header.aa = flags.aa;
     header.tc = flags.tc;
     outcome.kind = flags.kind;
+    outcome.wildcard = flags.wildcard;
     finish(writer, header, outcome)
 }
 
@@ -254,6 +258,7 @@ fn refused() -> AnswerFlags {
         aa: false,
         tc: false,
         kind: AnswerKind::Refused,
+        wildcard: false,
     }
 }
 
@@ -272,6 +277,7 @@ fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> R
             qtype: 0,
             zone: None,
             truncated: false,
+            wildcard: false,
         },
     }
 }

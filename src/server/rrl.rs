@@ -11,7 +11,8 @@
 //! question name (and type) for positive answers and NODATA, the zone for NXDOMAIN
 //! (a random-subdomain flood lands in one account), the delegation (the name one
 //! label below the zone) for referrals, the zone (or the root) for errors, whatever
-//! the name asked.
+//! the name asked, and the zone for answers a wildcard made (a random-subdomain
+//! flood against a wildcard lands in one account too).
 //!
 //! An account's balance is credited with the rate each second, up to one second's
 //! worth; a reply debits it by one and is limited when it goes below zero; the debt
@@ -33,7 +34,7 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::exchange::{AnswerKind, ClientAcl, Outcome, RrlClass, RrlVerdict};
+use crate::exchange::{AnswerKind, ClientAcl, Outcome, RrlClass, RrlVerdict, RRL_CLASSES};
 use crate::wire::header::HEADER_BYTES;
 use crate::wire::name::{
     label_count, lowercase_into, suffix_offsets, MAX_NAME_BYTES, NAME_BUF_BYTES, ROOT,
@@ -66,7 +67,7 @@ const WAYS: usize = 2;
 pub struct RrlSettings {
     /// Replies per second per account, by class ([`RrlClass`] order); 0: that
     /// class is not limited.
-    pub rates: [u32; 5],
+    pub rates: [u32; RRL_CLASSES],
     /// Every `slip`th limited reply goes out truncated, the others are dropped;
     /// 0: all dropped, 1: all truncated.
     pub slip: u32,
@@ -88,7 +89,7 @@ impl RrlSettings {
     /// Every class at `rate`, the other settings at their defaults.
     pub fn with_rate(rate: u32) -> RrlSettings {
         RrlSettings {
-            rates: [rate; 5],
+            rates: [rate; RRL_CLASSES],
             slip: DEFAULT_SLIP,
             window_secs: DEFAULT_WINDOW_SECS,
             ipv4_prefix: DEFAULT_IPV4_PREFIX,
@@ -224,7 +225,7 @@ impl ResponseRateLimiter {
                 None => qname.unwrap_or(ROOT),
             }),
             RrlClass::Referral => hasher.write(delegation(qname.unwrap_or(ROOT), zone)),
-            RrlClass::Error => hasher.write(zone),
+            RrlClass::Error | RrlClass::Wildcard => hasher.write(zone),
         }
         hasher.finish() | 1
     }
@@ -291,6 +292,9 @@ impl ResponseRateLimiter {
 #[inline]
 pub fn class_of(outcome: &Outcome<'_>) -> RrlClass {
     match outcome.kind {
+        AnswerKind::Answer | AnswerKind::NoData if outcome.wildcard && outcome.rcode == 0 => {
+            RrlClass::Wildcard
+        }
         AnswerKind::Answer if outcome.rcode == 0 => RrlClass::Positive,
         AnswerKind::NoData => RrlClass::NoData,
         AnswerKind::NxDomain => RrlClass::NxDomain,
@@ -404,6 +408,7 @@ mod tests {
             qtype: 1,
             zone,
             truncated: false,
+            wildcard: false,
         }
     }
 
@@ -593,6 +598,18 @@ mod tests {
             })
             .count();
         assert_eq!(sent, 5);
+        // Answers a wildcard made: one account for the zone, whatever the name.
+        let wild = Outcome {
+            wildcard: true,
+            ..outcome(AnswerKind::Answer, 0, Some(ZONE))
+        };
+        let sent = (0..100)
+            .filter(|i| {
+                let name = format!("w{i}.wild.example.");
+                rrl.check(ip("192.0.2.1"), &wild, &r(&name), false, 0).1 == RrlVerdict::Send
+            })
+            .count();
+        assert_eq!(sent, 5);
     }
 
     #[test]
@@ -694,5 +711,13 @@ mod tests {
         assert_eq!(c(AnswerKind::Refused, 5), RrlClass::Error);
         assert_eq!(c(AnswerKind::Error, 2), RrlClass::Error);
         assert_eq!(c(AnswerKind::Answer, 2), RrlClass::Error);
+        let wild = |kind| {
+            class_of(&Outcome {
+                wildcard: true,
+                ..outcome(kind, 0, None)
+            })
+        };
+        assert_eq!(wild(AnswerKind::Answer), RrlClass::Wildcard);
+        assert_eq!(wild(AnswerKind::NoData), RrlClass::Wildcard);
     }
 }
