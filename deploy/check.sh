@@ -343,7 +343,7 @@ zonal_zone_load_failures_total zonal_zones zonal_resolver_cache_hits_total
 zonal_resolver_cache_misses_total zonal_resolver_cache_entries zonal_resolver_cache_bytes
 zonal_resolver_cache_evictions_total zonal_resolver_upstream_queries_total
 zonal_resolver_coalesced_total zonal_resolver_refused_total zonal_resolver_servfail_total
-zonal_updates_total zonal_journal_bytes
+zonal_updates_total zonal_journal_bytes zonal_rrl_responses_total
 """.split()
 HISTOGRAMS = ["zonal_response_duration_seconds", "zonal_resolver_upstream_rtt_seconds"]
 KNOWN = set(COUNTERS_GAUGES) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
