@@ -40,7 +40,7 @@ struct Fate {
 fn flood(server: SocketAddr, source: Ipv4Addr, n: usize, name: impl Fn(usize) -> String) -> Fate {
     let socket = UdpSocket::bind((source, 0)).expect("bind a loopback source");
     socket
-        .set_read_timeout(Some(Duration::from_millis(400)))
+        .set_read_timeout(Some(Duration::from_millis(800)))
         .expect("timeout");
     for i in 0..n {
         let mut message = query(&name(i), RecordType::A, None);
@@ -53,7 +53,7 @@ fn flood(server: SocketAddr, source: Ipv4Addr, n: usize, name: impl Fn(usize) ->
     let mut buf = [0u8; 4096];
     while Instant::now() < deadline && seen.len() < n {
         let Ok((len, _)) = socket.recv_from(&mut buf) else {
-            break; // quiet for 400 ms: the rest were dropped
+            break; // quiet for 800 ms: the rest were dropped
         };
         let reply = Message::from_vec(&buf[..len]).expect("reply decodes");
         seen.insert(reply.metadata.id, reply.metadata.truncation);
