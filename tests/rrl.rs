@@ -303,6 +303,62 @@ fn the_resolvers_clients_are_exempt_by_default() {
 }
 
 #[test]
+fn resolved_answers_to_clients_not_exempt_are_limited_too() {
+    let hints = tempfile::tempdir().expect("tempdir");
+    let hints_file = hints.path().join("hints.root");
+    // Root servers on loopback, which the resolver may not ask: every question
+    // fails at once, SERVFAIL, from the slow path (or its cached failure).
+    std::fs::write(
+        &hints_file,
+        ". 3600000 NS a.root.test.\na.root.test. 3600000 A 127.41.0.53\n",
+    )
+    .expect("hints");
+    let resolver = format!(
+        "[resolver]\nallow = [\"127.41.13.0/24\"]\nroot_hints = \"{}\"",
+        hints_file.display()
+    );
+    let (z, metrics, _dir) = start(
+        "responses_per_second = 2\nslip = 0\nexempt_resolver_clients = false",
+        &resolver,
+        &[],
+    );
+    let socket = UdpSocket::bind((source(13, 1), 0)).expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .expect("timeout");
+    let n = 30;
+    for i in 0..n {
+        let mut message = common::recursive_query(&format!("q{i}.example.net."), RecordType::A);
+        message.metadata.id = i;
+        socket
+            .send_to(&message.to_vec().expect("encodes"), z.addr)
+            .expect("send");
+    }
+    let mut buf = [0u8; 4096];
+    let mut replies = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && socket.recv_from(&mut buf).is_ok() {
+        replies += 1;
+    }
+    assert!(
+        (2..=4).contains(&replies),
+        "{replies} of {n} resolver failures sent"
+    );
+    let counters = scrape(metrics);
+    let dropped = counters
+        .get("zonal_rrl_responses_total{class=\"error\",action=\"dropped\"}")
+        .copied()
+        .unwrap_or_default();
+    assert_eq!(dropped as usize, n as usize - replies);
+    // They went through the resolver (the slow path), not only the cache.
+    let misses = counters
+        .get("zonal_resolver_cache_misses_total")
+        .copied()
+        .unwrap_or_default();
+    assert!(misses >= 1.0, "{counters:?}");
+}
+
+#[test]
 fn log_only_sends_everything_and_counts_what_it_would_limit() {
     let (z, metrics, _dir) = start(
         "responses_per_second = 2\nslip = 0\nlog_only = true",
