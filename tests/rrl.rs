@@ -3,8 +3,9 @@
 //! and across /24s. Limits per client network, a random-subdomain NXDOMAIN flood
 //! held to one account while positive answers flow, slips at the configured ratio
 //! and dig retrying them over TCP, the exempt list, TCP never limited, the
-//! resolver's clients exempt by default, the counters, and the same traffic sent to
-//! Knot DNS with mod-rrl at the same rate and slip.
+//! resolver's clients exempt by default (and resolved answers limited when they are
+//! not), wildcard floods held to one account, the counters, and the same traffic
+//! sent to Knot DNS with mod-rrl at the same rate and slip.
 //!
 //! Every flood is a bounded number of queries sent at once from one socket, then
 //! the replies read until none has come for a moment (bounded in time too). The
