@@ -76,6 +76,10 @@ fn random_nxdomain(i: usize) -> String {
     format!("r{i}x{}.tricky.example.", std::process::id())
 }
 
+fn random_wildcard(i: usize) -> String {
+    format!("r{i}x{}.wild.tricky.example.", std::process::id())
+}
+
 fn source(third: u8, fourth: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, 41, third, fourth)
 }
@@ -386,9 +390,10 @@ fn knot_with_rrl(zones: &Path, run: &Path, rate: u32, slip: u32) -> common::knot
     common::knot::start_with(unique_addr(), run, &sections, "tricky.example.")
 }
 
-/// M sources (two /24s of two hosts each) × N queries each, positive and random
-/// NXDOMAIN, at rate 10 and slip 2, against zonal and Knot DNS: both must limit,
-/// and slip some. The table printed is the README's.
+/// M sources (two /24s of two hosts each) × N queries each, positive, random
+/// NXDOMAIN and random names under a wildcard, at rate 10 and slip 2, against
+/// zonal and Knot DNS: both must limit, and slip some. The table printed is the
+/// README's.
 #[test]
 fn zonal_and_knot_limit_the_same_traffic() {
     const RATE: u32 = 10;
@@ -408,19 +413,16 @@ fn zonal_and_knot_limit_the_same_traffic() {
     );
     let mut fates = BTreeMap::new();
     for (server, addr, offset) in [("zonal", zonal.addr, 0u8), ("Knot DNS", knot.addr, 100u8)] {
-        for (traffic, name) in [
-            ("positive, one name", www as fn(usize) -> String),
-            (
-                "NXDOMAIN, random names",
-                random_nxdomain as fn(usize) -> String,
-            ),
+        for (traffic, name, bump) in [
+            ("positive, one name", www as fn(usize) -> String, 0u8),
+            ("NXDOMAIN, random names", random_nxdomain, 50),
+            ("wildcard, random names", random_wildcard, 25),
         ] {
             let mut sum = Fate::default();
             for s in sources {
                 // Each server and traffic from addresses of its own: fresh accounts.
                 let o = s.octets();
-                let bump = offset + if traffic.starts_with("NX") { 50 } else { 0 };
-                let from = Ipv4Addr::new(o[0], o[1], o[2], o[3] + bump);
+                let from = Ipv4Addr::new(o[0], o[1], o[2], o[3] + offset + bump);
                 let f = flood(addr, from, PER_SOURCE, name);
                 sum.sent += f.sent;
                 sum.answered += f.answered;
@@ -445,7 +447,11 @@ fn zonal_and_knot_limit_the_same_traffic() {
     }
     // zonal: two /24s, one account each per traffic, one second's credit (two if
     // the flood straddles a second).
-    for traffic in ["positive, one name", "NXDOMAIN, random names"] {
+    for traffic in [
+        "positive, one name",
+        "NXDOMAIN, random names",
+        "wildcard, random names",
+    ] {
         let f = fates[&("zonal", traffic)];
         assert!((20..=40).contains(&f.answered), "{traffic}: {f:?}\n{table}");
     }
