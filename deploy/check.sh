@@ -346,6 +346,7 @@ zonal_resolver_coalesced_total zonal_resolver_refused_total zonal_resolver_servf
 zonal_updates_total zonal_journal_bytes zonal_cookies_total zonal_badcookie_total
 zonal_resolver_client_limited_total zonal_resolver_server_rate_limited_total
 zonal_resolver_upstream_cookies_total zonal_slow_path_waiting zonal_slow_path_over_share_total
+zonal_rrl_responses_total
 """.split()
 HISTOGRAMS = ["zonal_response_duration_seconds", "zonal_resolver_upstream_rtt_seconds"]
 KNOWN = set(COUNTERS_GAUGES) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}

@@ -169,6 +169,18 @@ pub fn run(overrides: &Overrides) -> Result<(), String> {
     } else {
         server.slow.recursion_clients = ClientAcl::default();
     }
+    if let Some(settings) = &config.rrl {
+        let limiter = crate::server::rrl::ResponseRateLimiter::new(settings.clone());
+        tracing::info!(
+            responses_per_second = settings.rates[0],
+            slip = settings.slip,
+            window_secs = settings.window_secs,
+            accounts = limiter.accounts(),
+            log_only = settings.log_only,
+            "response rate limiting on for UDP"
+        );
+        server.rrl = Some(limiter);
+    }
     let server = Arc::new(server);
     let limits = TcpLimits {
         idle_timeout: config.tcp_idle_timeout,

@@ -19,7 +19,6 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use zonal::wire::cookie::{now, CookieSecret, ServerSecrets};
 use zonal::wire::name::parse_presentation;
-use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
 
 /// The fleet's secret (RFC 9018 Appendix A's), and another one.
 const SECRET: &str = "e5e973e5a6b2a43f48e7dc849e37bfcf";
@@ -59,23 +58,7 @@ fn start(extra: &str) -> (Zonal, tempfile::TempDir) {
 /// A query for www.tricky.example/A with EDNS and, when given, the COOKIE
 /// option data `cookie`.
 fn query(cookie: Option<&[u8]>) -> Vec<u8> {
-    let qname = parse_presentation(b"www.tricky.example.", None).expect("name");
-    let mut q = OutgoingQuery::new(&qname, 1);
-    q.id = 0x5151;
-    q.rd = false;
-    q.edns = Some(QueryEdns {
-        udp_payload: 1232,
-        dnssec_ok: false,
-    });
-    let mut p = Vec::new();
-    encode_query(&q, &mut p);
-    if let Some(cookie) = cookie {
-        let at = p.len() - 2;
-        p[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
-        p.extend_from_slice(&[0, 10, 0, cookie.len() as u8]);
-        p.extend_from_slice(cookie);
-    }
-    p
+    common::cookie_query("www.tricky.example.", 0x5151, cookie)
 }
 
 /// What a reply said: its rcode (extended ones included), its answers, and the

@@ -401,3 +401,77 @@ fn cookie_answers_do_not_allocate() {
         after - before
     );
 }
+
+#[test]
+fn rate_limiting_does_not_allocate() {
+    use zonal::metrics::{Tally, Writer};
+    use zonal::server::rrl::{ResponseRateLimiter, RrlSettings};
+    let text =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tricky.example.zone"))
+            .expect("zone");
+    let origin = parse_presentation(b"tricky.example.", None).expect("origin");
+    let zones = ZoneSet::new([Arc::new(
+        load_zone_text(&origin, &text, Path::new("tricky")).expect("loads"),
+    )]);
+    let mut server = Server::new(zones, ServerOptions::default());
+    let mut settings = RrlSettings::with_rate(3);
+    settings.table_size = 1024;
+    server.rrl = Some(ResponseRateLimiter::new(settings));
+    // Positive, NXDOMAIN, referral, wildcard, refused: every class's key.
+    let packets: Vec<Vec<u8>> = [
+        "www.tricky.example.",
+        "nope.tricky.example.",
+        "host.deleg.tricky.example.",
+        "x.wild.tricky.example.",
+        "example.org.",
+    ]
+    .iter()
+    .map(|name| {
+        let qname = parse_presentation(name.as_bytes(), None).expect("name");
+        let mut p = Vec::new();
+        encode_query(&OutgoingQuery::new(&qname, 1), &mut p);
+        p
+    })
+    .collect();
+    let tally = Tally::default();
+    let mut out = vec![0u8; 4096];
+    let mut scratch = Box::<Scratch>::default();
+    let zone_set = server.zones.load();
+    let mut sent = 0usize;
+    count_this_thread();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for round in 0..100u32 {
+        for (i, p) in packets.iter().enumerate() {
+            let client = std::net::SocketAddr::from(([192, 0, 2, 1 + i as u8], 5353));
+            let request = Request {
+                packet: p,
+                client,
+                transport: Transport::Udp,
+            };
+            let Response::Reply { len, mut outcome } =
+                respond(&server, &zone_set, &request, &mut scratch, &mut out)
+            else {
+                panic!("answered at once");
+            };
+            let limited = server.rate_limit(
+                &tally,
+                Writer::Single,
+                client.ip(),
+                &mut outcome,
+                &mut out,
+                len,
+                round / 50,
+            );
+            sent += usize::from(limited.is_some());
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert_eq!(
+        after - before,
+        0,
+        "rate limiting allocated {} times",
+        after - before
+    );
+    // 5 accounts, 3 a second for 2 seconds, the rest slip (half) or drop.
+    assert!(sent < 500 && sent > 30, "{sent}");
+}

@@ -45,6 +45,7 @@ impl SlowHandler for SlowEcho {
                     zone: None,
                     truncated: false,
                     cookie: zonal::exchange::CookieStatus::Absent,
+                    wildcard: false,
                 },
             })
         })

@@ -270,6 +270,7 @@ impl<'z> Answer<'z> {
                 aa: false,
                 tc: false,
                 kind: AnswerKind::Answer,
+                wildcard: false,
             },
             qtype: query.qtype,
             dnssec_ok: query.edns.is_some_and(|e| e.dnssec_ok),
@@ -326,6 +327,7 @@ impl<'z> Answer<'z> {
             }
             if let Lookup::Wildcard(wildcard, _) = lookup {
                 self.proofs.for_wildcard(&step, wildcard);
+                self.flags.wildcard |= at == 0;
             }
             let next = match Outcome::of(lookup, self.qtype) {
                 Outcome::Hit(found, set) => self.write_hit(writer, &step, found, set)?,

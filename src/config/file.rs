@@ -108,6 +108,40 @@ pub struct ConfigFile {
     /// With `require_server_cookie`: one in this many gets BADCOOKIE, the rest no
     /// reply.
     pub badcookie_slip: Option<u32>,
+    /// `[rrl]`: response rate limiting of UDP replies (off when absent).
+    pub rrl: Option<RrlFile>,
+}
+
+/// The `[rrl]` table: response rate limiting, with BIND's `rate-limit` names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RrlFile {
+    /// Positive answers per second per account (required; 0: not limited).
+    pub responses_per_second: Option<u32>,
+    /// NODATA replies per second (default: `responses_per_second`).
+    pub nodata_per_second: Option<u32>,
+    /// NXDOMAIN replies per second (default: `responses_per_second`).
+    pub nxdomains_per_second: Option<u32>,
+    /// Referrals per second (default: `responses_per_second`).
+    pub referrals_per_second: Option<u32>,
+    /// Error replies per second (default: `responses_per_second`).
+    pub errors_per_second: Option<u32>,
+    /// Every `slip`th limited reply is sent truncated (0: none, 1: all).
+    pub slip: Option<u32>,
+    /// Seconds of debt an account may build up.
+    pub window_secs: Option<u32>,
+    /// Bits of an IPv4 client address that make one client network.
+    pub ipv4_prefix_length: Option<u8>,
+    /// Bits of an IPv6 client address that make one client network.
+    pub ipv6_prefix_length: Option<u8>,
+    /// Client networks never limited.
+    pub exempt_clients: Option<Vec<String>>,
+    /// Whether the resolver's allowed clients are never limited (default on).
+    pub exempt_resolver_clients: Option<bool>,
+    /// Accounts in the table.
+    pub table_size: Option<usize>,
+    /// Count and log what would be limited, but send every reply.
+    pub log_only: Option<bool>,
 }
 
 /// A `[[transfer]]` table: who may transfer what (AXFR, IXFR).

@@ -10,7 +10,7 @@ use crate::transfer::secondary::SecondaryZone;
 use crate::update::updater::UpdateSettings;
 
 use super::error::parse_error;
-use super::{cookies, identity, keys, listen, resolver, transfer, transfer_in, update, zones};
+use super::{cookies, identity, keys, listen, resolver, rrl, transfer, transfer_in, update, zones};
 use super::{ConfigError, ConfigFile, Overrides, ResolverConfig, ZoneOrigin};
 
 /// The validated configuration the server runs with.
@@ -48,6 +48,8 @@ pub struct Config {
     pub update: UpdateSettings,
     /// The caching resolver; `None`: off.
     pub resolver: Option<ResolverConfig>,
+    /// Response rate limiting of UDP replies; `None`: off.
+    pub rrl: Option<crate::server::rrl::RrlSettings>,
     /// The metrics endpoint's address, when on.
     pub metrics_listen: Option<SocketAddr>,
     /// JSON log lines.
@@ -110,6 +112,7 @@ impl Config {
         let keys = keys::key_ring(&file, overrides, &resolve)?;
         let update = update::update_settings(&file, overrides, keys, &resolve)?;
         let resolver = resolver::resolver_config(&file, overrides, &resolve)?;
+        let rrl = rrl::rrl_settings(&file, resolver.as_ref().map(|r| &r.allow))?;
         let metrics_listen = listen::metrics_listen(&file, overrides)?;
         let nsid = identity::nsid(&file)?;
         let run_as = match (&file.user, &file.group) {
@@ -154,6 +157,7 @@ impl Config {
             run_as,
             update,
             resolver,
+            rrl,
             metrics_listen,
             log_json: file.log_json.unwrap_or(false),
             query_log: file.query_log.unwrap_or(false),

@@ -10,6 +10,7 @@
 //!                              keys       tsig_key_files, [[key]], --tsig-key
 //!                              update     allow_update, [[update]], state, [signing]
 //!                              resolver   [resolver]
+//!                              rrl        [rrl] (the resolver's clients exempt)
 //!                              listen     metrics_listen
 //!                              transfer   [[notify]], [catalog], allow_transfer, [[transfer]]
 //!                              transfer_in  transfer_in_* limits: the file's, then a zone's
@@ -33,6 +34,7 @@ mod listen;
 mod load;
 mod overrides;
 mod resolver;
+mod rrl;
 mod transfer;
 mod transfer_in;
 mod update;
@@ -41,8 +43,8 @@ mod zones;
 
 pub use error::ConfigError;
 pub use file::{
-    CatalogFile, ConfigFile, KeyEntry, NotifyEntry, ResolverFile, SigningFile, TransferEntry,
-    UpdateEntry, ZoneEntry,
+    CatalogFile, ConfigFile, KeyEntry, NotifyEntry, ResolverFile, RrlFile, SigningFile,
+    TransferEntry, UpdateEntry, ZoneEntry,
 };
 pub use listen::{
     DEFAULT_LISTEN, DEFAULT_TCP_IDLE_TIMEOUT_SECS, DEFAULT_TCP_MAX_CONNECTIONS,

@@ -37,6 +37,13 @@ impl ClientAcl {
         self.networks.iter().any(|net| net.contains(&ip))
     }
 
+    /// The networks of `self` and of `other`, in one list.
+    pub fn joined(&self, other: &ClientAcl) -> ClientAcl {
+        let mut networks = self.networks.clone();
+        networks.extend(other.networks.iter().copied());
+        ClientAcl { networks }
+    }
+
     /// Whether nobody is allowed.
     pub fn is_empty(&self) -> bool {
         self.networks.is_empty()
@@ -59,5 +66,9 @@ mod tests {
         let nets = ClientAcl::new(vec!["10.0.0.0/8".parse().unwrap()]);
         assert!(nets.allows("10.9.8.7".parse().unwrap()));
         assert!(!nets.allows("11.0.0.1".parse().unwrap()));
+        let both = nets.joined(&ClientAcl::loopback());
+        assert!(both.allows("10.9.8.7".parse().unwrap()));
+        assert!(both.allows("127.0.0.1".parse().unwrap()));
+        assert!(!both.allows("11.0.0.1".parse().unwrap()));
     }
 }

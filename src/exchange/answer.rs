@@ -29,4 +29,7 @@ pub struct AnswerFlags {
     pub tc: bool,
     /// What kind of answer it was.
     pub kind: AnswerKind,
+    /// The question name was answered by a wildcard (RFC 4592): response rate
+    /// limiting counts such answers by zone, as Knot DNS does.
+    pub wildcard: bool,
 }

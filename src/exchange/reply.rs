@@ -79,6 +79,7 @@ pub fn slow_reply(message: Vec<u8>, code: u16, kind: AnswerKind, route: Route) -
             zone: None,
             truncated: false,
             cookie: super::CookieStatus::Absent,
+            wildcard: false,
         },
     }
 }

@@ -69,6 +69,8 @@ pub struct Outcome<'z> {
     /// when it carried a valid server cookie of ours, so its client is known to
     /// be at its address (what response rate limiting exempts from slipping).
     pub cookie: CookieStatus,
+    /// Whether a wildcard answered the question name (RFC 4592).
+    pub wildcard: bool,
 }
 
 /// A request that outlives the receive buffer it came in.

@@ -1,12 +1,15 @@
 //! The counters of one writer: requests by transport, type and rcode; replies by
 //! kind; truncations, malformed and dropped requests; response times; the
 //! resolver's hits, misses and refusals; updates by result; DNS cookies by what
-//! they were worth, and BADCOOKIE replies.
+//! they were worth, and BADCOOKIE replies; replies slipped and dropped by response
+//! rate limiting, by class.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::histogram::Histogram;
-use crate::exchange::{AnswerKind, CookieStatus, Outcome, Route, Transport};
+use crate::exchange::{
+    AnswerKind, CookieStatus, Outcome, Route, RrlClass, RrlVerdict, Transport, RRL_CLASSES,
+};
 use crate::wire::{rcode, types};
 
 /// How a tally is written.
@@ -53,6 +56,13 @@ pub const DROP_LABELS: [&str; 3] = ["invalid", "overload", "badcookie"];
 pub const COOKIE_LABELS: [&str; 3] = ["client_only", "valid", "invalid"];
 /// The `result` label values of updates.
 pub const UPDATE_LABELS: [&str; 5] = ["accepted", "refused", "notauth", "prerequisite", "invalid"];
+
+/// The `class` label values of rate-limited replies, in [`RrlClass`] order.
+pub const RRL_CLASS_LABELS: [&str; RRL_CLASSES] = [
+    "positive", "nodata", "nxdomain", "referral", "error", "wildcard",
+];
+/// The `action` label values of rate-limited replies.
+pub const RRL_ACTION_LABELS: [&str; 2] = ["slipped", "dropped"];
 
 /// Why a request got no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +141,7 @@ pub struct Tally {
     updates: [AtomicU64; 5],
     cookies: [AtomicU64; 3],
     badcookie: AtomicU64,
+    rrl: [[AtomicU64; 2]; RRL_CLASSES],
 }
 
 /// Sums of tallies, for export.
@@ -163,6 +174,8 @@ pub struct TallySum {
     pub cookies: [u64; 3],
     /// BADCOOKIE replies.
     pub badcookie: u64,
+    /// Replies limited by RRL, by class and action (slipped, dropped).
+    pub rrl: [[u64; 2]; RRL_CLASSES],
 }
 
 impl Tally {
@@ -218,6 +231,17 @@ impl Tally {
         bump(&self.dropped[why as usize], 1, writer);
     }
 
+    /// Counts a reply that response rate limiting slipped or dropped (a reply
+    /// sent as it is is not counted here).
+    pub fn rate_limited(&self, class: RrlClass, verdict: RrlVerdict, writer: Writer) {
+        let action = match verdict {
+            RrlVerdict::Send => return,
+            RrlVerdict::Slip => 0,
+            RrlVerdict::Drop => 1,
+        };
+        bump(&self.rrl[class as usize][action], 1, writer);
+    }
+
     /// Adds this tally into `sum`.
     pub fn add_to(&self, sum: &mut TallySum) {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -241,6 +265,11 @@ impl Tally {
             *s += read(c);
         }
         sum.badcookie += read(&self.badcookie);
+        for (s, by_action) in sum.rrl.iter_mut().zip(&self.rrl) {
+            for (s, c) in s.iter_mut().zip(by_action) {
+                *s += read(c);
+            }
+        }
         sum.truncated += read(&self.truncated);
         sum.malformed += read(&self.malformed);
         sum.resolver_hits += read(&self.resolver_hits);
@@ -266,6 +295,7 @@ mod tests {
             zone: None,
             truncated: false,
             cookie: crate::exchange::CookieStatus::Absent,
+            wildcard: false,
         }
     }
 
@@ -323,5 +353,20 @@ mod tests {
         );
         assert_eq!(sum.updates, [0, 0, 0, 1, 0]);
         assert_eq!(sum.dropped, [0, 1, 1]);
+        assert_eq!(sum.rrl, [[0; 2]; RRL_CLASSES]);
+    }
+
+    #[test]
+    fn rate_limited_replies_are_counted_by_class_and_action() {
+        let tally = Tally::default();
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Slip, Writer::Single);
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Drop, Writer::Single);
+        tally.rate_limited(RrlClass::NxDomain, RrlVerdict::Drop, Writer::Shared);
+        tally.rate_limited(RrlClass::Error, RrlVerdict::Send, Writer::Single);
+        let mut sum = TallySum::default();
+        tally.add_to(&mut sum);
+        assert_eq!(sum.rrl[2], [1, 2]);
+        assert_eq!(sum.rrl[4], [0, 0], "a reply sent is not counted");
+        assert_eq!(RRL_CLASS_LABELS[RrlClass::Referral as usize], "referral");
     }
 }

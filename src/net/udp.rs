@@ -9,6 +9,10 @@
 //! [`BATCH`]), and one `sendmmsg` sends all the replies. Under load that is two
 //! system calls for many queries; when idle it is the same as one query at a time.
 //! Elsewhere the worker is a plain `recv_from`/`send_to` loop.
+//!
+//! Every reply a worker writes passes response rate limiting
+//! ([`Server::rate_limit`]) before it is sent: sent, sent truncated, or dropped.
+//! TCP is never limited.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -60,9 +64,34 @@ fn defer(
     });
     let (socket, server) = (socket.clone(), server.clone());
     runtime.spawn(async move {
-        if let Some(reply) = server.slow.handle(&server, route, request).await {
-            send_now(&socket, &reply.message, client);
+        if let Some(mut reply) = server.slow.handle(&server, route, request).await {
             let shared = &server.metrics.shared;
+            // Resolved answers are rate limited as the workers' replies are (the
+            // resolver's clients are exempt by default); UPDATE, NOTIFY and signed
+            // queries are authenticated, or answered once each.
+            let mut len = reply.message.len();
+            if route == Route::Recursive {
+                let now = server
+                    .rrl
+                    .as_ref()
+                    .map_or(0, |r| r.seconds_at(std::time::Instant::now()));
+                match server.rate_limit(
+                    shared,
+                    Writer::Shared,
+                    client.ip(),
+                    &mut reply.outcome,
+                    &mut reply.message,
+                    len,
+                    now,
+                ) {
+                    Some(sent) => len = sent,
+                    None => {
+                        drop(permit);
+                        return;
+                    }
+                }
+            }
+            send_now(&socket, &reply.message[..len], client);
             let packet = logged.as_deref().unwrap_or_default();
             server.record(
                 shared,
@@ -121,7 +150,22 @@ fn serve_one_by_one(
             transport: Transport::Udp,
         };
         match respond(server, &zone_set, &req, &mut scratch, &mut reply) {
-            Response::Reply { len, outcome } => {
+            Response::Reply { len, mut outcome } => {
+                let now = server
+                    .rrl
+                    .as_ref()
+                    .map_or(0, |r| r.seconds_at(std::time::Instant::now()));
+                let Some(len) = server.rate_limit(
+                    &tally,
+                    Writer::Single,
+                    client.ip(),
+                    &mut outcome,
+                    &mut reply,
+                    len,
+                    now,
+                ) else {
+                    continue;
+                };
                 server.record(
                     &tally,
                     Writer::Single,
@@ -287,6 +331,8 @@ mod batched {
             let received = (received as usize).min(BATCH);
             let started = std::time::Instant::now();
             let zone_set = server.zones.load();
+            // Response rate limiting counts whole seconds: one reading per batch.
+            let rrl_now = server.rrl.as_ref().map_or(0, |r| r.seconds_at(started));
             let mut replies = 0usize;
             for i in 0..received {
                 let len = (headers.recv[i].msg_len as usize).min(QUERY_BUF_BYTES);
@@ -307,7 +353,18 @@ mod batched {
                     &mut scratch,
                     &mut reply_bufs[i],
                 ) {
-                    Response::Reply { len, outcome } => {
+                    Response::Reply { len, mut outcome } => {
+                        let Some(len) = server.rate_limit(
+                            &tally,
+                            Writer::Single,
+                            client.ip(),
+                            &mut outcome,
+                            &mut reply_bufs[i],
+                            len,
+                            rrl_now,
+                        ) else {
+                            continue;
+                        };
                         let udp = Transport::Udp;
                         server.record(&tally, Writer::Single, client, packet, &outcome, udp);
                         len

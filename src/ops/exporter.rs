@@ -17,7 +17,7 @@ use crate::journal::state::StatePaths;
 use crate::metrics::histogram::{HistogramSnapshot, BOUNDS_SECONDS};
 use crate::metrics::tally::{
     TallySum, COOKIE_LABELS, DROP_LABELS, KIND_LABELS, QTYPE_LABELS, RCODE_LABELS,
-    TRANSPORT_LABELS, UPDATE_LABELS,
+    RRL_ACTION_LABELS, RRL_CLASS_LABELS, TRANSPORT_LABELS, UPDATE_LABELS,
 };
 use crate::recursive::Resolver;
 use crate::server::Server;
@@ -225,6 +225,22 @@ impl Exporter {
             Family::new("zonal_badcookie_total", "Replies sent BADCOOKIE.", COUNTER)
                 .value(&[], sum.badcookie as f64),
         ];
+        if self.server.rrl.is_some() {
+            let mut limited = Family::new(
+                "zonal_rrl_responses_total",
+                "UDP replies limited by response rate limiting, by class and action (slipped: sent truncated; dropped).",
+                COUNTER,
+            );
+            for (c, class) in RRL_CLASS_LABELS.iter().enumerate() {
+                for (a, action) in RRL_ACTION_LABELS.iter().enumerate() {
+                    limited = limited.value(
+                        &[("class", class), ("action", action)],
+                        sum.rrl[c][a] as f64,
+                    );
+                }
+            }
+            families.push(limited);
+        }
         families.extend(self.zone_families());
         families.extend(self.resolver_families(&sum));
         // The text format has no empty families (no journal yet, no query yet).

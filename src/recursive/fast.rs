@@ -111,5 +111,6 @@ fn flags(rcode: u16, kind: AnswerKind, tc: bool) -> AnswerFlags {
         aa: false,
         tc,
         kind,
+        wildcard: false,
     }
 }

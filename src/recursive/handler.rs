@@ -112,6 +112,7 @@ impl SlowHandler for Resolver {
                     zone: None,
                     truncated: header.tc,
                     cookie,
+                    wildcard: false,
                 },
             })
         })

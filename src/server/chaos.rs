@@ -72,6 +72,7 @@ pub fn answer_chaos(
         aa: false,
         tc: false,
         kind: AnswerKind::Refused,
+        wildcard: false,
     };
     let mut lower = [0u8; NAME_BUF_BYTES];
     let text = match lowercase_into(query.qname, &mut lower) {
@@ -85,6 +86,7 @@ pub fn answer_chaos(
         aa: true,
         tc: false,
         kind: AnswerKind::Answer,
+        wildcard: false,
     };
     if !matches!(query.qtype, TYPE_TXT | types::ANY) {
         flags.kind = AnswerKind::NoData;

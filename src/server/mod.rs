@@ -4,7 +4,8 @@
 //! [`respond`] parses a request once and routes it ([`route`]): authoritative
 //! answers and CHAOS questions are written at once; recursion, UPDATE and NOTIFY go
 //! to the handlers of [`slow`] on the async runtime, within the places of [`slots`]. Every reply reports an
-//! [`Outcome`]. The DNS outcome (rcode, TC, AA) is decided here and in
+//! [`Outcome`]; a UDP reply then passes response rate limiting ([`rrl`],
+//! [`Server::rate_limit`]) on its way out. The DNS outcome (rcode, TC, AA) is decided here and in
 //! [`crate::auth`]; failures of our own never reach this layer (nothing here can fail
 //! but the size of the reply, which is TC). DNS cookies are judged in [`cookies`],
 //! before a request is routed.
@@ -13,6 +14,7 @@ pub mod chaos;
 pub mod cookies;
 pub mod query_log;
 pub(crate) mod route;
+pub mod rrl;
 mod signed;
 pub mod slots;
 pub(crate) mod slow;
@@ -70,6 +72,8 @@ pub struct Server {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Told when the last open TCP connection closes (see [`Server::tcp_closed`]).
     pub tcp_idle: tokio::sync::Notify,
+    /// Response rate limiting of UDP replies; `None`: off (the default).
+    pub rrl: Option<rrl::ResponseRateLimiter>,
 }
 
 impl Server {
@@ -91,6 +95,7 @@ impl Server {
             metrics: std::sync::Arc::default(),
             stopping: tokio::sync::watch::Sender::new(false),
             tcp_idle: tokio::sync::Notify::new(),
+            rrl: None,
         }
     }
 }
@@ -135,6 +140,48 @@ impl Server {
         tally.reply(outcome, transport, writer);
         if self.options.query_log {
             query_log::log(client, packet, outcome, transport);
+        }
+    }
+
+    /// Response rate limiting of the UDP reply in `reply` (its first `len` bytes,
+    /// with `outcome`) to `client`, at second `now` of the limiter
+    /// ([`rrl::ResponseRateLimiter::seconds_at`]): the length to send — the reply,
+    /// or its truncated form when it slips (`outcome` then says TC and NOERROR) —
+    /// or `None` to drop it. Slipped and dropped replies are counted on `tally`.
+    /// A request with a valid DNS server cookie (`outcome.cookie`) has proved its
+    /// address and is never limited.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub fn rate_limit(
+        &self,
+        tally: &crate::metrics::tally::Tally,
+        writer: crate::metrics::Writer,
+        client: std::net::IpAddr,
+        outcome: &mut Outcome<'_>,
+        reply: &mut [u8],
+        len: usize,
+        now: u32,
+    ) -> Option<usize> {
+        let Some(limiter) = &self.rrl else {
+            return Some(len);
+        };
+        let Some(sent) = reply.get_mut(..len) else {
+            return Some(len);
+        };
+        let valid_cookie = outcome.cookie == crate::exchange::CookieStatus::Valid;
+        let (class, verdict) = limiter.check(client, outcome, sent, valid_cookie, now);
+        tally.rate_limited(class, verdict, writer);
+        if limiter.log_only() {
+            return Some(len);
+        }
+        match verdict {
+            crate::exchange::RrlVerdict::Send => Some(len),
+            crate::exchange::RrlVerdict::Slip => {
+                outcome.truncated = true;
+                outcome.rcode = crate::wire::rcode::NOERROR;
+                Some(rrl::slip_reply(sent))
+            }
+            crate::exchange::RrlVerdict::Drop => None,
         }
     }
 

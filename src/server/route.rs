@@ -139,6 +139,7 @@ pub fn respond<'z>(
         zone: None,
         truncated: false,
         cookie: cookie.status,
+        wildcard: false,
     };
     let finish = |writer: ResponseWriter<'_>, header: ReplyHeader, mut outcome: Outcome<'z>| {
         outcome.rcode = header.rcode;
@@ -210,6 +211,7 @@ pub fn respond<'z>(
                             aa: true,
                             tc: false,
                             kind: AnswerKind::Answer,
+                            wildcard: false,
                         },
                         Err(_) => refused(),
                     }
@@ -232,6 +234,7 @@ pub fn respond<'z>(
                         aa: false,
                         tc: false,
                         kind: AnswerKind::Error,
+                        wildcard: false,
                     }
                 }
                 Some(zone) => {
@@ -291,6 +294,7 @@ pub fn respond<'z>(
     header.aa = flags.aa;
     header.tc = flags.tc;
     outcome.kind = flags.kind;
+    outcome.wildcard = flags.wildcard;
     finish(writer, header, outcome)
 }
 
@@ -310,6 +314,7 @@ fn refused() -> AnswerFlags {
         aa: false,
         tc: false,
         kind: AnswerKind::Refused,
+        wildcard: false,
     }
 }
 
@@ -356,6 +361,7 @@ fn formerr_with_opt<'z>(
             zone: None,
             truncated: false,
             cookie: CookieStatus::Absent,
+            wildcard: false,
         },
     }
 }
@@ -376,6 +382,7 @@ fn header_only<'z>(packet: &[u8], rcode: u16, route: Route, out: &mut [u8]) -> R
             zone: None,
             truncated: false,
             cookie: CookieStatus::Absent,
+            wildcard: false,
         },
     }
 }

@@ -457,6 +457,30 @@ pub fn recursive_query(name: &str, rtype: RecordType) -> Message {
     q
 }
 
+/// A query for `name`/A (RD=0) with id `id`, EDNS (1232 bytes) and, when given,
+/// the COOKIE option (RFC 7873) data `cookie`: a client cookie, or client and
+/// server cookie.
+pub fn cookie_query(name: &str, id: u16, cookie: Option<&[u8]>) -> Vec<u8> {
+    use zonal::wire::{encode_query, OutgoingQuery, QueryEdns};
+    let qname = zonal::wire::name::parse_presentation(name.as_bytes(), None).expect("name");
+    let mut q = OutgoingQuery::new(&qname, 1);
+    q.id = id;
+    q.rd = false;
+    q.edns = Some(QueryEdns {
+        udp_payload: 1232,
+        dnssec_ok: false,
+    });
+    let mut p = Vec::new();
+    encode_query(&q, &mut p);
+    if let Some(cookie) = cookie {
+        let at = p.len() - 2;
+        p[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 10, 0, cookie.len() as u8]);
+        p.extend_from_slice(cookie);
+    }
+    p
+}
+
 /// `input` with one to four random edits (a byte replaced from `alphabet`, removed,
 /// inserted, or the rest cut off), for mutation tests.
 pub fn mutate(rng: &mut Rng, input: &[u8], alphabet: &[u8]) -> Vec<u8> {
