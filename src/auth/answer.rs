@@ -233,31 +233,35 @@ enum Next<'a> {
     Follow(&'a [u8]),
 }
 
-/// The name the chain has moved on to.
-struct ChainedName {
-    /// The name, wire format, in `bytes[..len]`.
-    bytes: [u8; NAME_BUF_BYTES],
-    /// Its length.
-    len: usize,
+/// The name the chain has moved on to: a CNAME's target, read in place from the
+/// zone's data, or a name a DNAME rewrote, copied here from the buffer it was
+/// built in.
+enum ChainedName<'z> {
+    /// A CNAME target in the zone.
+    InZone(&'z [u8]),
+    /// A rewritten name, wire format, in `bytes[..len]`.
+    Rewritten {
+        bytes: [u8; NAME_BUF_BYTES],
+        len: usize,
+    },
 }
 
-impl ChainedName {
-    /// `name` (at most [`NAME_BUF_BYTES`] long, as every name read is).
+impl<'z> ChainedName<'z> {
+    /// `name` (at most [`NAME_BUF_BYTES`] long, as every name read is), copied.
     #[inline]
-    fn of(name: &[u8]) -> ChainedName {
-        let mut chained = ChainedName {
-            bytes: [0; NAME_BUF_BYTES],
-            len: 0,
-        };
+    fn rewritten(name: &[u8]) -> ChainedName<'z> {
+        let mut bytes = [0; NAME_BUF_BYTES];
         let len = name.len().min(NAME_BUF_BYTES);
-        chained.bytes[..len].copy_from_slice(&name[..len]);
-        chained.len = len;
-        chained
+        bytes[..len].copy_from_slice(&name[..len]);
+        ChainedName::Rewritten { bytes, len }
     }
 
     #[inline]
     fn name(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        match self {
+            ChainedName::InZone(name) => name,
+            ChainedName::Rewritten { bytes, len } => &bytes[..*len],
+        }
     }
 }
 
@@ -293,9 +297,10 @@ impl<'z> Answer<'z> {
         lower: &mut [u8; NAME_BUF_BYTES],
         writer: &mut ResponseWriter<'_>,
     ) -> Result<(), Full> {
-        // Made only when a CNAME or DNAME leads on: most answers never zero its
-        // buffer (256 bytes, a tenth of a simple answer's instructions).
-        let mut chained: Option<ChainedName> = None;
+        // Only when a CNAME or DNAME leads on; a CNAME's target is read in place,
+        // so only a DNAME's rewritten name is copied (most answers never zero a
+        // name buffer: 256 bytes, a tenth of a simple answer's instructions).
+        let mut chained: Option<ChainedName<'z>> = None;
         for at in 0..MAX_CHAIN_STEPS {
             let (zone, owner, name, lookup_name) = if at == 0 {
                 (zone, Owner::Question, query.qname, qname)
@@ -342,7 +347,7 @@ impl<'z> Answer<'z> {
                     let mut synthesized = [0u8; MAX_NAME_BYTES + 2];
                     match self.write_dname(writer, &step, dname_owner, node, &mut synthesized)? {
                         Next::Follow(name) => {
-                            chained = Some(ChainedName::of(name));
+                            chained = Some(ChainedName::rewritten(name));
                             continue;
                         }
                         Next::Done => return Ok(()),
@@ -350,7 +355,7 @@ impl<'z> Answer<'z> {
                 }
             };
             match next {
-                Next::Follow(name) => chained = Some(ChainedName::of(name)),
+                Next::Follow(name) => chained = Some(ChainedName::InZone(name)),
                 Next::Done => return Ok(()),
             }
         }
