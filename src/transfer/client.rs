@@ -32,6 +32,7 @@ use crate::wire::header::class::IN as CLASS_IN;
 use crate::wire::message::{check_rdata, Message};
 use crate::wire::query::HEADER_BYTES;
 use crate::wire::{encode_query, rcode, types, OutgoingQuery};
+use crate::zonefile::check_data_of_type;
 
 /// Longest wait for a TCP connection to a primary.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -427,7 +428,9 @@ pub async fn transfer(
             {
                 return Err(TransferError::Malformed("a meta type in the zone"));
             }
-            if check_rdata(message.packet, record).is_err() {
+            if check_rdata(message.packet, record).is_err()
+                || check_data_of_type(record.rtype, &rdata, origin).is_err()
+            {
                 return Err(TransferError::Malformed(
                     "RDATA that does not read as its type",
                 ));

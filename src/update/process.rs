@@ -15,6 +15,7 @@ use crate::wire::header::class::{ANY as CLASS_ANY, IN as CLASS_IN, NONE as CLASS
 use crate::wire::message::{check_rdata, Message, RecordView};
 use crate::wire::name::{is_subdomain, to_presentation};
 use crate::wire::{rcode, types};
+use crate::zonefile::check_data_of_type;
 
 /// Why an update was not made: the rcode, and a reason for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +290,15 @@ fn prescan(
         }
         // Data to add or delete must read as its type (a 5-byte A, a name that does
         // not end): never into the zone, where a saved copy would then not load.
-        if rr.class != CLASS_ANY && check_rdata(message.packet, rr).is_err() {
+        // And as a zone file would take it (no empty DHCID, say): the saved zone
+        // must load again, or the updates past the journal's history are lost.
+        let as_file = || {
+            message
+                .rdata_uncompressed(rr)
+                .ok()
+                .is_some_and(|rdata| check_data_of_type(rr.rtype, &rdata, &zone.origin).is_ok())
+        };
+        if rr.class != CLASS_ANY && (check_rdata(message.packet, rr).is_err() || !as_file()) {
             return Err(reject(
                 rcode::FORMERR,
                 format!(

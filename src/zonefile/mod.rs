@@ -21,5 +21,5 @@ pub use loader::{
     load_zone, load_zone_text, origin_from_text, parse_records_text, zones_in_dir, LoadError,
     ZoneSource,
 };
-pub use rdata::RdataError;
+pub use rdata::{check_data_of_type, RdataError};
 pub use writer::{write_zone, write_zone_file};

@@ -151,23 +151,7 @@ pub(super) fn parse_rdata(
     {
         fields.next = 1;
         generic(&mut fields, out)?;
-        if out.is_empty() && !may_be_empty(rtype, origin) {
-            return Err(RdataError::EmptyGeneric);
-        }
-        // Data of a fixed size must have it, in any form (as BIND checks): an A of
-        // five bytes would be served malformed.
-        let fixed = match rtype {
-            types::A => Some(4),
-            types::AAAA => Some(16),
-            _ => None,
-        };
-        if let Some(size) = fixed.filter(|&size| out.len() != size) {
-            return Err(RdataError::WrongSize {
-                size,
-                actual: out.len(),
-            });
-        }
-        return check_generic(rtype, out);
+        return check_data_of_type(rtype, out, origin);
     }
     presentation(rtype, &mut fields, out)?;
     if let Some(extra) = fields.peek() {
@@ -184,6 +168,30 @@ pub(super) fn parse_rdata(
 /// UPDATE and transfers in use ([`check_uncompressed_rdata`]), with every name
 /// uncompressed — `x NS \# 2 c00c` would be served as a compression pointer. What
 /// passes is the wire form the presentation form gives, so it is stored as it is.
+/// What RDATA of `rtype` in wire form (names uncompressed) must be for a zone file
+/// to take it: the checks of RFC 3597 `\# LEN HEX` data, also for RDATA from the
+/// network (an UPDATE, a transfer in), so that what is taken saves as a zone file
+/// that loads again. Empty data only for the types that may be empty; data of a
+/// fixed size of that size (as BIND checks: an A of five bytes would be served
+/// malformed); the layout the type's RDATA has.
+pub fn check_data_of_type(rtype: u16, rdata: &[u8], origin: &[u8]) -> Result<()> {
+    if rdata.is_empty() && !may_be_empty(rtype, origin) {
+        return Err(RdataError::EmptyGeneric);
+    }
+    let fixed = match rtype {
+        types::A => Some(4),
+        types::AAAA => Some(16),
+        _ => None,
+    };
+    if let Some(size) = fixed.filter(|&size| rdata.len() != size) {
+        return Err(RdataError::WrongSize {
+            size,
+            actual: rdata.len(),
+        });
+    }
+    check_generic(rtype, rdata)
+}
+
 fn check_generic(rtype: u16, rdata: &[u8]) -> Result<()> {
     check_uncompressed_rdata(rtype, rdata).map_err(|Malformed(at)| RdataError::BadGeneric(at))
 }
