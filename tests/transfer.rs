@@ -2,7 +2,8 @@
 //! Knot DNS and NSD as secondaries), refused to others, IXFR answered over UDP with
 //! the SOA and over TCP in full (or with the SOA alone for a current client); and
 //! transfers signed with TSIG: checked, every message signed, taken by dig, kdig,
-//! Knot DNS and NSD with the key, refused with the TSIG error to a wrong one.
+//! Knot DNS and NSD with the key, refused with the TSIG error to a wrong one; and
+//! NSD keeping up with 200 updates a second, told by coalesced NOTIFYs.
 
 mod common;
 
@@ -305,7 +306,7 @@ fn nsd_secondary(
     let config = format!(
         "server:\n    ip-address: {ip}@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n    zonesdir: \"{run}\"\n\
          \x20   database: \"\"\n    pidfile: \"{run}/nsd.pid\"\n    xfrdfile: \"{run}/xfrd.state\"\n    xfrdir: \"{run}\"\n\
-         \x20   logfile: \"{run}/nsd.log\"\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
+         \x20   logfile: \"{run}/nsd.log\"\n    verbosity: 2\n    server-count: 1\n    zonelistfile: \"{run}/zone.list\"\n\
          remote-control:\n    control-enable: no\n{key_section}\
          zone:\n    name: xfr.test\n    zonefile: xfr.test.zone\n    request-xfr: AXFR {pip}@{pport} {key_name}\n    allow-notify: {pip} {key_name}\n",
         ip = nsd_addr.ip(),
@@ -521,4 +522,194 @@ fn nsd_secondary_gets_an_update_by_notify_within_seconds() {
     );
     assert!(ok, "update: {out}");
     wait_for_copy(nsd_addr, "new.xfr.test.", "NSD");
+}
+
+/// Updates in a burst, and the pace they are sent at (issue 22: NSD 4.6 fell
+/// behind when each of 200 updates a second was a NOTIFY of its own).
+const BURST_UPDATES: u32 = 400;
+const BURST_UPDATES_PER_SEC: u32 = 200;
+/// The serial of the test zone before the burst.
+const ZONE_SERIAL: u32 = 7;
+
+/// What a burst of updates on zonal did to NSD as its secondary.
+struct Burst {
+    /// Updates a second zonal took: each is answered before the next is sent.
+    rate: f64,
+    /// NOTIFYs zonal sent and NSD acknowledged (zonal's debug log), from the
+    /// burst's start until NSD caught up.
+    notifies: usize,
+    /// From the end of the burst until NSD served the last serial; `None`: not
+    /// within the bound.
+    caught_up: Option<Duration>,
+    /// The burst's names NSD does not serve (once caught up, or at the bound).
+    missing: Vec<String>,
+    /// What NSD logged.
+    nsd_log: String,
+}
+
+impl Burst {
+    /// Transfers NSD took after the first (the zone at start); it loads them
+    /// later, the newest only, when it can.
+    fn transfers(&self) -> usize {
+        self.nsd_log
+            .matches("committed \"received update")
+            .count()
+            .saturating_sub(1)
+    }
+
+    /// Transfers NSD gave up on to start again.
+    fn restarts(&self) -> usize {
+        self.nsd_log.matches("restarting transfer").count()
+    }
+}
+
+/// The serial of `xfr.test` at `addr`, if it answers.
+fn serial_at(addr: SocketAddr) -> Option<u32> {
+    let question = query("xfr.test.", RecordType::SOA, None);
+    common::ask(addr, &question, false, Duration::from_millis(200))
+        .and_then(|m| soa_serials(std::slice::from_ref(&m)).first().copied())
+}
+
+/// zonal as primary of the test zone with NOTIFY to NSD as its secondary and
+/// `notify_delay_secs`; once NSD has the zone, [`BURST_UPDATES`] nsupdates of one
+/// new name each at [`BURST_UPDATES_PER_SEC`], by one nsupdate process; then up
+/// to 15 s for NSD to serve the last serial.
+fn burst_to_nsd(notify_delay_secs: u64) -> Burst {
+    use std::io::Write;
+    let dir = zone_dir();
+    let key = update_key(dir.path());
+    let zonal_addr = unique_addr();
+    let nsd_dir = tempfile::tempdir().expect("tempdir");
+    let (_nsd, nsd_addr) = nsd_secondary(nsd_dir.path(), zonal_addr, None);
+    let config = dir.path().join("zonal.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "zone_dir = \".\"\nstate_dir = \"state\"\ntsig_key_files = [\"k.key\"]\n\
+             allow_update = [\"k\"]\nallow_transfer = [\"127.0.0.0/8\"]\n\
+             notify_delay_secs = {notify_delay_secs}\nlog = \"info,zonal::transfer::notifier=debug\"\n\
+             [[notify]]\ntargets = [\"{nsd_addr}\"]\n"
+        ),
+    )
+    .expect("config");
+    let z = Zonal::start_at(zonal_addr, &["--config", config.to_str().expect("utf-8")]);
+    wait_for_copy(nsd_addr, "h1.xfr.test.", "NSD");
+    let acknowledged = || z.stderr().matches("NOTIFY acknowledged").count();
+    let before = acknowledged();
+
+    // One nsupdate reading the blocks as they are written, one every 5 ms; its
+    // `send` waits for zonal's answer, so it ends once zonal has taken them all.
+    let mut nsupdate = Command::new("nsupdate")
+        .args(["-t", "3", "-k"])
+        .arg(&key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nsupdate runs (install bind9-dnsutils)");
+    let mut script = nsupdate.stdin.take().expect("stdin");
+    writeln!(script, "server {} {}", z.addr.ip(), z.addr.port()).expect("script");
+    let started = std::time::Instant::now();
+    for i in 0..BURST_UPDATES {
+        common::sleep_until(
+            started,
+            Duration::from_secs(u64::from(i)) / BURST_UPDATES_PER_SEC,
+        );
+        let block = format!(
+            "zone xfr.test\nupdate add burst{i}.xfr.test 300 A 10.1.{}.{}\nsend\n",
+            i / 256,
+            i % 256
+        );
+        if script.write_all(block.as_bytes()).is_err() {
+            break; // nsupdate gave up: its output says why
+        }
+    }
+    drop(script);
+    let out = nsupdate.wait_with_output().expect("nsupdate ends");
+    let burst = started.elapsed();
+    assert!(
+        out.status.success(),
+        "nsupdate: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = ZONE_SERIAL + BURST_UPDATES;
+    assert_eq!(serial_at(z.addr), Some(last), "zonal took every update");
+
+    let done = std::time::Instant::now();
+    let caught_up = common::eventually(Duration::from_secs(15), || {
+        serial_at(nsd_addr) == Some(last)
+    })
+    .then(|| done.elapsed());
+    let missing = (0..BURST_UPDATES)
+        .map(|i| format!("burst{i}.xfr.test."))
+        .filter(|name| {
+            let question = query(name, RecordType::A, None);
+            common::ask(nsd_addr, &question, false, Duration::from_millis(200))
+                .is_none_or(|m| m.answers.len() != 1)
+        })
+        .collect();
+    Burst {
+        rate: f64::from(BURST_UPDATES) / burst.as_secs_f64(),
+        notifies: acknowledged() - before,
+        caught_up,
+        missing,
+        nsd_log: std::fs::read_to_string(nsd_dir.path().join("nsd.log")).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn nsd_keeps_up_with_200_updates_a_second() {
+    let burst = burst_to_nsd(1);
+    eprintln!(
+        "notify_delay_secs = 1: {BURST_UPDATES} updates at {:.0}/s: {} NOTIFYs, {} transfers, \
+         NSD on the last serial {:?} after the last update",
+        burst.rate,
+        burst.notifies,
+        burst.transfers(),
+        burst.caught_up
+    );
+    assert!(
+        burst.caught_up.is_some(),
+        "NSD not on serial {} within 15 s:\n{}",
+        ZONE_SERIAL + BURST_UPDATES,
+        burst.nsd_log
+    );
+    assert!(burst.missing.is_empty(), "NSD lacks {:?}", burst.missing);
+    // Paced at 200 a second; a loaded host takes them more slowly (down to ~100
+    // a second with other suites beside), still dozens of updates to a NOTIFY.
+    assert!(burst.rate > 50.0, "{:.0} updates/s", burst.rate);
+    // Coalesced: one NOTIFY a second of the burst and one at its end, not one per update.
+    let seconds = f64::from(BURST_UPDATES) / burst.rate;
+    assert!(
+        burst.notifies >= 1 && burst.notifies as f64 <= seconds.ceil() + 2.0,
+        "{} NOTIFYs in {seconds:.1} s",
+        burst.notifies
+    );
+    // NSD gives up a transfer ("soa serial N update failed, restarting transfer")
+    // when a newer one is committed while it still loads the older. Told once a
+    // second it does not, but on a loaded host, where its load of this zone takes
+    // a second itself, it may once — and takes the newer serial.
+    assert!(burst.restarts() <= 1, "{}", burst.nsd_log);
+}
+
+/// The contrast, for the README's figures: with `notify_delay_secs = 0` each
+/// update is a NOTIFY of its own. What NSD makes of that varies from run to run,
+/// so it is reported, not asserted. Run by hand: its hundreds of transfers for up
+/// to 15 s load the host enough to slow the other tests' bursts.
+#[test]
+#[ignore = "figures for the README: cargo nextest run --test transfer --run-ignored only"]
+fn a_notify_per_update_is_reported() {
+    let burst = burst_to_nsd(0);
+    eprintln!(
+        "notify_delay_secs = 0: {BURST_UPDATES} updates at {:.0}/s: {} NOTIFYs, {} transfers, \
+         {} restarted, NSD on the last serial {:?} after the last update, {} names missing",
+        burst.rate,
+        burst.notifies,
+        burst.transfers(),
+        burst.restarts(),
+        burst.caught_up,
+        burst.missing.len(),
+    );
+    assert!(burst.notifies > 8, "{} NOTIFYs", burst.notifies);
 }
