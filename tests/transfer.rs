@@ -637,10 +637,8 @@ fn burst_to_nsd(notify_delay_secs: u64) -> Burst {
     assert_eq!(serial_at(z.addr), Some(last), "zonal took every update");
 
     let done = std::time::Instant::now();
-    let caught_up = common::eventually(Duration::from_secs(15), || {
-        serial_at(nsd_addr) == Some(last)
-    })
-    .then(|| done.elapsed());
+    let caught_up =
+        common::eventually(CATCH_UP, || serial_at(nsd_addr) == Some(last)).then(|| done.elapsed());
     let missing = (0..BURST_UPDATES)
         .map(|i| format!("burst{i}.xfr.test."))
         .filter(|name| {
@@ -658,6 +656,11 @@ fn burst_to_nsd(notify_delay_secs: u64) -> Burst {
     }
 }
 
+/// How long NSD may take to be on the last serial after the burst: under a second
+/// on a quiet host; NSD loads each transfer of this zone in about a second on a
+/// loaded one, and may restart one.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
 #[test]
 fn nsd_keeps_up_with_200_updates_a_second() {
     let burst = burst_to_nsd(1);
@@ -671,7 +674,7 @@ fn nsd_keeps_up_with_200_updates_a_second() {
     );
     assert!(
         burst.caught_up.is_some(),
-        "NSD not on serial {} within 15 s:\n{}",
+        "NSD not on serial {} within {CATCH_UP:?}:\n{}",
         ZONE_SERIAL + BURST_UPDATES,
         burst.nsd_log
     );
@@ -689,8 +692,8 @@ fn nsd_keeps_up_with_200_updates_a_second() {
     // NSD gives up a transfer ("soa serial N update failed, restarting transfer")
     // when a newer one is committed while it still loads the older. Told once a
     // second it does not, but on a loaded host, where its load of this zone takes
-    // a second itself, it may once — and takes the newer serial.
-    assert!(burst.restarts() <= 1, "{}", burst.nsd_log);
+    // a second itself, it may once or twice — and takes the newer serial.
+    assert!(burst.restarts() <= 2, "{}", burst.nsd_log);
 }
 
 /// The contrast, for the README's figures: with `notify_delay_secs = 0` each

@@ -617,7 +617,7 @@ pub fn wire(data: &[u8]) {
     // Names the writer compresses are matched without regard to case (as Knot
     // DNS's and BIND's writers match them), so a name in RDATA may come back in
     // the case of an earlier name it points to: compare those names in lowercase.
-    let fold = |records: &mut Vec<(usize, Vec<u8>, u16, u16, u32, Vec<u8>)>| {
+    let fold = |records: &mut Vec<WrittenRecord>| {
         for record in records.iter_mut() {
             fold_compressed_names(record.2, &mut record.5);
         }
@@ -627,6 +627,10 @@ pub fn wire(data: &[u8]) {
     fold(&mut expected);
     assert_eq!(got, expected, "the records written again differ");
 }
+
+/// A record as the round trip compares it: section, owner (lowercase), type,
+/// class, TTL, RDATA (uncompressed).
+type WrittenRecord = (usize, Vec<u8>, u16, u16, u32, Vec<u8>);
 
 /// Lowercases the names in `rdata` (uncompressed) of the types whose RDATA names
 /// the response writer compresses (NS, CNAME, PTR, MX, SOA: RFC 3597 4), leaving
